@@ -1,0 +1,354 @@
+//! The scriptable front end: clap arguments in, ESA-shaped JSON or short
+//! human text out. Every operation goes through [`crate::service`].
+
+mod output;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config;
+use crate::error::{ErrorCode, EsaError, EsaResult};
+use crate::pki::{MAX_CSR_BYTES, RevocationReason};
+use crate::service::{CreateRequest, ExportWhat, ListQuery, Service, Status};
+
+/// A terminal certificate desk for mTLS client certificates: each site of the
+/// config has its own CA, which issues, revokes and re-activates client
+/// certificates the way Alibaba Cloud ESA's CreateClientCertificate family does.
+#[derive(Debug, Parser)]
+#[command(name = "esa-certs", version, about, long_about = None)]
+pub struct Cli {
+    /// Config file (default: $ESA_CERTS_CONFIG, else
+    /// $XDG_CONFIG_HOME/esa-certs/config.toml). Written with defaults if missing.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the interactive terminal UI (the default).
+    Tui,
+    /// Issue a client certificate (CreateClientCertificate).
+    Issue(IssueArgs),
+    /// List certificates (ListClientCertificates).
+    List(ListArgs),
+    /// Show one certificate (GetClientCertificate).
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a certificate, its key, its chain or its CA.
+    Export(ExportArgs),
+    /// Revoke an active certificate (RevokeClientCertificate).
+    Revoke {
+        id: String,
+        /// RFC 5280 reason: unspecified, keyCompromise, cACompromise,
+        /// affiliationChanged, superseded, cessationOfOperation,
+        /// certificateHold, privilegeWithdrawn, aACompromise (or its number).
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-activate a revoked certificate (ActivateClientCertificate).
+    Activate {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a revoked or expired certificate (DeleteClientCertificate).
+    Delete {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the site CA certificate (PEM), creating the CA on first use.
+    Ca {
+        #[arg(long, value_name = "ID")]
+        site_id: Option<String>,
+    },
+    /// Issue and print the site's current CRL (PEM).
+    Crl {
+        #[arg(long, value_name = "ID")]
+        site_id: Option<String>,
+    },
+    /// List the sites of the config with their CA and counts.
+    Sites {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The site (SiteId) whose CA signs the certificate.
+    #[arg(long, value_name = "ID")]
+    pub site_id: Option<String>,
+    /// Validity in days, 1..=3650 (default: the config's defaults.validity_days).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub validity_days: Option<String>,
+    /// Key to generate: RSA, RSA_2048, RSA_3072, RSA_4096, ECC, ECC_256,
+    /// ECC_384, ED25519 (default: the config's defaults.pkey_type).
+    #[arg(long, value_name = "T", conflicts_with = "csr")]
+    pub pkey_type: Option<String>,
+    /// Sign this PEM CSR instead of generating a key (`-` reads stdin).
+    #[arg(long, value_name = "FILE|-")]
+    pub csr: Option<String>,
+    /// CommonName when there is no CSR (default: the certificate Id).
+    #[arg(long, value_name = "CN")]
+    pub common_name: Option<String>,
+    /// A free-text label shown in lists (ESA's Name).
+    #[arg(long, value_name = "LABEL")]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    Active,
+    Revoked,
+    Expired,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_name = "ID")]
+    pub site_id: Option<String>,
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Only active certificates that expire within this many days.
+    #[arg(long, value_name = "DAYS")]
+    pub expiring_within: Option<u32>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WhatArg {
+    Cert,
+    Key,
+    Chain,
+    Ca,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub id: String,
+    #[arg(long, value_enum, default_value = "cert")]
+    pub what: WhatArg,
+    /// Write here instead of stdout (keys: mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+impl Command {
+    fn json(&self) -> bool {
+        match self {
+            Command::Issue(a) => a.json,
+            Command::List(a) => a.json,
+            Command::Show { json, .. }
+            | Command::Revoke { json, .. }
+            | Command::Activate { json, .. }
+            | Command::Delete { json, .. }
+            | Command::Sites { json } => *json,
+            _ => false,
+        }
+    }
+}
+
+/// Runs the program with the process arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.command.as_ref().is_some_and(Command::json);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::print_error(&e, json);
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn config_error(e: config::ConfigError) -> EsaError {
+    EsaError::new(ErrorCode::InvalidConfig, e.to_string())
+}
+
+/// Loads the config (writing the default on first run) and opens the store.
+pub fn open_service(flag: Option<&Path>) -> EsaResult<(Service, Option<PathBuf>)> {
+    let path = config::resolve_path(flag).map_err(config_error)?;
+    let (cfg, created) = config::load_or_init(&path).map_err(config_error)?;
+    let service = Service::open(cfg)?;
+    crate::logging::init(service.store().root());
+    if created {
+        tracing::info!(path = %path.display(), "wrote the default config");
+    }
+    Ok((service, created.then_some(path)))
+}
+
+fn run(cli: Cli) -> EsaResult<()> {
+    let (service, created) = open_service(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Tui);
+    if let (Some(path), false) = (&created, matches!(command, Command::Tui)) {
+        eprintln!("esa-certs: wrote a default config to {}", path.display());
+    }
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Tui => crate::tui::run(service, created),
+        Command::Issue(a) => {
+            let req = CreateRequest {
+                site_id: a.site_id,
+                validity_days: a.validity_days,
+                pkey_type: a.pkey_type,
+                csr: a.csr.as_deref().map(read_csr).transpose()?,
+                common_name: a.common_name,
+                name: a.name,
+            };
+            let r = service.create(&req)?;
+            if a.json {
+                output::json(&mut out, &r)
+            } else {
+                output::issued(&mut out, &service, &r)
+            }
+        }
+        Command::List(a) => {
+            let q = ListQuery {
+                site_id: a
+                    .site_id
+                    .as_deref()
+                    .map(|s| parse_site(&service, s))
+                    .transpose()?,
+                status: a.status.map(|s| match s {
+                    StatusArg::Active => Status::Active,
+                    StatusArg::Revoked => Status::Revoked,
+                    StatusArg::Expired => Status::Expired,
+                }),
+                expiring_within: a.expiring_within,
+            };
+            let r = service.list(&q)?;
+            output::warn_damaged(&r.damaged);
+            if a.json {
+                output::json(&mut out, &r.response)
+            } else {
+                output::table(&mut out, &r.response)
+            }
+        }
+        Command::Show { id, json } => {
+            let r = service.get(&id)?;
+            if json {
+                output::json(&mut out, &r)
+            } else {
+                output::details(&mut out, &r)
+            }
+        }
+        Command::Export(a) => {
+            let what = match a.what {
+                WhatArg::Cert => ExportWhat::Cert,
+                WhatArg::Key => ExportWhat::Key,
+                WhatArg::Chain => ExportWhat::Chain,
+                WhatArg::Ca => ExportWhat::Ca,
+            };
+            let bytes = zeroize::Zeroizing::new(service.export(&a.id, what)?);
+            match a.out {
+                Some(path) => write_out(&path, &bytes, what.is_secret()),
+                None => out.write_all(&bytes).map_err(stdout_err),
+            }
+        }
+        Command::Revoke { id, reason, json } => {
+            let reason = reason
+                .as_deref()
+                .map(|r| {
+                    RevocationReason::parse(r).ok_or_else(|| {
+                        EsaError::new(
+                            ErrorCode::InvalidParameter,
+                            format!(
+                                "unknown revocation reason {:?}; expected one of {}",
+                                crate::text::sanitize(r),
+                                RevocationReason::ALL.map(|r| r.as_str()).join(", ")
+                            ),
+                        )
+                    })
+                })
+                .transpose()?;
+            let r = service.revoke(&id, reason)?;
+            output::changed(&mut out, &r, "revoked", json)
+        }
+        Command::Activate { id, json } => {
+            let r = service.activate(&id)?;
+            output::changed(&mut out, &r, "activated", json)
+        }
+        Command::Delete { id, json } => {
+            let r = service.delete(&id)?;
+            output::changed(&mut out, &r, "deleted", json)
+        }
+        Command::Ca { site_id } => {
+            let site = service.check_site_id(site_id.as_deref())?;
+            let pem = service.ca_pem(site.id)?;
+            out.write_all(pem.as_bytes()).map_err(stdout_err)
+        }
+        Command::Crl { site_id } => {
+            let site = service.check_site_id(site_id.as_deref())?;
+            let pem = service.crl_pem(site.id)?;
+            out.write_all(pem.as_bytes()).map_err(stdout_err)
+        }
+        Command::Sites { json } => {
+            let r = service.sites()?;
+            if json {
+                output::json(&mut out, &r)
+            } else {
+                output::sites(&mut out, &r)
+            }
+        }
+    }
+}
+
+fn parse_site(service: &Service, raw: &str) -> EsaResult<u64> {
+    service.check_site_id(Some(raw)).map(|s| s.id)
+}
+
+/// Reads a CSR from a file or stdin, never more than the limit (+1 byte so
+/// the parser can say the input was too big).
+fn read_csr(src: &str) -> EsaResult<Vec<u8>> {
+    let limit = MAX_CSR_BYTES as u64 + 1;
+    let mut buf = Vec::new();
+    let res = if src == "-" {
+        std::io::stdin().lock().take(limit).read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(src).and_then(|f| f.take(limit).read_to_end(&mut buf))
+    };
+    res.map_err(|e| {
+        EsaError::new(
+            ErrorCode::InvalidCsr,
+            format!(
+                "cannot read the CSR from {}: {e}",
+                crate::text::sanitize(src)
+            ),
+        )
+    })?;
+    Ok(buf)
+}
+
+fn stdout_err(e: std::io::Error) -> EsaError {
+    EsaError::internal(format!("cannot write to stdout: {e}"))
+}
+
+/// Writes an export file atomically; secrets are created 0600.
+fn write_out(path: &Path, bytes: &[u8], secret: bool) -> EsaResult<()> {
+    let mode = if secret {
+        crate::store::FILE_MODE_PRIVATE
+    } else {
+        0o644
+    };
+    crate::store::replace(path, bytes, mode).map_err(|e| {
+        EsaError::new(
+            ErrorCode::InvalidParameter,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })
+}

@@ -1,0 +1,262 @@
+//! How the CLI prints: JSON exactly as the service shapes it, or short text
+//! for people. Text that came from outside is sanitised before printing.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::error::{EsaError, EsaResult};
+use crate::pki;
+use crate::service::{
+    CreateResponse, GetResponse, ListResponse, Service, SitesResponse, StatusChangeResponse,
+};
+use crate::store::Damaged;
+use crate::text::sanitize;
+
+fn io(e: std::io::Error) -> EsaError {
+    EsaError::internal(format!("cannot write to stdout: {e}"))
+}
+
+/// Errors: one line `error[Code]: Message`, or ESA's JSON error, on stderr.
+pub fn print_error(e: &EsaError, json: bool) {
+    let mut err = std::io::stderr().lock();
+    if json {
+        #[derive(Serialize)]
+        struct ErrorBody<'a> {
+            #[serde(rename = "RequestId")]
+            request_id: String,
+            #[serde(rename = "Code")]
+            code: &'a str,
+            #[serde(rename = "Message")]
+            message: &'a str,
+            #[serde(rename = "HttpStatusCode")]
+            http_status_code: u16,
+        }
+        let body = ErrorBody {
+            request_id: pki::new_request_id(),
+            code: e.code.as_str(),
+            message: &e.message,
+            http_status_code: e.code.http_status(),
+        };
+        let _ = serde_json::to_writer(&mut err, &body);
+        let _ = writeln!(err);
+    } else {
+        let _ = writeln!(err, "error[{}]: {}", e.code, sanitize(&e.message));
+    }
+}
+
+pub fn json<T: Serialize>(out: &mut impl Write, value: &T) -> EsaResult<()> {
+    serde_json::to_writer_pretty(&mut *out, value)
+        .map_err(|e| EsaError::internal(format!("cannot encode JSON: {e}")))?;
+    writeln!(out).map_err(io)
+}
+
+pub fn warn_damaged(damaged: &[Damaged]) {
+    for d in damaged {
+        eprintln!(
+            "warning: skipped unreadable entry {}: {}",
+            d.path.display(),
+            sanitize(&d.reason)
+        );
+    }
+}
+
+pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> EsaResult<()> {
+    let rows = [
+        ("Id", r.id.as_str()),
+        ("Status", &r.status),
+        ("CommonName", &r.common_name),
+        ("Issuer", &r.issuer),
+        ("NotBefore", &r.not_before),
+        ("NotAfter", &r.not_after),
+        ("SerialNumber", &r.serial_number),
+        ("FingerprintSha256", &r.fingerprint_sha256),
+        ("SignatureAlgorithm", &r.signature_algorithm),
+        ("CACertificateId", &r.ca_certificate_id),
+    ];
+    for (k, v) in rows {
+        writeln!(out, "{k:<19} {}", sanitize(v)).map_err(io)?;
+    }
+    let entry_dir = service
+        .store()
+        .get(&r.id)
+        .ok()
+        .flatten()
+        .map(|e| e.dir.display().to_string())
+        .unwrap_or_default();
+    writeln!(out, "{:<19} {entry_dir}", "Stored in").map_err(io)?;
+    if r.private_key.is_empty() {
+        writeln!(
+            out,
+            "PrivateKey          (issued for your CSR: the key stays with you)"
+        )
+        .map_err(io)?;
+    } else if service.config().store.keep_private_keys {
+        writeln!(
+            out,
+            "PrivateKey          kept in the store: esa-certs export {} --what key",
+            r.id
+        )
+        .map_err(io)?;
+    } else {
+        // Not kept: this is the only time the key is available.
+        writeln!(
+            out,
+            "PrivateKey          NOT kept (keep_private_keys = false); save it now:"
+        )
+        .map_err(io)?;
+        out.write_all(r.private_key.expose().as_bytes())
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+fn date(s: &str) -> &str {
+    s.get(..10).unwrap_or(s)
+}
+
+pub fn table(out: &mut impl Write, r: &ListResponse) -> EsaResult<()> {
+    let now = pki::now_seconds();
+    let header = [
+        "ID",
+        "SITE",
+        "STATUS",
+        "NOT AFTER",
+        "LEFT",
+        "KEY",
+        "NAME / COMMON NAME",
+    ];
+    let rows: Vec<[String; 7]> = r
+        .result
+        .iter()
+        .map(|c| {
+            let left = pki::parse_esa_time(&c.not_after)
+                .map(|na| format!("{}d", (na - now).whole_days()))
+                .unwrap_or_default();
+            let label = if c.name.is_empty() || c.name == c.common_name {
+                c.common_name.clone()
+            } else {
+                format!("{} ({})", c.name, c.common_name)
+            };
+            [
+                c.id.clone(),
+                c.site_id.to_string(),
+                c.status.clone(),
+                date(&c.not_after).to_owned(),
+                left,
+                c.pkey_type.clone(),
+                sanitize(&label),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s
+    };
+    writeln!(out, "{}", line(&header)).map_err(io)?;
+    for row in &rows {
+        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+        writeln!(out, "{}", line(&cells)).map_err(io)?;
+    }
+    writeln!(out, "{} certificate(s)", r.total_count).map_err(io)
+}
+
+pub fn details(out: &mut impl Write, r: &GetResponse) -> EsaResult<()> {
+    let c = &r.result;
+    let mut rows: Vec<(&str, String)> = vec![
+        ("Id", c.id.clone()),
+        ("Name", c.name.clone()),
+        ("CommonName", c.common_name.clone()),
+        ("Status", c.status.clone()),
+        ("Site", format!("{} ({})", c.site_name, c.site_id)),
+        ("Type", c.kind.clone()),
+        ("PkeyType", c.pkey_type.clone()),
+        ("Issuer", c.issuer.clone()),
+        ("SAN", c.san.clone()),
+        ("SerialNumber", c.serial_number.clone()),
+        ("FingerprintSha256", c.fingerprint_sha256.clone()),
+        ("SignatureAlgorithm", c.signature_algorithm.clone()),
+        ("NotBefore", c.not_before.clone()),
+        ("NotAfter", c.not_after.clone()),
+        ("ValidityDays", c.validity_days.clone()),
+        ("CACertificateId", c.ca_certificate_id.clone()),
+        ("CreateTime", c.create_time.clone()),
+        ("UpdateTime", c.update_time.clone()),
+        ("PrivateKeyStored", c.private_key_stored.to_string()),
+    ];
+    for (k, v) in [
+        ("RevokeTime", &c.revoke_time),
+        ("RevokeReason", &c.revoke_reason),
+        ("RenewedFrom", &c.renewed_from),
+        ("RenewedBy", &c.renewed_by),
+    ] {
+        if let Some(v) = v {
+            rows.push((k, v.clone()));
+        }
+    }
+    for (k, v) in rows {
+        writeln!(out, "{k:<19} {}", sanitize(&v)).map_err(io)?;
+    }
+    out.write_all(r.certificate.as_bytes()).map_err(io)
+}
+
+pub fn changed(
+    out: &mut impl Write,
+    r: &StatusChangeResponse,
+    verb: &str,
+    json_out: bool,
+) -> EsaResult<()> {
+    if json_out {
+        return json(out, r);
+    }
+    writeln!(
+        out,
+        "{verb} {} (site {} {})",
+        r.id,
+        r.site_id,
+        sanitize(&r.site_name)
+    )
+    .map_err(io)
+}
+
+pub fn sites(out: &mut impl Write, r: &SitesResponse) -> EsaResult<()> {
+    writeln!(
+        out,
+        "{:<16}  {:<28}  {:<9}  {:>6}  {:>7}  {:>7}  {:>8}",
+        "SITE ID", "NAME", "CA", "ACTIVE", "REVOKED", "EXPIRED", "EXPIRING"
+    )
+    .map_err(io)?;
+    for s in &r.sites {
+        let ca = if s.ca_certificate_id.is_empty() {
+            "not yet".to_owned()
+        } else {
+            s.ca_key_type.clone()
+        };
+        writeln!(
+            out,
+            "{:<16}  {:<28}  {:<9}  {:>6}  {:>7}  {:>7}  {:>8}",
+            s.site_id,
+            sanitize(&s.site_name),
+            ca,
+            s.active,
+            s.revoked,
+            s.expired,
+            s.expiring_soon
+        )
+        .map_err(io)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! Certificate signing requests: strict parsing of untrusted input.
+//!
+//! What a CSR may contribute to a certificate: its subject (string
+//! attributes only, no control or bidi characters), its DNS/email/URI/IP
+//! SANs, and its public key (RSA 2048..=8192 bits, P-256, P-384, Ed25519).
+//! Everything else it requests (basicConstraints, key usages, name
+//! constraints, unknown extensions) is ignored: the leaf profile is ours.
+
+use rcgen::{DistinguishedName, DnType, DnValue, SanType, SubjectPublicKeyInfo};
+use x509_parser::prelude::{FromDer, ParsedExtension, X509CertificationRequest};
+
+use super::PkiError;
+use super::cert::{general_name_string, ip_from_bytes, key_algorithm_of};
+use super::keys::KeyAlgorithm;
+use crate::config::MAX_COMMON_NAME_CHARS;
+use crate::text::{clip, is_dangerous, sanitize};
+
+/// Largest CSR text accepted (ESA-style limit; real CSRs are under 4 KiB).
+pub const MAX_CSR_BYTES: usize = 64 * 1024;
+/// Largest RSA modulus accepted (what the verifier supports).
+const MAX_RSA_BITS: u32 = 8192;
+/// Most subject attributes / SANs we copy (a real CSR has a handful).
+const MAX_ATTRIBUTES: usize = 32;
+const MAX_SANS: usize = 100;
+
+/// A CSR that passed every check.
+#[derive(Debug, Clone)]
+pub struct ParsedCsr {
+    pub subject: DistinguishedName,
+    /// The subject for display (already sanitised).
+    pub subject_display: String,
+    pub common_name: Option<String>,
+    pub sans: Vec<SanType>,
+    /// SANs for display (`DNS:a.example`, ...).
+    pub san_strings: Vec<String>,
+    pub key_algorithm: KeyAlgorithm,
+    pub public_key: SubjectPublicKeyInfo,
+    /// SHA-256 of the DER, to tell CSRs apart.
+    pub der_sha256: String,
+}
+
+fn reject(reason: impl Into<String>) -> PkiError {
+    PkiError::Csr(reason.into())
+}
+
+/// Parses and verifies a PEM CSR. `text` is the operator's input, verbatim.
+pub fn parse_csr(text: &[u8]) -> Result<ParsedCsr, PkiError> {
+    if text.len() > MAX_CSR_BYTES {
+        return Err(reject(format!(
+            "the CSR is {} bytes; at most {MAX_CSR_BYTES} bytes are accepted",
+            text.len()
+        )));
+    }
+    let text = std::str::from_utf8(text)
+        .map_err(|_| reject("the CSR is not PEM text (it contains non-UTF-8 bytes)"))?;
+    let blocks =
+        pem::parse_many(text).map_err(|e| reject(format!("the CSR is not valid PEM: {e}")))?;
+    let block = match blocks.as_slice() {
+        [] => {
+            return Err(reject(
+                "no PEM block found; expected -----BEGIN CERTIFICATE REQUEST-----",
+            ));
+        }
+        [one] => one,
+        _ => {
+            return Err(reject(format!(
+                "expected one PEM block, found {}",
+                blocks.len()
+            )));
+        }
+    };
+    if !matches!(
+        block.tag(),
+        "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST"
+    ) {
+        return Err(reject(format!(
+            "the PEM block is a {:?}, not a CERTIFICATE REQUEST",
+            clip(&sanitize(block.tag()), 40)
+        )));
+    }
+    parse_der(block.contents())
+}
+
+fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
+    let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| {
+        reject(format!(
+            "the CSR is not valid DER: {}",
+            clip(&e.to_string(), 120)
+        ))
+    })?;
+    if !rest.is_empty() {
+        return Err(reject("trailing bytes after the CSR"));
+    }
+    let info = &csr.certification_request_info;
+    let spki = &info.subject_pki;
+    let key_algorithm = key_algorithm_of(spki).ok_or_else(|| {
+        reject(format!(
+            "unsupported public key algorithm {}; use RSA (2048 bits or more), ECDSA P-256/P-384 or Ed25519",
+            spki.algorithm.algorithm.to_id_string()
+        ))
+    })?;
+    if let KeyAlgorithm::Rsa { bits } = key_algorithm {
+        if bits < 2048 {
+            return Err(reject(format!(
+                "the RSA key has {bits} bits; at least 2048 are required"
+            )));
+        }
+        if bits > MAX_RSA_BITS {
+            return Err(reject(format!(
+                "the RSA key has {bits} bits; at most {MAX_RSA_BITS} are supported"
+            )));
+        }
+    }
+    csr.verify_signature().map_err(|e| {
+        reject(format!(
+            "the CSR signature does not verify ({e}); the CSR was altered or not signed by its key"
+        ))
+    })?;
+
+    let mut subject = DistinguishedName::new();
+    let mut shown = Vec::new();
+    let mut common_name = None;
+    for (n, attr) in info.subject.iter_attributes().enumerate() {
+        if n >= MAX_ATTRIBUTES {
+            return Err(reject(format!(
+                "the subject has more than {MAX_ATTRIBUTES} attributes"
+            )));
+        }
+        let oid = attr.attr_type();
+        let oid_str = oid.to_id_string();
+        let value = attr
+            .as_str()
+            .map_err(|_| reject(format!("subject attribute {oid_str} is not a text string")))?;
+        if value.chars().any(is_dangerous) {
+            return Err(reject(format!(
+                "subject attribute {oid_str} contains control or bidi characters: {:?}",
+                clip(&sanitize(value), 80)
+            )));
+        }
+        let (ty, short) = dn_type(&oid_str, oid.iter());
+        if ty == DnType::CommonName {
+            if value.chars().count() > MAX_COMMON_NAME_CHARS {
+                return Err(reject(format!(
+                    "the subject CommonName has {} characters; at most {MAX_COMMON_NAME_CHARS}",
+                    value.chars().count()
+                )));
+            }
+            common_name.get_or_insert_with(|| value.to_owned());
+        }
+        let v = if ty == DnType::CountryName {
+            rcgen::string::PrintableString::try_from(value)
+                .map(DnValue::PrintableString)
+                .map_err(|_| reject("the subject country is not a printable string"))?
+        } else {
+            DnValue::Utf8String(value.to_owned())
+        };
+        subject.push(ty, v);
+        shown.push(format!("{short}={value}"));
+    }
+
+    let mut sans = Vec::new();
+    let mut san_strings = Vec::new();
+    if let Some(exts) = csr.requested_extensions() {
+        for ext in exts {
+            let ParsedExtension::SubjectAlternativeName(san) = ext else {
+                continue;
+            };
+            for g in &san.general_names {
+                if sans.len() >= MAX_SANS {
+                    return Err(reject(format!(
+                        "more than {MAX_SANS} subject alternative names"
+                    )));
+                }
+                if let Some(s) = to_san(g)? {
+                    san_strings.push(general_name_string(g).unwrap_or_default());
+                    sans.push(s);
+                }
+            }
+        }
+    }
+
+    let public_key = SubjectPublicKeyInfo::from_der(spki.raw)
+        .map_err(|e| reject(format!("the public key is not usable: {e}")))?;
+    Ok(ParsedCsr {
+        subject,
+        subject_display: sanitize(&shown.join(", ")),
+        common_name,
+        sans,
+        san_strings,
+        key_algorithm,
+        public_key,
+        der_sha256: super::sha256_hex(der),
+    })
+}
+
+fn dn_type<'a>(oid: &str, arcs: Option<impl Iterator<Item = u64>>) -> (DnType, &'a str) {
+    match oid {
+        "2.5.4.3" => (DnType::CommonName, "CN"),
+        "2.5.4.6" => (DnType::CountryName, "C"),
+        "2.5.4.7" => (DnType::LocalityName, "L"),
+        "2.5.4.8" => (DnType::StateOrProvinceName, "ST"),
+        "2.5.4.10" => (DnType::OrganizationName, "O"),
+        "2.5.4.11" => (DnType::OrganizationalUnitName, "OU"),
+        _ => (
+            DnType::CustomDnType(arcs.map(|a| a.collect()).unwrap_or_default()),
+            "OID",
+        ),
+    }
+}
+
+fn to_san(g: &x509_parser::prelude::GeneralName<'_>) -> Result<Option<SanType>, PkiError> {
+    use x509_parser::prelude::GeneralName as G;
+    let ia5 = |s: &str, what: &str| {
+        if s.chars().any(is_dangerous) || s.len() > 255 {
+            return Err(reject(format!(
+                "the {what} SAN {:?} is not acceptable",
+                clip(&sanitize(s), 60)
+            )));
+        }
+        rcgen::string::Ia5String::try_from(s).map_err(|_| {
+            reject(format!(
+                "the {what} SAN {:?} is not ASCII",
+                clip(&sanitize(s), 60)
+            ))
+        })
+    };
+    Ok(match g {
+        G::DNSName(s) => Some(SanType::DnsName(ia5(s, "DNS")?)),
+        G::RFC822Name(s) => Some(SanType::Rfc822Name(ia5(s, "email")?)),
+        G::URI(s) => Some(SanType::URI(ia5(s, "URI")?)),
+        G::IPAddress(b) => Some(SanType::IpAddress(
+            ip_from_bytes(b).ok_or_else(|| reject("an IP SAN has a bad length"))?,
+        )),
+        // Other name forms (otherName, directoryName, ...) are not copied.
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{CertificateParams, KeyPair};
+
+    fn csr_pem(params: &CertificateParams, key: &KeyPair) -> String {
+        params.serialize_request(key).unwrap().pem().unwrap()
+    }
+
+    fn params(cn: &str) -> CertificateParams {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p
+    }
+
+    #[test]
+    fn parses_subject_sans_and_key() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let mut p = params("alice");
+        p.distinguished_name.push(DnType::OrganizationName, "Acme");
+        p.subject_alt_names = vec![SanType::Rfc822Name("alice@example.com".try_into().unwrap())];
+        let csr = parse_csr(csr_pem(&p, &key).as_bytes()).unwrap();
+        assert_eq!(csr.common_name.as_deref(), Some("alice"));
+        assert_eq!(csr.key_algorithm, KeyAlgorithm::EcP384);
+        assert_eq!(csr.subject_display, "CN=alice, O=Acme");
+        assert_eq!(csr.san_strings, vec!["email:alice@example.com"]);
+    }
+
+    #[test]
+    fn requested_ca_true_is_ignored_not_copied() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = params("evil");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let csr = parse_csr(csr_pem(&p, &key).as_bytes()).unwrap();
+        assert_eq!(csr.common_name.as_deref(), Some("evil"));
+    }
+
+    #[test]
+    fn rejects_garbage_wrong_label_and_oversize() {
+        let e = |b: &[u8]| parse_csr(b).unwrap_err().to_string();
+        assert!(e(b"hello").contains("no PEM block"));
+        assert!(e(&[0xff, 0xfe, 0x00]).contains("non-UTF-8"));
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        assert!(e(cert.as_bytes()).contains("not a CERTIFICATE REQUEST"));
+        let junk = "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
+        assert!(e(junk.as_bytes()).contains("not valid DER"));
+        assert!(e(&vec![b'A'; MAX_CSR_BYTES + 1]).contains("at most 65536 bytes"));
+    }
+
+    #[test]
+    fn rejects_a_tampered_signature() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let good = csr_pem(&params("bob"), &key);
+        let mut der = pem::parse(&good).unwrap().into_contents();
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        let bad = pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", der));
+        let e = parse_csr(bad.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("signature does not verify"), "{e}");
+    }
+
+    #[test]
+    fn rejects_control_characters_in_the_subject() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let e = parse_csr(csr_pem(&params("a\x1b[2Jb"), &key).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("control") && e.contains("\\u{1b}") && !e.contains('\x1b'),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn accepts_new_certificate_request_label() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let der = pem::parse(csr_pem(&params("x"), &key))
+            .unwrap()
+            .into_contents();
+        let text = pem::encode(&pem::Pem::new("NEW CERTIFICATE REQUEST", der));
+        assert_eq!(
+            parse_csr(text.as_bytes()).unwrap().key_algorithm,
+            KeyAlgorithm::Ed25519
+        );
+    }
+}

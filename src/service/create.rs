@@ -1,0 +1,459 @@
+//! CreateClientCertificate: input rules, then issuance under the lock.
+
+use rcgen::DnType;
+use time::{Duration, OffsetDateTime};
+
+use super::{CreateRequest, CreateResponse, Secret, Service, Status, pki_err, store_err};
+use crate::config::{MAX_COMMON_NAME_CHARS, MAX_VALIDITY_DAYS, Site};
+use crate::error::{ErrorCode, EsaError, EsaResult};
+use crate::pki::{self, LeafProfile, ParsedCsr, PkeyType, esa_time, now_seconds};
+use crate::store::{CertMeta, Source, StoredStatus, WriteLock};
+use crate::text::{clip, is_dangerous, sanitize};
+
+/// Longest `Name` label accepted.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// Where the certificate's key comes from.
+#[derive(Debug, Clone)]
+pub enum KeyChoice {
+    Generate(PkeyType),
+    Csr(Box<ParsedCsr>),
+}
+
+/// A request that passed every input rule.
+#[derive(Debug, Clone)]
+pub struct ValidRequest {
+    pub site: Site,
+    pub validity_days: u32,
+    pub key: KeyChoice,
+    pub common_name: Option<String>,
+    pub name: String,
+}
+
+impl Service {
+    /// `SiteId`: required, a number, a site of the config.
+    pub fn check_site_id(&self, raw: Option<&str>) -> EsaResult<Site> {
+        let raw = raw
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                EsaError::new(
+                    ErrorCode::MissingSiteId,
+                    "Required parameter SiteId missing. Specify SiteId and try again.",
+                )
+            })?;
+        let id: u64 = raw.parse().map_err(|_| {
+            EsaError::new(
+                ErrorCode::InvalidSiteId,
+                format!(
+                    "SiteId {:?} is not a site id (an unsigned integer)",
+                    clip(&sanitize(raw), 40)
+                ),
+            )
+        })?;
+        self.site(id).cloned()
+    }
+
+    /// `ValidityDays`: an integer in 1..=3650 (the CA's end is checked at
+    /// issuance, when the CA is known).
+    pub fn check_validity_days(&self, raw: Option<&str>) -> EsaResult<u32> {
+        let Some(raw) = raw else {
+            return Ok(self.config.defaults.validity_days);
+        };
+        let bad = || {
+            EsaError::new(
+                ErrorCode::InvalidValidityDays,
+                format!(
+                    "ValidityDays {:?} is invalid; expected an integer from 1 to {MAX_VALIDITY_DAYS}",
+                    clip(&sanitize(raw), 40)
+                ),
+            )
+        };
+        let n: i64 = raw.trim().parse().map_err(|_| bad())?;
+        if !(1..=i64::from(MAX_VALIDITY_DAYS)).contains(&n) {
+            return Err(bad());
+        }
+        Ok(n as u32)
+    }
+
+    /// `PkeyType`: one of ESA's spellings, any case.
+    pub fn check_pkey_type(&self, raw: Option<&str>) -> EsaResult<PkeyType> {
+        let Some(raw) = raw else {
+            return Ok(self.config.defaults.pkey_type);
+        };
+        PkeyType::parse(raw).ok_or_else(|| {
+            EsaError::new(
+                ErrorCode::InvalidPkeyType,
+                format!(
+                    "PkeyType {:?} is invalid; expected one of {}",
+                    clip(&sanitize(raw), 40),
+                    PkeyType::SPELLINGS.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// `CSR`: PEM, signature verified, acceptable key.
+    pub fn check_csr(&self, raw: &[u8]) -> EsaResult<ParsedCsr> {
+        pki::parse_csr(raw).map_err(pki_err)
+    }
+
+    /// `CommonName`: optional; printable, 1..=64 characters.
+    pub fn check_common_name(&self, raw: Option<&str>) -> EsaResult<Option<String>> {
+        let Some(cn) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        if cn.chars().any(is_dangerous) {
+            return Err(EsaError::new(
+                ErrorCode::InvalidCommonName,
+                format!(
+                    "CommonName {:?} contains control or bidi characters",
+                    clip(&sanitize(cn), 64)
+                ),
+            ));
+        }
+        if cn.chars().count() > MAX_COMMON_NAME_CHARS {
+            return Err(EsaError::new(
+                ErrorCode::InvalidCommonName,
+                format!(
+                    "CommonName has {} characters; at most {MAX_COMMON_NAME_CHARS} are allowed",
+                    cn.chars().count()
+                ),
+            ));
+        }
+        Ok(Some(cn.to_owned()))
+    }
+
+    /// `Name`: optional label; printable, at most 128 characters.
+    pub fn check_name(&self, raw: Option<&str>) -> EsaResult<String> {
+        let name = raw.map(str::trim).unwrap_or("");
+        if name.chars().any(is_dangerous) {
+            return Err(EsaError::new(
+                ErrorCode::InvalidName,
+                format!(
+                    "Name {:?} contains control or bidi characters",
+                    clip(&sanitize(name), 64)
+                ),
+            ));
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(EsaError::new(
+                ErrorCode::InvalidName,
+                format!(
+                    "Name has {} characters; at most {MAX_NAME_CHARS} are allowed",
+                    name.chars().count()
+                ),
+            ));
+        }
+        Ok(name.to_owned())
+    }
+
+    /// Applies every input rule, in ESA's order (SiteId first).
+    pub fn validate(&self, req: &CreateRequest) -> EsaResult<ValidRequest> {
+        let site = self.check_site_id(req.site_id.as_deref())?;
+        let validity_days = self.check_validity_days(req.validity_days.as_deref())?;
+        let key = match &req.csr {
+            Some(csr) => KeyChoice::Csr(Box::new(self.check_csr(csr)?)),
+            None => KeyChoice::Generate(self.check_pkey_type(req.pkey_type.as_deref())?),
+        };
+        Ok(ValidRequest {
+            site,
+            validity_days,
+            key,
+            common_name: self.check_common_name(req.common_name.as_deref())?,
+            name: self.check_name(req.name.as_deref())?,
+        })
+    }
+
+    /// CreateClientCertificate.
+    pub fn create(&self, req: &CreateRequest) -> EsaResult<CreateResponse> {
+        let valid = self.validate(req)?;
+        self.create_valid(&valid)
+    }
+
+    /// Issues a certificate for a validated request. Key generation happens
+    /// before the lock is taken so slow RSA keys do not block other writers.
+    pub fn create_valid(&self, v: &ValidRequest) -> EsaResult<CreateResponse> {
+        let now = now_seconds();
+        // Fail fast, before a slow key generation, when the CA already
+        // exists and ends too soon. Checked again under the lock.
+        let ca_meta = self.store.ca_meta(v.site.id).map_err(store_err)?;
+        if let Some(ca_end) = ca_meta.and_then(|ca| pki::parse_esa_time(&ca.not_after)) {
+            check_against_ca(now, v.validity_days, ca_end)?;
+        }
+        let generated = match &v.key {
+            KeyChoice::Generate(t) => Some(pki::generate(*t).map_err(pki_err)?),
+            KeyChoice::Csr(_) => None,
+        };
+        let id = pki::new_id().map_err(pki_err)?;
+
+        let lock = self.lock()?;
+        self.check_quota(&lock, &v.site, now)?;
+        let (ca, ca_meta) = self.ensure_ca(&lock, &v.site, now)?;
+        check_against_ca(now, v.validity_days, ca.info.not_after)?;
+
+        let csr = match &v.key {
+            KeyChoice::Csr(c) => Some(c.as_ref()),
+            KeyChoice::Generate(_) => None,
+        };
+        // ESA: the CSR's CN wins; else the CommonName parameter; else the Id,
+        // so certificates with generated keys can always be told apart.
+        let common_name = csr
+            .and_then(|c| c.common_name.clone())
+            .or_else(|| v.common_name.clone())
+            .unwrap_or_else(|| id.clone());
+        let mut profile = LeafProfile {
+            subject: pki::leaf_subject(&common_name),
+            sans: Vec::new(),
+            key_algorithm: match (&v.key, &generated) {
+                (KeyChoice::Csr(c), _) => c.key_algorithm,
+                (_, Some(g)) => g.pkey_type.algorithm(),
+                (KeyChoice::Generate(t), None) => t.algorithm(),
+            },
+            not_before: now,
+            not_after: now + Duration::days(i64::from(v.validity_days)),
+        };
+        if let Some(c) = csr {
+            profile.subject = c.subject.clone();
+            if c.common_name.is_none() {
+                profile
+                    .subject
+                    .push(DnType::CommonName, common_name.as_str());
+            }
+            profile.sans = c.sans.clone();
+        }
+        let issued = match (&generated, csr) {
+            (Some(g), _) => pki::issue_leaf(&ca, &profile, &g.key_pair),
+            (None, Some(c)) => pki::issue_leaf(&ca, &profile, &c.public_key),
+            (None, None) => return Err(EsaError::internal("no public key for the certificate")),
+        }
+        .map_err(pki_err)?;
+
+        let info = &issued.info;
+        let meta = CertMeta {
+            id: id.clone(),
+            site_id: v.site.id,
+            name: v.name.clone(),
+            common_name: info
+                .subject_cn
+                .clone()
+                .unwrap_or_else(|| common_name.clone()),
+            serial: info.serial_hex.clone(),
+            fingerprint_sha256: info.fingerprint_sha256.clone(),
+            not_before: esa_time(info.not_before),
+            not_after: esa_time(info.not_after),
+            validity_days: v.validity_days,
+            key_type: profile.key_algorithm.esa_name(),
+            signature_algorithm: info.signature_algorithm.clone(),
+            issuer: info.issuer_cn.clone().unwrap_or_default(),
+            ca_id: ca_meta.id.clone(),
+            source: if csr.is_some() {
+                Source::Csr
+            } else {
+                Source::Generated
+            },
+            key_stored: generated.is_some() && self.config.store.keep_private_keys,
+            status: StoredStatus::Active,
+            san: info.sans.clone(),
+            created: esa_time(now),
+            updated: esa_time(now),
+            revoked_at: None,
+            revoke_reason: None,
+            renewed_from: None,
+            renewed_by: None,
+            csr_sha256: csr.map(|c| c.der_sha256.clone()),
+        };
+        let key_to_store = generated
+            .as_ref()
+            .filter(|_| meta.key_stored)
+            .map(|g| g.pkcs8_pem.as_str());
+        self.store
+            .insert(&lock, &meta, &issued.pem, key_to_store)
+            .map_err(store_err)?;
+        drop(lock);
+        tracing::info!(
+            id = %meta.id, site = meta.site_id, serial = %meta.serial,
+            key_type = %meta.key_type, source = ?meta.source, "issued client certificate"
+        );
+
+        Ok(CreateResponse {
+            request_id: pki::new_request_id(),
+            id,
+            status: Status::Active.as_str().to_owned(),
+            certificate: issued.pem.clone(),
+            private_key: generated.map(|g| Secret(g.pkcs8_pem)).unwrap_or_default(),
+            common_name: meta.common_name,
+            not_before: meta.not_before,
+            not_after: meta.not_after,
+            issuer: meta.issuer,
+            serial_number: meta.serial,
+            fingerprint_sha256: meta.fingerprint_sha256,
+            signature_algorithm: meta.signature_algorithm,
+            validity_days: v.validity_days.to_string(),
+            ca_certificate_id: meta.ca_id,
+        })
+    }
+
+    /// `max_client_certificates`: non-deleted, non-expired certificates.
+    fn check_quota(&self, _lock: &WriteLock, site: &Site, now: OffsetDateTime) -> EsaResult<()> {
+        let Some(max) = site.max_client_certificates else {
+            return Ok(());
+        };
+        let listing = self.store.list(Some(site.id)).map_err(store_err)?;
+        let live = listing
+            .entries
+            .iter()
+            .filter(|e| Status::of(&e.meta, now) != Status::Expired)
+            .count() as u64;
+        if live >= max {
+            return Err(EsaError::new(
+                ErrorCode::QuotaCheckFailed,
+                format!(
+                    "site {} already has {live} live client certificates; its max_client_certificates is {max}",
+                    site.id
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A certificate may not outlive its CA.
+fn check_against_ca(now: OffsetDateTime, days: u32, ca_end: OffsetDateTime) -> EsaResult<()> {
+    let end = now + Duration::days(i64::from(days));
+    if end > ca_end {
+        let max = (ca_end - now).whole_days().max(0);
+        return Err(EsaError::new(
+            ErrorCode::InvalidValidityDays,
+            format!(
+                "ValidityDays {days} would end after the site CA ({}); at most {max} days are possible",
+                esa_time(ca_end)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    fn service(extra: &str) -> (tempfile::TempDir, Service) {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[store]\npath = \"store\"\n[ca]\nvalidity_days = 100\n[[site]]\nid = 1\nname = \"a.example\"\n{extra}"
+        );
+        let cfg = config::parse(&text, &dir.path().join("config.toml")).unwrap();
+        (dir, Service::open(cfg).unwrap())
+    }
+
+    fn req(site: &str, days: &str, key: &str) -> CreateRequest {
+        CreateRequest {
+            site_id: Some(site.into()),
+            validity_days: Some(days.into()),
+            pkey_type: Some(key.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn input_rules_give_esa_codes() {
+        let (_d, s) = service("");
+        let code = |r: CreateRequest| s.create(&r).unwrap_err().code;
+        assert_eq!(code(CreateRequest::default()), ErrorCode::MissingSiteId);
+        assert_eq!(code(req("", "1", "ECC")), ErrorCode::MissingSiteId);
+        assert_eq!(code(req("2", "1", "ECC")), ErrorCode::InvalidSiteId);
+        assert_eq!(code(req("x", "1", "ECC")), ErrorCode::InvalidSiteId);
+        for d in ["0", "-1", "3651", "1.5", "ten", ""] {
+            assert_eq!(
+                code(req("1", d, "ECC")),
+                ErrorCode::InvalidValidityDays,
+                "{d}"
+            );
+        }
+        assert_eq!(code(req("1", "10", "DSA")), ErrorCode::InvalidPkeyType);
+        let mut r = req("1", "10", "ECC");
+        r.csr = Some(b"garbage".to_vec());
+        assert_eq!(code(r), ErrorCode::InvalidCsr);
+        let mut r = req("1", "10", "ECC");
+        r.common_name = Some("x".repeat(65));
+        assert_eq!(code(r), ErrorCode::InvalidCommonName);
+        let mut r = req("1", "10", "ECC");
+        r.name = Some("a\x07b".into());
+        assert_eq!(code(r), ErrorCode::InvalidName);
+    }
+
+    #[test]
+    fn validity_cannot_pass_the_ca() {
+        let (_d, s) = service("");
+        // The CA of this config lives 100 days.
+        let e = s.create(&req("1", "101", "ECC")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidValidityDays);
+        assert!(e.message.contains("at most 100 days"), "{}", e.message);
+        // The CA now exists; the fast path refuses too.
+        assert_eq!(
+            s.create(&req("1", "101", "ECC")).unwrap_err().code,
+            ErrorCode::InvalidValidityDays
+        );
+        assert!(s.create(&req("1", "100", "ECC")).is_ok());
+    }
+
+    #[test]
+    fn default_common_name_is_the_id_and_defaults_apply() {
+        let (_d, s) = service("");
+        let r = s
+            .create(&CreateRequest {
+                site_id: Some("1".into()),
+                pkey_type: Some("ed25519".into()),
+                validity_days: Some("30".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(r.common_name, r.id);
+        assert_eq!(r.signature_algorithm, "ECDSA-SHA256");
+        assert_eq!(r.validity_days, "30");
+        assert!(
+            r.private_key
+                .expose()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+        let info = pki::inspect_pem(&r.certificate).unwrap();
+        assert_eq!(info.serial_hex, r.serial_number);
+        assert_eq!(info.fingerprint_sha256, r.fingerprint_sha256);
+        assert_eq!((info.not_after - info.not_before).whole_days(), 30);
+    }
+
+    #[test]
+    fn quota_counts_live_certificates() {
+        let (_d, s) = service("max_client_certificates = 1\n");
+        let first = s.create(&req("1", "10", "ECC")).unwrap();
+        let e = s.create(&req("1", "10", "ECC")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::QuotaCheckFailed);
+        // Revoked still counts; deleted does not.
+        s.revoke(&first.id, None).unwrap();
+        assert_eq!(
+            s.create(&req("1", "10", "ECC")).unwrap_err().code,
+            ErrorCode::QuotaCheckFailed
+        );
+        s.delete(&first.id).unwrap();
+        assert!(s.create(&req("1", "10", "ECC")).is_ok());
+    }
+
+    #[test]
+    fn status_rules() {
+        let (_d, s) = service("");
+        let c = s.create(&req("1", "10", "ECC")).unwrap();
+        let code = |r: EsaResult<super::super::StatusChangeResponse>| r.unwrap_err().code;
+        assert_eq!(code(s.activate(&c.id)), ErrorCode::StatusError);
+        assert_eq!(code(s.delete(&c.id)), ErrorCode::StatusError);
+        s.revoke(&c.id, Some(pki::RevocationReason::KeyCompromise))
+            .unwrap();
+        assert_eq!(code(s.revoke(&c.id, None)), ErrorCode::StatusError);
+        s.activate(&c.id).unwrap();
+        s.revoke(&c.id, None).unwrap();
+        s.delete(&c.id).unwrap();
+        assert_eq!(code(s.delete(&c.id)), ErrorCode::InvalidId);
+        assert_eq!(code(s.revoke("nope", None)), ErrorCode::InvalidId);
+    }
+}

@@ -1,0 +1,605 @@
+//! The ESA operations (Create/List/Get/Revoke/Activate/Delete client
+//! certificates, the site CA and its CRL) over the config, the PKI layer and
+//! the store. The CLI and the TUI call only this: every rule and every error
+//! code lives here once.
+
+mod create;
+mod types;
+
+pub use create::{KeyChoice, ValidRequest};
+pub use types::*;
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{Config, Site};
+use crate::error::{ErrorCode, EsaError, EsaResult};
+use crate::pki::{self, CrlEntry, PkiError, RevocationReason, SiteCa, esa_time, now_seconds};
+use crate::store::{
+    self, CaMeta, CertMeta, CrlMeta, Damaged, Entry, Store, StoreError, StoredStatus, WriteLock,
+};
+use crate::text::sanitize;
+
+/// Days before NotAfter at which a certificate counts as expiring soon.
+pub const EXPIRING_SOON_DAYS: i64 = 30;
+
+/// The status shown for a certificate: `expired` is derived from NotAfter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" => Some(Status::Active),
+            "revoked" => Some(Status::Revoked),
+            "expired" => Some(Status::Expired),
+            _ => None,
+        }
+    }
+
+    /// The status of a stored certificate at `now`.
+    pub fn of(meta: &CertMeta, now: OffsetDateTime) -> Status {
+        match pki::parse_esa_time(&meta.not_after) {
+            Some(na) if na <= now => Status::Expired,
+            _ => match meta.status {
+                StoredStatus::Active => Status::Active,
+                StoredStatus::Revoked => Status::Revoked,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Days from `now` to a stored NotAfter (negative once past).
+pub fn days_left(meta: &CertMeta, now: OffsetDateTime) -> Option<i64> {
+    pki::parse_esa_time(&meta.not_after).map(|na| (na - now).whole_days())
+}
+
+/// Filters of ListClientCertificates (ESA has none; these are local).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub site_id: Option<u64>,
+    pub status: Option<Status>,
+    /// Only active certificates whose NotAfter is within this many days.
+    pub expiring_within: Option<u32>,
+}
+
+/// A listing plus what could not be read (reported, never fatal).
+#[derive(Debug, Clone)]
+pub struct ListOutcome {
+    pub response: ListResponse,
+    pub damaged: Vec<Damaged>,
+}
+
+/// What `export` can produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportWhat {
+    /// The certificate PEM.
+    Cert,
+    /// The private key PEM (PKCS#8), when it was kept.
+    Key,
+    /// Certificate then CA certificate, PEM.
+    Chain,
+    /// The site CA certificate PEM.
+    Ca,
+}
+
+impl ExportWhat {
+    /// Whether the output holds a private key (files get mode 0600).
+    pub fn is_secret(self) -> bool {
+        matches!(self, ExportWhat::Key)
+    }
+}
+
+/// The service. Cheap to clone; safe to move to a worker thread.
+#[derive(Debug, Clone)]
+pub struct Service {
+    config: Arc<Config>,
+    store: Store,
+}
+
+pub(crate) fn store_err(e: StoreError) -> EsaError {
+    tracing::error!(error = %e, "store failure");
+    EsaError::new(ErrorCode::InternalException, format!("store: {e}"))
+}
+
+pub(crate) fn pki_err(e: PkiError) -> EsaError {
+    match e {
+        PkiError::Csr(reason) => {
+            EsaError::new(ErrorCode::InvalidCsr, format!("invalid CSR: {reason}"))
+        }
+        other => {
+            tracing::error!(error = %other, "pki failure");
+            EsaError::new(ErrorCode::InternalException, other.to_string())
+        }
+    }
+}
+
+impl Service {
+    /// Opens the store named by the config (creating it on first use).
+    pub fn open(config: Config) -> EsaResult<Service> {
+        let store = Store::open(&config.store.path).map_err(store_err)?;
+        Ok(Service {
+            config: Arc::new(config),
+            store,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Takes the store's write lock and repairs what a crashed writer may
+    /// have left: a CRL that was marked for regeneration but not rewritten.
+    pub(crate) fn lock(&self) -> EsaResult<WriteLock> {
+        let lock = self.store.lock().map_err(store_err)?;
+        for site in self.store.sites_with_stale_crl().map_err(store_err)? {
+            tracing::warn!(
+                site,
+                "regenerating a CRL left stale by an interrupted writer"
+            );
+            self.regenerate_crl(&lock, site, now_seconds())?;
+        }
+        Ok(lock)
+    }
+
+    fn site(&self, site_id: u64) -> EsaResult<&Site> {
+        self.config.site(site_id).ok_or_else(|| {
+            EsaError::new(
+                ErrorCode::InvalidSiteId,
+                format!(
+                    "site {site_id} is not in the config ({})",
+                    self.config.path.display()
+                ),
+            )
+        })
+    }
+
+    fn site_name(&self, site_id: u64) -> String {
+        self.config
+            .site(site_id)
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    }
+
+    /// Loads the site CA, creating it (and an empty CRL) on first use.
+    fn ensure_ca(
+        &self,
+        lock: &WriteLock,
+        site: &Site,
+        now: OffsetDateTime,
+    ) -> EsaResult<(SiteCa, CaMeta)> {
+        if let Some(stored) = self.store.load_ca(site.id).map_err(store_err)? {
+            let ca = SiteCa::load(&stored.cert_pem, &stored.key_pem).map_err(|e| {
+                EsaError::internal(format!(
+                    "the CA of site {} in {} is unusable: {e}",
+                    site.id,
+                    stored.dir.display()
+                ))
+            })?;
+            return Ok((ca, stored.meta));
+        }
+        let cn = self.config.ca.common_name_for(site);
+        let new = pki::create_ca(
+            &cn,
+            self.config.ca.key_type,
+            now,
+            self.config.ca.validity_days,
+        )
+        .map_err(pki_err)?;
+        let meta = CaMeta {
+            id: pki::new_id().map_err(pki_err)?,
+            site_id: site.id,
+            common_name: cn,
+            key_type: self.config.ca.key_type.as_esa().to_owned(),
+            serial: new.info.serial_hex.clone(),
+            fingerprint_sha256: new.info.fingerprint_sha256.clone(),
+            not_before: esa_time(new.info.not_before),
+            not_after: esa_time(new.info.not_after),
+            created: esa_time(now),
+        };
+        let ca = SiteCa::load(&new.cert_pem, &new.key_pem).map_err(pki_err)?;
+        self.store
+            .create_ca(lock, &meta, &new.cert_pem, &new.key_pem)
+            .map_err(store_err)?;
+        tracing::info!(site = site.id, ca_id = %meta.id, key_type = %meta.key_type, "created site CA");
+        self.write_crl(lock, site.id, &ca, now)?;
+        Ok((ca, meta))
+    }
+
+    // ---- read side ----------------------------------------------------------
+
+    fn summary(&self, e: &Entry, now: OffsetDateTime) -> CertSummary {
+        let m = &e.meta;
+        CertSummary {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            common_name: m.common_name.clone(),
+            status: Status::of(m, now).as_str().to_owned(),
+            kind: match m.source {
+                store::Source::Generated => "generated".into(),
+                store::Source::Csr => "csr".into(),
+            },
+            issuer: m.issuer.clone(),
+            san: m.san.join(","),
+            serial_number: m.serial.clone(),
+            fingerprint_sha256: m.fingerprint_sha256.clone(),
+            signature_algorithm: m.signature_algorithm.clone(),
+            pubkey_algorithm: pki::KeyAlgorithm::parse(&m.key_type)
+                .map(|k| k.family().to_owned())
+                .unwrap_or_default(),
+            ca_certificate_id: m.ca_id.clone(),
+            not_before: m.not_before.clone(),
+            not_after: m.not_after.clone(),
+            create_time: m.created.clone(),
+            update_time: m.updated.clone(),
+            site_id: m.site_id,
+            site_name: self.site_name(m.site_id),
+            pkey_type: m.key_type.clone(),
+            validity_days: m.validity_days.to_string(),
+            private_key_stored: m.key_stored,
+            revoke_time: m.revoked_at.clone(),
+            revoke_reason: m.revoke_reason.clone(),
+            renewed_from: m.renewed_from.clone(),
+            renewed_by: m.renewed_by.clone(),
+        }
+    }
+
+    /// ListClientCertificates, oldest first.
+    pub fn list(&self, q: &ListQuery) -> EsaResult<ListOutcome> {
+        if let Some(s) = q.site_id {
+            self.site(s)?;
+        }
+        let listing = self.store.list(q.site_id).map_err(store_err)?;
+        let now = now_seconds();
+        let mut entries: Vec<&Entry> = listing
+            .entries
+            .iter()
+            .filter(|e| q.status.is_none_or(|s| Status::of(&e.meta, now) == s))
+            .filter(|e| {
+                q.expiring_within.is_none_or(|d| {
+                    Status::of(&e.meta, now) == Status::Active
+                        && days_left(&e.meta, now).is_some_and(|left| left < i64::from(d))
+                })
+            })
+            .collect();
+        entries.sort_by(|a, b| (&a.meta.created, &a.meta.id).cmp(&(&b.meta.created, &b.meta.id)));
+        let result: Vec<CertSummary> = entries.iter().map(|e| self.summary(e, now)).collect();
+        Ok(ListOutcome {
+            response: ListResponse {
+                request_id: pki::new_request_id(),
+                total_count: result.len(),
+                page_number: 1,
+                page_size: result.len(),
+                site_id: q.site_id,
+                site_name: q.site_id.map(|s| self.site_name(s)),
+                result,
+            },
+            damaged: listing.damaged,
+        })
+    }
+
+    fn parse_id(id: &str) -> EsaResult<&str> {
+        let id = id.trim();
+        store::check_id(id).map_err(|_| {
+            EsaError::new(
+                ErrorCode::InvalidId,
+                format!(
+                    "{:?} is not a certificate Id (32 lower-case hex digits)",
+                    crate::text::clip(&sanitize(id), 40)
+                ),
+            )
+        })?;
+        Ok(id)
+    }
+
+    fn entry(&self, id: &str) -> EsaResult<Entry> {
+        let id = Self::parse_id(id)?;
+        self.store.get(id).map_err(store_err)?.ok_or_else(|| {
+            EsaError::new(ErrorCode::InvalidId, format!("no certificate with Id {id}"))
+        })
+    }
+
+    /// GetClientCertificate.
+    pub fn get(&self, id: &str) -> EsaResult<GetResponse> {
+        let e = self.entry(id)?;
+        let certificate = self.store.read_cert(&e).map_err(store_err)?;
+        let result = self.summary(&e, now_seconds());
+        Ok(GetResponse {
+            request_id: pki::new_request_id(),
+            site_id: e.meta.site_id,
+            site_name: result.site_name.clone(),
+            status: result.status.clone(),
+            certificate,
+            result,
+        })
+    }
+
+    /// The site CA certificate PEM, creating the CA on first use.
+    pub fn ca_pem(&self, site_id: u64) -> EsaResult<String> {
+        let site = self.site(site_id)?;
+        if let Some(pem) = self.store.ca_cert_pem(site_id).map_err(store_err)? {
+            return Ok(pem);
+        }
+        let lock = self.lock()?;
+        let (ca, _) = self.ensure_ca(&lock, site, now_seconds())?;
+        Ok(ca.cert_pem)
+    }
+
+    /// Issues a fresh CRL for the site (next number, thisUpdate = now) and
+    /// returns it.
+    pub fn crl_pem(&self, site_id: u64) -> EsaResult<String> {
+        let site = self.site(site_id)?;
+        let lock = self.lock()?;
+        let now = now_seconds();
+        let (ca, _) = self.ensure_ca(&lock, site, now)?;
+        self.write_crl(&lock, site_id, &ca, now)
+    }
+
+    /// Sites of the config with their CA and counts.
+    pub fn sites(&self) -> EsaResult<SitesResponse> {
+        let now = now_seconds();
+        let listing = self.store.list(None).map_err(store_err)?;
+        let mut sites = Vec::new();
+        for site in &self.config.sites {
+            let ca = self.store.ca_meta(site.id).map_err(store_err)?;
+            let mut s = SiteSummary {
+                site_id: site.id,
+                site_name: site.name.clone(),
+                ca_certificate_id: ca.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+                ca_common_name: ca
+                    .as_ref()
+                    .map(|c| c.common_name.clone())
+                    .unwrap_or_else(|| self.config.ca.common_name_for(site)),
+                ca_not_after: ca.as_ref().map(|c| c.not_after.clone()).unwrap_or_default(),
+                ca_key_type: ca
+                    .as_ref()
+                    .map(|c| c.key_type.clone())
+                    .unwrap_or_else(|| self.config.ca.key_type.as_esa().to_owned()),
+                active: 0,
+                revoked: 0,
+                expired: 0,
+                expiring_soon: 0,
+                max_client_certificates: site.max_client_certificates,
+            };
+            for e in listing.entries.iter().filter(|e| e.meta.site_id == site.id) {
+                match Status::of(&e.meta, now) {
+                    Status::Active => {
+                        s.active += 1;
+                        if days_left(&e.meta, now).is_some_and(|d| d < EXPIRING_SOON_DAYS) {
+                            s.expiring_soon += 1;
+                        }
+                    }
+                    Status::Revoked => s.revoked += 1,
+                    Status::Expired => s.expired += 1,
+                }
+            }
+            sites.push(s);
+        }
+        Ok(SitesResponse {
+            request_id: pki::new_request_id(),
+            total_count: sites.len(),
+            sites,
+        })
+    }
+
+    /// Exports a certificate's material as bytes.
+    pub fn export(&self, id: &str, what: ExportWhat) -> EsaResult<Vec<u8>> {
+        let e = self.entry(id)?;
+        let ca = || -> EsaResult<String> {
+            self.store
+                .ca_cert_pem(e.meta.site_id)
+                .map_err(store_err)?
+                .ok_or_else(|| {
+                    EsaError::internal(format!("the CA of site {} is missing", e.meta.site_id))
+                })
+        };
+        let out = match what {
+            ExportWhat::Cert => self.store.read_cert(&e).map_err(store_err)?,
+            ExportWhat::Ca => ca()?,
+            ExportWhat::Chain => {
+                let mut s = self.store.read_cert(&e).map_err(store_err)?;
+                if !s.ends_with('\n') {
+                    s.push('\n');
+                }
+                s + &ca()?
+            }
+            ExportWhat::Key => {
+                let key = self.store.read_key(&e).map_err(store_err)?.ok_or_else(|| {
+                    EsaError::new(ErrorCode::InvalidParameter, no_key_message(&e.meta))
+                })?;
+                tracing::info!(id = %e.meta.id, site = e.meta.site_id, "exported private key");
+                return Ok(key.as_bytes().to_vec());
+            }
+        };
+        Ok(out.into_bytes())
+    }
+
+    // ---- lifecycle ------------------------------------------------------------
+
+    fn status_change(
+        &self,
+        id: &str,
+        op: &'static str,
+        allowed: &[Status],
+        apply: impl FnOnce(&mut CertMeta, OffsetDateTime),
+    ) -> EsaResult<(Entry, WriteLock)> {
+        let id = Self::parse_id(id)?.to_owned();
+        let lock = self.lock()?;
+        let mut e = self.entry(&id)?;
+        let now = now_seconds();
+        let status = Status::of(&e.meta, now);
+        if !allowed.contains(&status) {
+            let need: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
+            return Err(EsaError::new(
+                ErrorCode::StatusError,
+                format!(
+                    "certificate {id} is {status}; {op} needs a certificate that is {}",
+                    need.join(" or ")
+                ),
+            ));
+        }
+        apply(&mut e.meta, now);
+        e.meta.updated = esa_time(now);
+        Ok((e, lock))
+    }
+
+    fn change_response(&self, e: &Entry) -> StatusChangeResponse {
+        StatusChangeResponse {
+            request_id: pki::new_request_id(),
+            site_id: e.meta.site_id,
+            site_name: self.site_name(e.meta.site_id),
+            id: e.meta.id.clone(),
+        }
+    }
+
+    /// RevokeClientCertificate: active → revoked, and a new CRL.
+    pub fn revoke(
+        &self,
+        id: &str,
+        reason: Option<RevocationReason>,
+    ) -> EsaResult<StatusChangeResponse> {
+        let (e, lock) = self.status_change(id, "revoke", &[Status::Active], |m, now| {
+            m.status = StoredStatus::Revoked;
+            m.revoked_at = Some(esa_time(now));
+            m.revoke_reason = reason.map(|r| r.as_str().to_owned());
+        })?;
+        self.commit_status(&lock, &e)?;
+        tracing::info!(id = %e.meta.id, site = e.meta.site_id, serial = %e.meta.serial, "revoked");
+        Ok(self.change_response(&e))
+    }
+
+    /// ActivateClientCertificate: revoked → active, and a new CRL.
+    pub fn activate(&self, id: &str) -> EsaResult<StatusChangeResponse> {
+        let (e, lock) = self.status_change(id, "activate", &[Status::Revoked], |m, _| {
+            m.status = StoredStatus::Active;
+            m.revoked_at = None;
+            m.revoke_reason = None;
+        })?;
+        self.commit_status(&lock, &e)?;
+        tracing::info!(id = %e.meta.id, site = e.meta.site_id, serial = %e.meta.serial, "activated");
+        Ok(self.change_response(&e))
+    }
+
+    /// DeleteClientCertificate: a revoked (or expired) certificate leaves
+    /// the lists; a revoked one stays on the CRL until it expires.
+    pub fn delete(&self, id: &str) -> EsaResult<StatusChangeResponse> {
+        let (e, lock) =
+            self.status_change(id, "delete", &[Status::Revoked, Status::Expired], |_, _| {})?;
+        self.store.delete(&lock, &e).map_err(store_err)?;
+        tracing::info!(id = %e.meta.id, site = e.meta.site_id, serial = %e.meta.serial, "deleted");
+        Ok(self.change_response(&e))
+    }
+
+    /// Writes a changed status, then the CRL. The CRL is marked stale first,
+    /// so a crash between the two is repaired by the next writer.
+    fn commit_status(&self, lock: &WriteLock, e: &Entry) -> EsaResult<()> {
+        let site = e.meta.site_id;
+        self.store.mark_crl_stale(lock, site).map_err(store_err)?;
+        self.store.update(lock, e).map_err(store_err)?;
+        self.regenerate_crl(lock, site, now_seconds())
+    }
+
+    fn regenerate_crl(&self, lock: &WriteLock, site_id: u64, now: OffsetDateTime) -> EsaResult<()> {
+        let Some(stored) = self.store.load_ca(site_id).map_err(store_err)? else {
+            return self.store.clear_crl_stale(lock, site_id).map_err(store_err);
+        };
+        let ca = SiteCa::load(&stored.cert_pem, &stored.key_pem).map_err(|e| {
+            EsaError::internal(format!("the CA of site {site_id} is unusable: {e}"))
+        })?;
+        self.write_crl(lock, site_id, &ca, now).map(|_| ())
+    }
+
+    /// Signs and stores the next CRL of a site: every revoked, unexpired
+    /// certificate, deleted ones included.
+    fn write_crl(
+        &self,
+        lock: &WriteLock,
+        site_id: u64,
+        ca: &SiteCa,
+        now: OffsetDateTime,
+    ) -> EsaResult<String> {
+        let live = self.store.list(Some(site_id)).map_err(store_err)?;
+        let deleted = self.store.list_deleted(site_id).map_err(store_err)?;
+        let mut entries: Vec<CrlEntry> = live
+            .entries
+            .iter()
+            .chain(deleted.entries.iter())
+            .filter(|e| e.meta.status == StoredStatus::Revoked)
+            .filter(|e| pki::parse_esa_time(&e.meta.not_after).is_none_or(|na| na > now))
+            .map(|e| CrlEntry {
+                serial_hex: e.meta.serial.clone(),
+                revoked_at: e
+                    .meta
+                    .revoked_at
+                    .as_deref()
+                    .and_then(pki::parse_esa_time)
+                    .unwrap_or(now),
+                reason: e
+                    .meta
+                    .revoke_reason
+                    .as_deref()
+                    .and_then(RevocationReason::parse),
+            })
+            .collect();
+        entries.sort_by(|a, b| a.serial_hex.cmp(&b.serial_hex));
+        let number = self
+            .store
+            .crl(site_id)
+            .ok()
+            .flatten()
+            .map(|(_, m)| m.number + 1)
+            .unwrap_or(1);
+        let days = self.config.crl.next_update_days;
+        let pem = pki::make_crl(ca, number, now, days, &entries).map_err(pki_err)?;
+        let meta = CrlMeta {
+            number,
+            this_update: esa_time(now),
+            next_update: esa_time(now + Duration::days(i64::from(days))),
+            revoked_count: entries.len(),
+        };
+        self.store
+            .write_crl(lock, site_id, &pem, &meta)
+            .map_err(store_err)?;
+        self.store
+            .clear_crl_stale(lock, site_id)
+            .map_err(store_err)?;
+        tracing::info!(site = site_id, number, revoked = entries.len(), "wrote CRL");
+        Ok(pem)
+    }
+}
+
+fn no_key_message(m: &CertMeta) -> String {
+    match m.source {
+        store::Source::Csr => format!(
+            "certificate {} was issued for a CSR: its private key never left the requester",
+            m.id
+        ),
+        store::Source::Generated => format!(
+            "the private key of certificate {} was not kept (keep_private_keys = false): it was shown once at issuance",
+            m.id
+        ),
+    }
+}
