@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command (README: "Run the tests"). Installs what the tests
+# use when it can (openssl, tmux, Xvfb, xclip), then runs the format check,
+# clippy and the whole test suite. Tests whose program is still missing
+# print "SKIPPED: <reason>" instead of failing silently.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v openssl >/dev/null || need+=(openssl)
+command -v tmux >/dev/null || need+=(tmux)
+command -v Xvfb >/dev/null || need+=(xvfb)
+command -v xclip >/dev/null || need+=(xclip)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && sudo="sudo -n"; } || true
+  if command -v apt-get >/dev/null && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
+    echo "installing test tools: ${need[*]}"
+    if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null; }; then
+      echo "note: could not install ${need[*]}; the tests that need them will be SKIPPED"
+    fi
+  else
+    echo "note: ${need[*]} missing and cannot be installed here; the tests that need them will be SKIPPED"
+  fi
+fi
+
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo test "$@"

@@ -1,0 +1,200 @@
+//! Shared helpers for the integration tests: a temporary config and store
+//! (never the user's home), the built binary, and the `openssl` CLI.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const SITE: u64 = 1234567890123;
+pub const SITE2: u64 = 42;
+
+/// A temporary world: config file, store, and a scratch folder.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub store: PathBuf,
+}
+
+impl World {
+    /// Two sites; `extra` is appended to the config (e.g. `[ca]` overrides).
+    pub fn new(extra: &str) -> World {
+        Self::with_config(&format!(
+            "[store]\npath = \"store\"\n{extra}\n[[site]]\nid = {SITE}\nname = \"example.com\"\n\n[[site]]\nid = {SITE2}\nname = \"other.example\"\n"
+        ))
+    }
+
+    /// A world whose config is exactly `text`.
+    pub fn with_config(text: &str) -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, text).expect("write config");
+        let store = dir.path().join("store");
+        World { dir, config, store }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A command for the binary with this world's config and a clean env.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_esa-certs"));
+        c.arg("--config").arg(&self.config);
+        c.env_remove("ESA_CERTS_CONFIG");
+        c.env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"));
+        c.env("XDG_DATA_HOME", self.dir.path().join("xdg-data"));
+        c.env("HOME", self.dir.path());
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Runs the binary with `args`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run esa-certs")
+    }
+
+    /// Runs with `input` on stdin.
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn esa-certs");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "esa-certs {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs and parses stdout as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let s = self.ok(args);
+        serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad JSON ({e}): {s}"))
+    }
+
+    /// Issues a certificate with a generated key; returns the JSON.
+    pub fn issue(&self, pkey: &str, days: u32) -> serde_json::Value {
+        self.json(&[
+            "issue",
+            "--site-id",
+            &SITE.to_string(),
+            "--validity-days",
+            &days.to_string(),
+            "--pkey-type",
+            pkey,
+            "--json",
+        ])
+    }
+
+    /// Writes `text` to a file in the scratch folder and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// The CA PEM of a site, written to a file.
+    pub fn ca_file(&self, site: u64) -> PathBuf {
+        let pem = self.ok(&["ca", "--site-id", &site.to_string()]);
+        self.write(&format!("ca-{site}.pem"), &pem)
+    }
+
+    /// Every file under the store with its content, for "unchanged" checks
+    /// (the log and the lock file are excluded: they are not store state).
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        if self.store.exists() {
+            walk(&self.store, &self.store, &mut out);
+        }
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let rel = p.strip_prefix(root).unwrap().to_path_buf();
+        if rel.starts_with("logs") || rel == Path::new(".lock") {
+            continue;
+        }
+        if p.is_dir() {
+            out.push((rel, Vec::new()));
+            walk(root, &p, out);
+        } else {
+            out.push((rel, std::fs::read(&p).unwrap()));
+        }
+    }
+}
+
+/// Whether `openssl` is on PATH; tests that need it print why they skip.
+pub fn have_openssl() -> bool {
+    have("openssl", &["version"])
+}
+
+pub fn have(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Skips the calling test (with a printed reason) when openssl is missing.
+#[macro_export]
+macro_rules! require_openssl {
+    () => {
+        if !common::have_openssl() {
+            eprintln!("SKIPPED: the `openssl` CLI is not installed (apt-get install openssl)");
+            return;
+        }
+    };
+}
+
+/// Runs openssl with `args`; returns (success, stdout + stderr).
+pub fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run openssl");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// Asserts that stderr carries exactly this ESA code (text mode).
+pub fn assert_code(out: &Output, code: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr: {err}");
+    assert!(
+        err.starts_with(&format!("error[{code}]: ")),
+        "expected error[{code}], got: {err}"
+    );
+}
+
+/// Asserts a JSON error on stderr with this code.
+pub fn assert_json_code(out: &Output, code: &str) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stderr)
+        .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["Code"], code);
+    assert_eq!(v["HttpStatusCode"], 400);
+    v
+}
