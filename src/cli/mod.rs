@@ -25,6 +25,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// ESA-shaped JSON on stdout, and errors as JSON on stderr.
+    #[arg(long, global = true)]
+    pub json: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -38,11 +42,7 @@ pub enum Command {
     /// List certificates (ListClientCertificates).
     List(ListArgs),
     /// Show one certificate (GetClientCertificate).
-    Show {
-        id: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Show { id: String },
     /// Write a certificate, its key, its chain or its CA.
     Export(ExportArgs),
     /// Revoke an active certificate (RevokeClientCertificate).
@@ -53,42 +53,29 @@ pub enum Command {
         /// certificateHold, privilegeWithdrawn, aACompromise (or its number).
         #[arg(long)]
         reason: Option<String>,
-        #[arg(long)]
-        json: bool,
     },
     /// Re-activate a revoked certificate (ActivateClientCertificate).
-    Activate {
-        id: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Activate { id: String },
     /// Delete a revoked or expired certificate (DeleteClientCertificate).
-    Delete {
-        id: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Delete { id: String },
     /// Print the site CA certificate (PEM), creating the CA on first use.
     Ca {
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         site_id: Option<String>,
     },
     /// Issue and print the site's current CRL (PEM).
     Crl {
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         site_id: Option<String>,
     },
     /// List the sites of the config with their CA and counts.
-    Sites {
-        #[arg(long)]
-        json: bool,
-    },
+    Sites,
 }
 
 #[derive(Debug, Args)]
 pub struct IssueArgs {
     /// The site (SiteId) whose CA signs the certificate.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub site_id: Option<String>,
     /// Validity in days, 1..=3650 (default: the config's defaults.validity_days).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
@@ -106,8 +93,6 @@ pub struct IssueArgs {
     /// A free-text label shown in lists (ESA's Name).
     #[arg(long, value_name = "LABEL")]
     pub name: Option<String>,
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -119,15 +104,13 @@ pub enum StatusArg {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub site_id: Option<String>,
     #[arg(long, value_enum)]
     pub status: Option<StatusArg>,
     /// Only active certificates that expire within this many days.
     #[arg(long, value_name = "DAYS")]
     pub expiring_within: Option<u32>,
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -148,25 +131,10 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
 }
 
-impl Command {
-    fn json(&self) -> bool {
-        match self {
-            Command::Issue(a) => a.json,
-            Command::List(a) => a.json,
-            Command::Show { json, .. }
-            | Command::Revoke { json, .. }
-            | Command::Activate { json, .. }
-            | Command::Delete { json, .. }
-            | Command::Sites { json } => *json,
-            _ => false,
-        }
-    }
-}
-
 /// Runs the program with the process arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let json = cli.command.as_ref().is_some_and(Command::json);
+    let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -194,6 +162,7 @@ pub fn open_service(flag: Option<&Path>) -> EsaResult<(Service, Option<PathBuf>)
 
 fn run(cli: Cli) -> EsaResult<()> {
     let (service, created) = open_service(cli.config.as_deref())?;
+    let json = cli.json;
     let command = cli.command.unwrap_or(Command::Tui);
     if let (Some(path), false) = (&created, matches!(command, Command::Tui)) {
         eprintln!("esa-certs: wrote a default config to {}", path.display());
@@ -211,7 +180,7 @@ fn run(cli: Cli) -> EsaResult<()> {
                 name: a.name,
             };
             let r = service.create(&req)?;
-            if a.json {
+            if json {
                 output::json(&mut out, &r)
             } else {
                 output::issued(&mut out, &service, &r)
@@ -233,13 +202,13 @@ fn run(cli: Cli) -> EsaResult<()> {
             };
             let r = service.list(&q)?;
             output::warn_damaged(&r.damaged);
-            if a.json {
+            if json {
                 output::json(&mut out, &r.response)
             } else {
                 output::table(&mut out, &r.response)
             }
         }
-        Command::Show { id, json } => {
+        Command::Show { id } => {
             let r = service.get(&id)?;
             if json {
                 output::json(&mut out, &r)
@@ -260,7 +229,7 @@ fn run(cli: Cli) -> EsaResult<()> {
                 None => out.write_all(&bytes).map_err(stdout_err),
             }
         }
-        Command::Revoke { id, reason, json } => {
+        Command::Revoke { id, reason } => {
             let reason = reason
                 .as_deref()
                 .map(|r| {
@@ -279,11 +248,11 @@ fn run(cli: Cli) -> EsaResult<()> {
             let r = service.revoke(&id, reason)?;
             output::changed(&mut out, &r, "revoked", json)
         }
-        Command::Activate { id, json } => {
+        Command::Activate { id } => {
             let r = service.activate(&id)?;
             output::changed(&mut out, &r, "activated", json)
         }
-        Command::Delete { id, json } => {
+        Command::Delete { id } => {
             let r = service.delete(&id)?;
             output::changed(&mut out, &r, "deleted", json)
         }
@@ -297,7 +266,7 @@ fn run(cli: Cli) -> EsaResult<()> {
             let pem = service.crl_pem(site.id)?;
             out.write_all(pem.as_bytes()).map_err(stdout_err)
         }
-        Command::Sites { json } => {
+        Command::Sites => {
             let r = service.sites()?;
             if json {
                 output::json(&mut out, &r)

@@ -177,10 +177,7 @@ impl Service {
         let now = now_seconds();
         // Fail fast, before a slow key generation, when the CA already
         // exists and ends too soon. Checked again under the lock.
-        let ca_meta = self.store.ca_meta(v.site.id).map_err(store_err)?;
-        if let Some(ca_end) = ca_meta.and_then(|ca| pki::parse_esa_time(&ca.not_after)) {
-            check_against_ca(now, v.validity_days, ca_end)?;
-        }
+        check_against_ca(now, v.validity_days, self.planned_ca_end(&v.site, now)?)?;
         let generated = match &v.key {
             KeyChoice::Generate(t) => Some(pki::generate(*t).map_err(pki_err)?),
             KeyChoice::Csr(_) => None,
@@ -189,6 +186,8 @@ impl Service {
 
         let lock = self.lock()?;
         self.check_quota(&lock, &v.site, now)?;
+        // Checked before ensure_ca so a refused request never creates a CA.
+        check_against_ca(now, v.validity_days, self.planned_ca_end(&v.site, now)?)?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &v.site, now)?;
         check_against_ca(now, v.validity_days, ca.info.not_after)?;
 
@@ -291,6 +290,21 @@ impl Service {
             signature_algorithm: meta.signature_algorithm,
             validity_days: v.validity_days.to_string(),
             ca_certificate_id: meta.ca_id,
+        })
+    }
+
+    /// The NotAfter of the site CA: the stored one, or the one a CA created
+    /// now from the config would get.
+    fn planned_ca_end(&self, site: &Site, now: OffsetDateTime) -> EsaResult<OffsetDateTime> {
+        let stored = self.store.ca_meta(site.id).map_err(store_err)?;
+        Ok(match stored {
+            Some(m) => pki::parse_esa_time(&m.not_after).ok_or_else(|| {
+                EsaError::internal(format!(
+                    "the CA of site {} has an unreadable not_after",
+                    site.id
+                ))
+            })?,
+            None => now + Duration::days(i64::from(self.config.ca.validity_days)),
         })
     }
 

@@ -113,9 +113,10 @@ impl World {
         self.write(&format!("ca-{site}.pem"), &pem)
     }
 
-    /// Every file under the store with its content, for "unchanged" checks
-    /// (the log and the lock file are excluded: they are not store state).
-    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+    /// Every file under the store with a hash of its content and its mode,
+    /// for "unchanged" checks (the log and the lock file are excluded: they
+    /// are not store state).
+    pub fn snapshot(&self) -> Vec<(PathBuf, u64)> {
         let mut out = Vec::new();
         if self.store.exists() {
             walk(&self.store, &self.store, &mut out);
@@ -125,18 +126,27 @@ impl World {
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
+    use std::hash::{Hash, Hasher};
+    use std::os::unix::fs::PermissionsExt;
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
         let rel = p.strip_prefix(root).unwrap().to_path_buf();
         if rel.starts_with("logs") || rel == Path::new(".lock") {
             continue;
         }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::fs::metadata(&p)
+            .unwrap()
+            .permissions()
+            .mode()
+            .hash(&mut h);
         if p.is_dir() {
-            out.push((rel, Vec::new()));
+            out.push((rel, h.finish()));
             walk(root, &p, out);
         } else {
-            out.push((rel, std::fs::read(&p).unwrap()));
+            std::fs::read(&p).unwrap().hash(&mut h);
+            out.push((rel, h.finish()));
         }
     }
 }
@@ -192,8 +202,12 @@ pub fn assert_code(out: &Output, code: &str) {
 /// Asserts a JSON error on stderr with this code.
 pub fn assert_json_code(out: &Output, code: &str) -> serde_json::Value {
     assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stderr)
-        .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let v: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|e| {
+        panic!(
+            "stderr is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     assert_eq!(v["Code"], code);
     assert_eq!(v["HttpStatusCode"], 400);
     v

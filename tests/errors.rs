@@ -1,0 +1,450 @@
+//! One test per error code of SPEC's table: the exact code, exit status 1,
+//! the JSON error shape with `--json`, and a store left exactly as it was.
+
+mod common;
+
+use common::{SITE, World, assert_code, assert_json_code, openssl};
+
+/// Runs `args` on a store that already holds a CA and one certificate, and
+/// asserts the error `code` and an unchanged store (text and JSON modes).
+fn refused(w: &World, args: &[&str], code: &str) {
+    let before = w.snapshot();
+    let out = w.run(args);
+    assert_code(&out, code);
+    assert!(out.stdout.is_empty(), "nothing on stdout on error");
+    assert_eq!(before, w.snapshot(), "store unchanged after {args:?}");
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let out = w.run(&json_args);
+    let v = assert_json_code(&out, code);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["RequestId", "Code", "Message", "HttpStatusCode"]);
+    assert!(!v["Message"].as_str().unwrap().is_empty());
+    assert_eq!(before, w.snapshot(), "store unchanged after {json_args:?}");
+}
+
+fn world_with_one() -> World {
+    let w = World::new("");
+    w.issue("ECC", 30);
+    w
+}
+
+#[test]
+fn missing_site_id() {
+    let w = world_with_one();
+    refused(
+        &w,
+        &["issue", "--validity-days", "5", "--pkey-type", "ECC"],
+        "MissingSiteId",
+    );
+    refused(
+        &w,
+        &["issue", "--site-id", "", "--validity-days", "5"],
+        "MissingSiteId",
+    );
+    refused(&w, &["ca"], "MissingSiteId");
+}
+
+#[test]
+fn unknown_or_malformed_site_id() {
+    let w = world_with_one();
+    for bad in ["999", "abc", "-1", "12345678901234567890123"] {
+        refused(
+            &w,
+            &["issue", "--site-id", bad, "--validity-days", "5"],
+            "InvalidParameter.SiteId",
+        );
+    }
+    refused(&w, &["list", "--site-id", "999"], "InvalidParameter.SiteId");
+    refused(&w, &["crl", "--site-id", "7"], "InvalidParameter.SiteId");
+}
+
+#[test]
+fn impossible_validity() {
+    let w = world_with_one();
+    let site = SITE.to_string();
+    for bad in [
+        "0",
+        "-5",
+        "3651",
+        "99999999999999999999",
+        "1.5",
+        "365d",
+        "",
+        " ",
+    ] {
+        refused(
+            &w,
+            &[
+                "issue",
+                "--site-id",
+                &site,
+                "--validity-days",
+                bad,
+                "--pkey-type",
+                "ECC",
+            ],
+            "InvalidParameter.ValidityDays",
+        );
+    }
+}
+
+#[test]
+fn validity_past_the_ca_end() {
+    let w = World::new("[ca]\nvalidity_days = 10\n");
+    w.issue("ECC", 10);
+    let out = w.run(&[
+        "issue",
+        "--site-id",
+        &SITE.to_string(),
+        "--validity-days",
+        "11",
+        "--pkey-type",
+        "ECC",
+    ]);
+    assert_code(&out, "InvalidParameter.ValidityDays");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("after the site CA"));
+    // 3650 is in range but past a 10-day CA, before the CA even exists.
+    let fresh = World::new("[ca]\nvalidity_days = 10\n");
+    fresh.ok(&["sites"]);
+    refused(
+        &fresh,
+        &[
+            "issue",
+            "--site-id",
+            &SITE.to_string(),
+            "--validity-days",
+            "3650",
+            "--pkey-type",
+            "ECC",
+        ],
+        "InvalidParameter.ValidityDays",
+    );
+    assert!(
+        !fresh.store.join(format!("sites/{SITE}/ca")).exists(),
+        "no CA created by a refused request"
+    );
+}
+
+#[test]
+fn unknown_pkey_type() {
+    let w = world_with_one();
+    let site = SITE.to_string();
+    for bad in ["DSA", "RSA_1024", "ECC_521", "ed448", "rsa 2048", ""] {
+        refused(
+            &w,
+            &[
+                "issue",
+                "--site-id",
+                &site,
+                "--validity-days",
+                "5",
+                "--pkey-type",
+                bad,
+            ],
+            "InvalidParameter.PkeyType",
+        );
+    }
+}
+
+#[test]
+fn bad_csrs() {
+    require_openssl!();
+    let w = world_with_one();
+    let site = SITE.to_string();
+    let issue = |path: &std::path::Path| {
+        vec![
+            "issue".to_owned(),
+            "--site-id".to_owned(),
+            site.clone(),
+            "--validity-days".to_owned(),
+            "5".to_owned(),
+            "--csr".to_owned(),
+            path.to_str().unwrap().to_owned(),
+        ]
+    };
+    let check = |name: &str, content: &[u8], reason: &str| {
+        let p = w.path(name);
+        std::fs::write(&p, content).unwrap();
+        let args = issue(&p);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&w, &args, "InvalidParameter.CSR");
+        let out = w.run(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{name}: expected {reason:?} in {err}");
+    };
+
+    // A good CSR to corrupt.
+    let key = w.path("k.pem");
+    let csr = w.path("good.csr");
+    let (ok, out) = openssl(&[
+        "req",
+        "-new",
+        "-nodes",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        "/CN=ok",
+    ]);
+    assert!(ok, "{out}");
+    let good = std::fs::read_to_string(&csr).unwrap();
+
+    // Bad signature: flip a bit of the signature (the last bytes of the DER).
+    let (_, der_b64) = good.split_once('\n').unwrap();
+    let b64: String = der_b64
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let mut der = base64_decode(&b64);
+    let n = der.len();
+    der[n - 3] ^= 0x40;
+    let tampered = pem_wrap("CERTIFICATE REQUEST", &der);
+    check(
+        "tampered.csr",
+        tampered.as_bytes(),
+        "signature does not verify",
+    );
+
+    // A 1024-bit RSA key.
+    let weak = w.path("weak.csr");
+    let (ok, out) = openssl(&[
+        "req",
+        "-new",
+        "-nodes",
+        "-newkey",
+        "rsa:1024",
+        "-keyout",
+        w.path("weak.key").to_str().unwrap(),
+        "-out",
+        weak.to_str().unwrap(),
+        "-subj",
+        "/CN=weak",
+    ]);
+    assert!(ok, "{out}");
+    check("weak2.csr", &std::fs::read(&weak).unwrap(), "1024 bits");
+
+    // The wrong PEM label: a certificate instead of a CSR.
+    let cert_pem = std::fs::read(w.ca_file(SITE)).unwrap();
+    check("cert.csr", &cert_pem, "not a CERTIFICATE REQUEST");
+    // Binary garbage, empty input, truncated PEM, and an oversized paste.
+    check(
+        "garbage.csr",
+        &[0x30, 0x82, 0xff, 0x00, 0xde, 0xad, 0xbe, 0xef],
+        "not PEM text",
+    );
+    check("empty.csr", b"", "no PEM block");
+    check("truncated.csr", &good.as_bytes()[..good.len() / 2], "PEM");
+    let mut huge = good.clone().into_bytes();
+    huge.extend(std::iter::repeat_n(b' ', 70 * 1024));
+    check("huge.csr", &huge, "at most 65536 bytes");
+    // Two CSRs in one paste.
+    check(
+        "two.csr",
+        format!("{good}{good}").as_bytes(),
+        "expected one PEM block",
+    );
+    // A missing file.
+    let out = w.run(
+        &issue(&w.path("nope.csr"))
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_code(&out, "InvalidParameter.CSR");
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+fn pem_wrap(label: &str, der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut s = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        s.push_str(std::str::from_utf8(chunk).unwrap());
+        s.push('\n');
+    }
+    s.push_str(&format!("-----END {label}-----\n"));
+    s
+}
+
+#[test]
+fn quota() {
+    let w = World::new("");
+    let cfg = std::fs::read_to_string(&w.config).unwrap().replace(
+        "name = \"example.com\"\n",
+        "name = \"example.com\"\nmax_client_certificates = 2\n",
+    );
+    std::fs::write(&w.config, cfg).unwrap();
+    w.issue("ECC", 5);
+    w.issue("ECC", 5);
+    refused(
+        &w,
+        &[
+            "issue",
+            "--site-id",
+            &SITE.to_string(),
+            "--validity-days",
+            "5",
+            "--pkey-type",
+            "ECC",
+        ],
+        "QuotaCheckFailed.Function",
+    );
+}
+
+#[test]
+fn internal_exception_leaves_nothing_half_written() {
+    let w = world_with_one();
+    // A CA key that no longer matches its certificate is an internal failure.
+    let ca_dir = w.store.join(format!("sites/{SITE}/ca"));
+    let other = World::new("");
+    other.issue("ECC", 1);
+    let foreign = other.store.join(format!("sites/{SITE}/ca/ca.key.pem"));
+    std::fs::write(ca_dir.join("ca.key.pem"), std::fs::read(foreign).unwrap()).unwrap();
+    refused(
+        &w,
+        &[
+            "issue",
+            "--site-id",
+            &SITE.to_string(),
+            "--validity-days",
+            "5",
+            "--pkey-type",
+            "ECC",
+        ],
+        "InternalException",
+    );
+    let out = w.run(&[
+        "issue",
+        "--site-id",
+        &SITE.to_string(),
+        "--validity-days",
+        "5",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not match"), "{err}");
+    assert!(!err.contains("PRIVATE KEY"), "no key material in errors");
+}
+
+#[test]
+fn bad_common_name_and_name() {
+    let w = world_with_one();
+    let site = SITE.to_string();
+    let long = "x".repeat(65);
+    refused(
+        &w,
+        &[
+            "issue",
+            "--site-id",
+            &site,
+            "--validity-days",
+            "5",
+            "--common-name",
+            &long,
+        ],
+        "InvalidParameter.CommonName",
+    );
+    refused(
+        &w,
+        &[
+            "issue",
+            "--site-id",
+            &site,
+            "--validity-days",
+            "5",
+            "--common-name",
+            "a\u{1b}[2Jb",
+        ],
+        "InvalidParameter.CommonName",
+    );
+    refused(
+        &w,
+        &[
+            "issue",
+            "--site-id",
+            &site,
+            "--validity-days",
+            "5",
+            "--name",
+            "x\u{202e}y",
+        ],
+        "InvalidParameter.Name",
+    );
+    // The escape never reaches the terminal raw.
+    let out = w.run(&[
+        "issue",
+        "--site-id",
+        &site,
+        "--validity-days",
+        "5",
+        "--common-name",
+        "a\u{1b}[2Jb",
+    ]);
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "escape sequences are printed escaped"
+    );
+}
+
+#[test]
+fn unknown_and_malformed_ids() {
+    let w = world_with_one();
+    for cmd in ["show", "revoke", "activate", "delete", "export"] {
+        refused(&w, &[cmd, &"0".repeat(32)], "InvalidParameter.Id");
+        refused(&w, &[cmd, "../../etc/passwd"], "InvalidParameter.Id");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let w = World::new("");
+    for args in [
+        vec!["issue", "--bogus"],
+        vec!["list", "--status", "dormant"],
+        vec!["export", "x", "--what", "everything"],
+        vec!["frobnicate"],
+        vec!["issue", "--pkey-type", "ECC", "--csr", "x.csr"],
+    ] {
+        let out = w.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn bad_config_names_file_line_and_key() {
+    let w = World::with_config("[store]\npath = \"store\"\n\n[defaults]\nvalidity_dayz = 30\n");
+    let out = w.run(&["sites"]);
+    assert_code(&out, "InvalidParameter.Config");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = w.config.display().to_string();
+    assert!(
+        err.contains(&format!("{file}:5: key `defaults.validity_dayz`")),
+        "{err}"
+    );
+    assert!(!w.store.exists(), "nothing written for a bad config");
+
+    let w = World::with_config("[[site]]\nid = 1\nname = \"a\"\n[[site]]\nid = 1\nname = \"b\"\n");
+    let out = w.run(&["sites", "--json"]);
+    let v = assert_json_code(&out, "InvalidParameter.Config");
+    assert!(
+        v["Message"]
+            .as_str()
+            .unwrap()
+            .contains(":5: key `site.id`: duplicate site id 1"),
+        "{v}"
+    );
+
+    let w = World::with_config("[ca]\nkey_type = 42\n");
+    let out = w.run(&["sites"]);
+    assert_code(&out, "InvalidParameter.Config");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(":2: key `ca.key_type`"));
+}

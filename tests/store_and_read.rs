@@ -1,0 +1,413 @@
+//! The read side of the CLI (list, show, export, sites), the first run, the
+//! store's file guarantees, and two processes issuing at once.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::{SITE, SITE2, World, openssl};
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn first_run_writes_a_commented_default_config_and_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_esa-certs"))
+            .args(args)
+            .env_remove("ESA_CERTS_CONFIG")
+            .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["sites", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = dir.path().join("cfg/esa-certs/config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("id = 1234567890123") && text.contains("name = \"example.com\""));
+    assert!(
+        text.lines().filter(|l| l.starts_with('#')).count() > 5,
+        "commented"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Sites"][0]["SiteId"], 1234567890123u64);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote a default config"));
+    // The store is the data dir.
+    let out = run(&[
+        "issue",
+        "--site-id",
+        "1234567890123",
+        "--validity-days",
+        "2",
+        "--pkey-type",
+        "ecc",
+    ]);
+    assert!(out.status.success());
+    assert!(
+        dir.path()
+            .join("data/esa-certs/sites/1234567890123/ca/ca.pem")
+            .exists()
+    );
+    // $ESA_CERTS_CONFIG wins over the default location.
+    let other = dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        "[store]\npath = \"s2\"\n[[site]]\nid = 5\nname = \"five.example\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_esa-certs"))
+        .args(["sites", "--json"])
+        .env("ESA_CERTS_CONFIG", &other)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Sites"][0]["SiteId"], 5);
+}
+
+#[test]
+fn store_files_are_private_and_plain() {
+    require_openssl!();
+    let w = World::new("");
+    let v = w.issue("ECC", 10);
+    let id = v["Id"].as_str().unwrap();
+    let entry = w.store.join(format!("sites/{SITE}/certs/{id}"));
+    for d in [
+        w.store.clone(),
+        w.store.join("sites"),
+        w.store.join(format!("sites/{SITE}")),
+        entry.clone(),
+    ] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    assert_eq!(mode(&entry.join("key.pem")), 0o600);
+    assert_eq!(
+        mode(&w.store.join(format!("sites/{SITE}/ca/ca.key.pem"))),
+        0o600
+    );
+    // Plain files that openssl reads without this tool.
+    let ca = w.store.join(format!("sites/{SITE}/ca/ca.pem"));
+    let (ok, out) = openssl(&[
+        "verify",
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        ca.to_str().unwrap(),
+        entry.join("cert.pem").to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let (ok, _) = openssl(&[
+        "pkey",
+        "-in",
+        entry.join("key.pem").to_str().unwrap(),
+        "-noout",
+    ]);
+    assert!(ok);
+    let meta = std::fs::read_to_string(entry.join("meta.toml")).unwrap();
+    assert!(
+        meta.contains(&format!("id = \"{id}\"")) && meta.contains("status = \"active\""),
+        "{meta}"
+    );
+    assert!(!meta.contains("PRIVATE KEY"));
+}
+
+#[test]
+fn keys_and_directories_are_private_under_a_permissive_umask() {
+    let w = World::new("");
+    let bin = env!("CARGO_BIN_EXE_esa-certs");
+    let script = format!(
+        "umask 000 && exec '{bin}' --config '{}' issue --site-id {SITE} --validity-days 3 --pkey-type ed25519 --json",
+        w.config.display()
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = w
+        .store
+        .join(format!("sites/{SITE}/certs/{}", v["Id"].as_str().unwrap()));
+    assert_eq!(mode(&entry.join("key.pem")), 0o600);
+    assert_eq!(mode(&entry.join("meta.toml")), 0o600);
+    assert_eq!(mode(&entry), 0o700);
+    assert_eq!(mode(&w.store), 0o700);
+    assert_eq!(
+        mode(&w.store.join(format!("sites/{SITE}/ca/ca.key.pem"))),
+        0o600
+    );
+    assert_eq!(mode(&w.store.join("logs/esa-certs.log")), 0o600);
+}
+
+#[test]
+fn keep_private_keys_false_stores_no_key() {
+    let w = World::new("");
+    let cfg = std::fs::read_to_string(&w.config).unwrap().replace(
+        "path = \"store\"\n",
+        "path = \"store\"\nkeep_private_keys = false\n",
+    );
+    std::fs::write(&w.config, cfg).unwrap();
+    let v = w.issue("ECC", 10);
+    assert!(
+        v["PrivateKey"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    let id = v["Id"].as_str().unwrap();
+    let entry = w.store.join(format!("sites/{SITE}/certs/{id}"));
+    assert!(!entry.join("key.pem").exists());
+    let files: Vec<_> = walk_names(&w.store);
+    assert!(!files.iter().any(|f| f.ends_with(&format!("{id}/key.pem"))));
+    let out = w.run(&["export", id, "--what", "key"]);
+    common::assert_code(&out, "InvalidParameter");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not kept"));
+    // Text mode prints the key once, since it is not kept.
+    let text = w.ok(&[
+        "issue",
+        "--site-id",
+        &SITE.to_string(),
+        "--validity-days",
+        "1",
+        "--pkey-type",
+        "ecc",
+    ]);
+    assert!(
+        text.contains("NOT kept") && text.contains("-----BEGIN PRIVATE KEY-----"),
+        "{text}"
+    );
+}
+
+fn walk_names(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_names(&p));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn list_show_and_filters() {
+    let w = World::new("");
+    let a = w.issue("ECC", 10);
+    let b = w.issue("ED25519", 100);
+    let c = w.json(&[
+        "issue",
+        "--site-id",
+        &SITE2.to_string(),
+        "--validity-days",
+        "5",
+        "--pkey-type",
+        "ecc",
+        "--name",
+        "other",
+        "--json",
+    ]);
+    let all = w.json(&["list", "--json"]);
+    assert_eq!(all["TotalCount"], 3);
+    let ids: Vec<&str> = all["Result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Id"].as_str().unwrap())
+        .collect();
+    for v in [&a, &b, &c] {
+        assert!(ids.contains(&v["Id"].as_str().unwrap()));
+    }
+    let site = w.json(&["list", "--site-id", &SITE.to_string(), "--json"]);
+    assert_eq!(site["TotalCount"], 2);
+    assert_eq!(site["SiteId"], SITE);
+    assert_eq!(site["SiteName"], "example.com");
+    let r0 = &site["Result"][0];
+    for key in [
+        "Id",
+        "Name",
+        "CommonName",
+        "Status",
+        "Type",
+        "Issuer",
+        "SAN",
+        "SerialNumber",
+        "FingerprintSha256",
+        "SignatureAlgorithm",
+        "PubkeyAlgorithm",
+        "CACertificateId",
+        "NotBefore",
+        "NotAfter",
+        "CreateTime",
+        "UpdateTime",
+    ] {
+        assert!(r0.get(key).is_some(), "Result[] has {key}");
+    }
+    assert!(r0.get("PrivateKey").is_none());
+    w.ok(&["revoke", a["Id"].as_str().unwrap()]);
+    let revoked = w.json(&["list", "--status", "revoked", "--json"]);
+    assert_eq!(revoked["TotalCount"], 1);
+    assert_eq!(revoked["Result"][0]["Id"], a["Id"]);
+    let active = w.json(&[
+        "list",
+        "--status",
+        "active",
+        "--site-id",
+        &SITE.to_string(),
+        "--json",
+    ]);
+    assert_eq!(active["TotalCount"], 1);
+    assert_eq!(active["Result"][0]["Id"], b["Id"]);
+    let soon = w.json(&["list", "--expiring-within", "30", "--json"]);
+    assert_eq!(soon["TotalCount"], 1, "only the active 5-day one of site 2");
+    assert_eq!(soon["Result"][0]["Id"], c["Id"]);
+    assert_eq!(
+        w.json(&["list", "--status", "expired", "--json"])["TotalCount"],
+        0
+    );
+
+    let table = w.ok(&["list"]);
+    assert!(table.starts_with("ID "), "{table}");
+    assert!(
+        table.contains("revoked")
+            && table.contains("other (")
+            && table.contains("3 certificate(s)"),
+        "{table}"
+    );
+
+    let shown = w.json(&["show", b["Id"].as_str().unwrap(), "--json"]);
+    assert_eq!(shown["Certificate"], b["Certificate"]);
+    assert_eq!(shown["SiteId"], SITE);
+    assert_eq!(shown["Status"], "active");
+    assert_eq!(shown["Result"]["SerialNumber"], b["SerialNumber"]);
+    assert_eq!(shown["Result"]["FingerprintSha256"], b["FingerprintSha256"]);
+    assert_eq!(shown["Result"]["PubkeyAlgorithm"], "Ed25519");
+    assert!(shown.get("PrivateKey").is_none() && shown["Result"].get("PrivateKey").is_none());
+    let text = w.ok(&["show", b["Id"].as_str().unwrap()]);
+    assert!(text.contains("FingerprintSha256") && text.contains("-----BEGIN CERTIFICATE-----"));
+}
+
+#[test]
+fn export_writes_each_kind() {
+    require_openssl!();
+    let w = World::new("");
+    let v = w.issue("ECC_384", 10);
+    let id = v["Id"].as_str().unwrap();
+    assert_eq!(w.ok(&["export", id]), v["Certificate"].as_str().unwrap());
+    assert_eq!(
+        w.ok(&["export", id, "--what", "key"]),
+        v["PrivateKey"].as_str().unwrap()
+    );
+    let ca = w.ok(&["ca", "--site-id", &SITE.to_string()]);
+    assert_eq!(w.ok(&["export", id, "--what", "ca"]), ca);
+    let chain = w.ok(&["export", id, "--what", "chain"]);
+    assert_eq!(
+        chain,
+        format!("{}{}", v["Certificate"].as_str().unwrap(), ca)
+    );
+    let key_out = w.path("out/client.key");
+    std::fs::create_dir(w.path("out")).unwrap();
+    w.ok(&[
+        "export",
+        id,
+        "--what",
+        "key",
+        "--out",
+        key_out.to_str().unwrap(),
+    ]);
+    assert_eq!(mode(&key_out), 0o600);
+    let chain_out = w.path("out/chain.pem");
+    w.ok(&[
+        "export",
+        id,
+        "--what",
+        "chain",
+        "--out",
+        chain_out.to_str().unwrap(),
+    ]);
+    assert_eq!(mode(&chain_out), 0o644);
+    let (ok, out) = openssl(&[
+        "verify",
+        "-CAfile",
+        chain_out.to_str().unwrap(),
+        chain_out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn sites_shows_ca_state_and_counts() {
+    let w = World::new("");
+    let before = w.json(&["sites", "--json"]);
+    assert_eq!(before["TotalCount"], 2);
+    assert_eq!(before["Sites"][0]["CACertificateId"], "");
+    let a = w.issue("ECC", 10);
+    w.issue("ECC", 100);
+    w.ok(&["revoke", a["Id"].as_str().unwrap()]);
+    let after = w.json(&["sites", "--json"]);
+    let s = &after["Sites"][0];
+    assert_eq!(s["CACertificateId"], a["CACertificateId"]);
+    assert_eq!(s["ActiveCount"], 1);
+    assert_eq!(s["RevokedCount"], 1);
+    assert_eq!(s["ExpiringSoonCount"], 0);
+    let text = w.ok(&["sites"]);
+    assert!(
+        text.contains("example.com") && text.contains("ECC_256") && text.contains("not yet"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_processes_issuing_at_once_both_succeed_with_distinct_serials() {
+    let w = World::new("");
+    let spawn = || {
+        let mut cmd = w.cmd();
+        let script_args = [
+            "issue",
+            "--site-id",
+            &SITE.to_string(),
+            "--validity-days",
+            "5",
+            "--pkey-type",
+            "ecc",
+            "--json",
+        ]
+        .map(str::to_owned);
+        cmd.args(script_args);
+        cmd.stdout(std::process::Stdio::piped()).spawn().unwrap()
+    };
+    // Several rounds of two concurrent issuers, the first of which also
+    // races to create the site CA.
+    let mut serials = std::collections::HashSet::new();
+    let mut cas = std::collections::HashSet::new();
+    for _ in 0..5 {
+        let (a, b) = (spawn(), spawn());
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success());
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(serials.insert(v["SerialNumber"].as_str().unwrap().to_owned()));
+            cas.insert(v["CACertificateId"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(cas.len(), 1, "one CA, created once");
+    assert_eq!(w.json(&["list", "--json"])["TotalCount"], 10);
+    assert!(
+        std::fs::read_dir(w.store.join("tmp"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
