@@ -93,6 +93,10 @@ pub struct IssueArgs {
     /// A free-text label shown in lists (ESA's Name).
     #[arg(long, value_name = "LABEL")]
     pub name: Option<String>,
+    /// Issue N certificates (generated keys); `{n}` in --common-name and
+    /// --name becomes each one's number. With --json: one JSON line each.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -179,6 +183,9 @@ fn run(cli: Cli) -> EsaResult<()> {
                 common_name: a.common_name,
                 name: a.name,
             };
+            if let Some(count) = a.count {
+                return issue_many(&service, &req, count, json, &mut out);
+            }
             let r = service.create(&req)?;
             if json {
                 output::json(&mut out, &r)
@@ -275,6 +282,42 @@ fn run(cli: Cli) -> EsaResult<()> {
             }
         }
     }
+}
+
+/// `issue --count N`: one compact JSON line (or one text line) per
+/// certificate, printed once the certificate is durable in the store.
+fn issue_many(
+    service: &Service,
+    req: &CreateRequest,
+    count: u32,
+    json: bool,
+    out: &mut impl Write,
+) -> EsaResult<()> {
+    if !json && !service.config().store.keep_private_keys {
+        return Err(EsaError::new(
+            ErrorCode::InvalidParameter,
+            "with keep_private_keys = false the generated keys exist only in the output: add --json",
+        ));
+    }
+    let issued = service.create_many(req, count, |r| {
+        let line = if json {
+            serde_json::to_string(&r)
+                .map_err(|e| EsaError::internal(format!("cannot encode JSON: {e}")))?
+        } else {
+            format!(
+                "{}  {}  {}",
+                r.id,
+                r.serial_number,
+                crate::text::sanitize(&r.common_name)
+            )
+        };
+        writeln!(out, "{line}").map_err(stdout_err)
+    })?;
+    out.flush().map_err(stdout_err)?;
+    if !json {
+        eprintln!("issued {issued} certificate(s)");
+    }
+    Ok(())
 }
 
 fn parse_site(service: &Service, raw: &str) -> EsaResult<u64> {

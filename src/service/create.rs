@@ -6,9 +6,12 @@ use time::{Duration, OffsetDateTime};
 use super::{CreateRequest, CreateResponse, Secret, Service, Status, pki_err, store_err};
 use crate::config::{MAX_COMMON_NAME_CHARS, MAX_VALIDITY_DAYS, Site};
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::{self, LeafProfile, ParsedCsr, PkeyType, esa_time, now_seconds};
-use crate::store::{CertMeta, Source, StoredStatus, WriteLock};
+use crate::pki::{
+    self, GeneratedKey, IssuedCert, LeafProfile, ParsedCsr, PkeyType, SiteCa, esa_time, now_seconds,
+};
+use crate::store::{CaMeta, CertMeta, Source, StoredStatus, WriteLock};
 use crate::text::{clip, is_dangerous, sanitize};
+use zeroize::Zeroizing;
 
 /// Longest `Name` label accepted.
 pub const MAX_NAME_CHARS: usize = 128;
@@ -18,6 +21,44 @@ pub const MAX_NAME_CHARS: usize = 128;
 pub enum KeyChoice {
     Generate(PkeyType),
     Csr(Box<ParsedCsr>),
+}
+
+/// The public key a leaf is issued for.
+pub(super) enum LeafKey<'a> {
+    Generated(&'a GeneratedKey),
+    Csr(&'a ParsedCsr),
+}
+
+/// What distinguishes one leaf from the next of the same request.
+pub(super) struct Leaf<'a> {
+    pub id: &'a str,
+    pub common_name: Option<&'a str>,
+    pub name: &'a str,
+    pub key: LeafKey<'a>,
+}
+
+/// The CreateClientCertificate response for an issued leaf.
+pub(super) fn response(
+    issued: IssuedCert,
+    meta: CertMeta,
+    private_key: Option<Zeroizing<String>>,
+) -> CreateResponse {
+    CreateResponse {
+        request_id: pki::new_request_id(),
+        id: meta.id,
+        status: Status::Active.as_str().to_owned(),
+        certificate: issued.pem,
+        private_key: private_key.map(Secret).unwrap_or_default(),
+        common_name: meta.common_name,
+        not_before: meta.not_before,
+        not_after: meta.not_after,
+        issuer: meta.issuer,
+        serial_number: meta.serial,
+        fingerprint_sha256: meta.fingerprint_sha256,
+        signature_algorithm: meta.signature_algorithm,
+        validity_days: meta.validity_days.to_string(),
+        ca_certificate_id: meta.ca_id,
+    }
 }
 
 /// A request that passed every input rule.
@@ -185,7 +226,7 @@ impl Service {
         let id = pki::new_id().map_err(pki_err)?;
 
         let lock = self.lock()?;
-        self.check_quota(&lock, &v.site, now)?;
+        self.check_quota(&lock, &v.site, now, 1)?;
         // Checked before ensure_ca so a refused request never creates a CA.
         check_against_ca(now, v.validity_days, self.planned_ca_end(&v.site, now)?)?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &v.site, now)?;
@@ -195,19 +236,60 @@ impl Service {
             KeyChoice::Csr(c) => Some(c.as_ref()),
             KeyChoice::Generate(_) => None,
         };
-        // ESA: the CSR's CN wins; else the CommonName parameter; else the Id,
-        // so certificates with generated keys can always be told apart.
+        let leaf = Leaf {
+            id: &id,
+            common_name: v.common_name.as_deref(),
+            name: &v.name,
+            key: match (&generated, csr) {
+                (Some(g), _) => LeafKey::Generated(g),
+                (None, Some(c)) => LeafKey::Csr(c),
+                (None, None) => {
+                    return Err(EsaError::internal("no public key for the certificate"));
+                }
+            },
+        };
+        let (issued, meta) = self.sign_leaf(&ca, &ca_meta, v, &leaf, now)?;
+        let key_to_store = generated
+            .as_ref()
+            .filter(|_| meta.key_stored)
+            .map(|g| g.pkcs8_pem.as_str());
+        self.store
+            .insert(&lock, &meta, &issued.pem, key_to_store)
+            .map_err(store_err)?;
+        drop(lock);
+        tracing::info!(
+            id = %meta.id, site = meta.site_id, serial = %meta.serial,
+            key_type = %meta.key_type, source = ?meta.source, "issued client certificate"
+        );
+
+        Ok(response(issued, meta, generated.map(|g| g.pkcs8_pem)))
+    }
+
+    /// Signs one leaf with the site CA and describes it for the store.
+    /// ESA's CN rule: the CSR's CN wins; else the CommonName parameter; else
+    /// the Id, so certificates with generated keys can always be told apart.
+    pub(super) fn sign_leaf(
+        &self,
+        ca: &SiteCa,
+        ca_meta: &CaMeta,
+        v: &ValidRequest,
+        leaf: &Leaf<'_>,
+        now: OffsetDateTime,
+    ) -> EsaResult<(IssuedCert, CertMeta)> {
+        let csr = match leaf.key {
+            LeafKey::Csr(c) => Some(c),
+            LeafKey::Generated(_) => None,
+        };
         let common_name = csr
             .and_then(|c| c.common_name.clone())
-            .or_else(|| v.common_name.clone())
-            .unwrap_or_else(|| id.clone());
+            .or_else(|| leaf.common_name.map(str::to_owned))
+            .unwrap_or_else(|| leaf.id.to_owned());
         let mut profile = LeafProfile {
             subject: pki::leaf_subject(&common_name),
             sans: Vec::new(),
-            key_algorithm: match (&v.key, &generated) {
-                (KeyChoice::Csr(c), _) => c.key_algorithm,
-                (_, Some(g)) => g.pkey_type.algorithm(),
-                (KeyChoice::Generate(t), None) => t.algorithm(),
+            key_algorithm: match leaf.key {
+                LeafKey::Csr(c) => c.key_algorithm,
+                LeafKey::Generated(g) => g.pkey_type.algorithm(),
             },
             not_before: now,
             not_after: now + Duration::days(i64::from(v.validity_days)),
@@ -221,22 +303,18 @@ impl Service {
             }
             profile.sans = c.sans.clone();
         }
-        let issued = match (&generated, csr) {
-            (Some(g), _) => pki::issue_leaf(&ca, &profile, &g.key_pair),
-            (None, Some(c)) => pki::issue_leaf(&ca, &profile, &c.public_key),
-            (None, None) => return Err(EsaError::internal("no public key for the certificate")),
+        let issued = match leaf.key {
+            LeafKey::Generated(g) => pki::issue_leaf(ca, &profile, &g.key_pair),
+            LeafKey::Csr(c) => pki::issue_leaf(ca, &profile, &c.public_key),
         }
         .map_err(pki_err)?;
 
         let info = &issued.info;
         let meta = CertMeta {
-            id: id.clone(),
+            id: leaf.id.to_owned(),
             site_id: v.site.id,
-            name: v.name.clone(),
-            common_name: info
-                .subject_cn
-                .clone()
-                .unwrap_or_else(|| common_name.clone()),
+            name: leaf.name.to_owned(),
+            common_name: info.subject_cn.clone().unwrap_or(common_name),
             serial: info.serial_hex.clone(),
             fingerprint_sha256: info.fingerprint_sha256.clone(),
             not_before: esa_time(info.not_before),
@@ -251,7 +329,7 @@ impl Service {
             } else {
                 Source::Generated
             },
-            key_stored: generated.is_some() && self.config.store.keep_private_keys,
+            key_stored: csr.is_none() && self.config.store.keep_private_keys,
             status: StoredStatus::Active,
             san: info.sans.clone(),
             created: esa_time(now),
@@ -262,40 +340,16 @@ impl Service {
             renewed_by: None,
             csr_sha256: csr.map(|c| c.der_sha256.clone()),
         };
-        let key_to_store = generated
-            .as_ref()
-            .filter(|_| meta.key_stored)
-            .map(|g| g.pkcs8_pem.as_str());
-        self.store
-            .insert(&lock, &meta, &issued.pem, key_to_store)
-            .map_err(store_err)?;
-        drop(lock);
-        tracing::info!(
-            id = %meta.id, site = meta.site_id, serial = %meta.serial,
-            key_type = %meta.key_type, source = ?meta.source, "issued client certificate"
-        );
-
-        Ok(CreateResponse {
-            request_id: pki::new_request_id(),
-            id,
-            status: Status::Active.as_str().to_owned(),
-            certificate: issued.pem.clone(),
-            private_key: generated.map(|g| Secret(g.pkcs8_pem)).unwrap_or_default(),
-            common_name: meta.common_name,
-            not_before: meta.not_before,
-            not_after: meta.not_after,
-            issuer: meta.issuer,
-            serial_number: meta.serial,
-            fingerprint_sha256: meta.fingerprint_sha256,
-            signature_algorithm: meta.signature_algorithm,
-            validity_days: v.validity_days.to_string(),
-            ca_certificate_id: meta.ca_id,
-        })
+        Ok((issued, meta))
     }
 
     /// The NotAfter of the site CA: the stored one, or the one a CA created
     /// now from the config would get.
-    fn planned_ca_end(&self, site: &Site, now: OffsetDateTime) -> EsaResult<OffsetDateTime> {
+    pub(super) fn planned_ca_end(
+        &self,
+        site: &Site,
+        now: OffsetDateTime,
+    ) -> EsaResult<OffsetDateTime> {
         let stored = self.store.ca_meta(site.id).map_err(store_err)?;
         Ok(match stored {
             Some(m) => pki::parse_esa_time(&m.not_after).ok_or_else(|| {
@@ -309,7 +363,13 @@ impl Service {
     }
 
     /// `max_client_certificates`: non-deleted, non-expired certificates.
-    fn check_quota(&self, _lock: &WriteLock, site: &Site, now: OffsetDateTime) -> EsaResult<()> {
+    pub(super) fn check_quota(
+        &self,
+        _lock: &WriteLock,
+        site: &Site,
+        now: OffsetDateTime,
+        adding: u64,
+    ) -> EsaResult<()> {
         let Some(max) = site.max_client_certificates else {
             return Ok(());
         };
@@ -319,7 +379,7 @@ impl Service {
             .iter()
             .filter(|e| Status::of(&e.meta, now) != Status::Expired)
             .count() as u64;
-        if live >= max {
+        if live + adding > max {
             return Err(EsaError::new(
                 ErrorCode::QuotaCheckFailed,
                 format!(
@@ -333,7 +393,11 @@ impl Service {
 }
 
 /// A certificate may not outlive its CA.
-fn check_against_ca(now: OffsetDateTime, days: u32, ca_end: OffsetDateTime) -> EsaResult<()> {
+pub(super) fn check_against_ca(
+    now: OffsetDateTime,
+    days: u32,
+    ca_end: OffsetDateTime,
+) -> EsaResult<()> {
     let end = now + Duration::days(i64::from(days));
     if end > ca_end {
         let max = (ca_end - now).whole_days().max(0);

@@ -3,9 +3,11 @@
 //! the store. The CLI and the TUI call only this: every rule and every error
 //! code lives here once.
 
+mod bulk;
 mod create;
 mod types;
 
+pub use bulk::{BATCH, MAX_COUNT, numbered};
 pub use create::{KeyChoice, ValidRequest};
 pub use types::*;
 
@@ -165,6 +167,27 @@ impl Service {
         Ok(lock)
     }
 
+    /// Lists entries for a reader: under the shared lock, then, if an index
+    /// had to be bypassed, rebuilds it when no writer is busy.
+    fn read_listing(&self, site: Option<u64>) -> EsaResult<store::Listing> {
+        let listing = {
+            let _shared = self.store.read_lock().map_err(store_err)?;
+            self.store.list(site).map_err(store_err)?
+        };
+        if !listing.stale_index.is_empty()
+            && let Ok(Some(lock)) = self.store.try_lock()
+        {
+            {
+                for &s in &listing.stale_index {
+                    if let Err(e) = self.store.rebuild_index(&lock, s) {
+                        tracing::warn!(site = s, error = %e, "could not rebuild the index");
+                    }
+                }
+            }
+        }
+        Ok(listing)
+    }
+
     fn site(&self, site_id: u64) -> EsaResult<&Site> {
         self.config.site(site_id).ok_or_else(|| {
             EsaError::new(
@@ -272,7 +295,7 @@ impl Service {
         if let Some(s) = q.site_id {
             self.site(s)?;
         }
-        let listing = self.store.list(q.site_id).map_err(store_err)?;
+        let listing = self.read_listing(q.site_id)?;
         let now = now_seconds();
         let mut entries: Vec<&Entry> = listing
             .entries
@@ -361,7 +384,7 @@ impl Service {
     /// Sites of the config with their CA and counts.
     pub fn sites(&self) -> EsaResult<SitesResponse> {
         let now = now_seconds();
-        let listing = self.store.list(None).map_err(store_err)?;
+        let listing = self.read_listing(None)?;
         let mut sites = Vec::new();
         for site in &self.config.sites {
             let ca = self.store.ca_meta(site.id).map_err(store_err)?;

@@ -16,7 +16,7 @@ pub enum Source {
 
 /// The status that is stored. `expired` is never stored: it is derived
 /// from `not_after` whenever a status is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StoredStatus {
     Active,

@@ -11,6 +11,8 @@
 //!     crl.stale                      present while a status change is in flight
 //!     certs/<id>/cert.pem key.pem meta.toml
 //!     deleted/<id>/cert.pem meta.toml   deleted entries (key destroyed)
+//!
+//!   index/<site-id>.jsonl            metadata cache for fast listing (see `index`)
 //! ```
 //!
 //! A certificate is written in full under `tmp/` (each file fsynced), then
@@ -20,6 +22,7 @@
 //! [`WriteLock`] token so a write cannot forget it.
 
 mod fsutil;
+mod index;
 mod meta;
 
 pub use fsutil::{
@@ -77,6 +80,14 @@ impl Entry {
     }
 }
 
+/// A certificate to publish with [`Store::insert_batch`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewEntry<'a> {
+    pub meta: &'a CertMeta,
+    pub cert_pem: &'a str,
+    pub key_pem: Option<&'a str>,
+}
+
 /// An entry that could not be read; listing goes on without it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damaged {
@@ -89,6 +100,9 @@ pub struct Damaged {
 pub struct Listing {
     pub entries: Vec<Entry>,
     pub damaged: Vec<Damaged>,
+    /// Sites whose index could not be used (the files were read instead);
+    /// a writer should rebuild them.
+    pub stale_index: Vec<u64>,
 }
 
 /// A stored site CA.
@@ -125,6 +139,7 @@ pub struct ReadLock {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    index: index::Index,
 }
 
 impl Store {
@@ -135,6 +150,7 @@ impl Store {
         }
         Ok(Store {
             root: root.to_path_buf(),
+            index: index::Index::new(root),
         })
     }
 
@@ -155,14 +171,53 @@ impl Store {
     }
 
     /// Takes the exclusive lock (waiting for other writers), then clears
-    /// staging debris left by a writer that crashed.
+    /// staging debris and rebuilds indexes left stale by a writer that
+    /// crashed.
     pub fn lock(&self) -> Result<WriteLock, StoreError> {
         let file = self.lock_file()?;
         file.lock()
             .map_err(io_err("lock", &self.root.join(".lock")))?;
-        let lock = WriteLock { _file: file };
+        self.after_lock(WriteLock { _file: file })
+    }
+
+    /// Takes the exclusive lock only if nobody holds the store lock.
+    pub fn try_lock(&self) -> Result<Option<WriteLock>, StoreError> {
+        let file = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => self.after_lock(WriteLock { _file: file }).map(Some),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io_err("lock", &self.root.join(".lock"))(e)),
+        }
+    }
+
+    fn after_lock(&self, lock: WriteLock) -> Result<WriteLock, StoreError> {
         self.clear_staging(&lock)?;
+        for site in self.index.dirty_sites() {
+            self.rebuild_index(&lock, site)?;
+        }
         Ok(lock)
+    }
+
+    /// Rebuilds a site's index from the certificate files.
+    pub fn rebuild_index(&self, _lock: &WriteLock, site: u64) -> Result<(), StoreError> {
+        let mut listing = Listing::default();
+        scan_entries(&self.certs_dir(site), &mut listing)?;
+        let metas: Vec<CertMeta> = listing.entries.into_iter().map(|e| e.meta).collect();
+        let bad: Vec<(String, String)> = listing
+            .damaged
+            .into_iter()
+            .filter_map(|d| {
+                let id = d.path.file_name()?.to_str()?.to_owned();
+                check_id(&id).is_ok().then_some((id, d.reason))
+            })
+            .collect();
+        tracing::info!(
+            site,
+            entries = metas.len(),
+            damaged = bad.len(),
+            "rebuilt the index"
+        );
+        self.index.rewrite(site, &metas, &bad)
     }
 
     /// Takes the shared lock.
@@ -341,11 +396,79 @@ impl Store {
         // meta.toml last: a staged directory is only renamed once complete,
         // but keeping the record last makes partial staging obvious too.
         files.push((META_FILE, &meta_bytes, FILE_MODE_PRIVATE));
+        self.index.begin(meta.site_id)?;
         self.publish_dir(lock, &meta.id, &files, &parent, &dest)?;
+        self.index
+            .append(meta.site_id, &[index::Record::Put(Box::new(meta.clone()))])?;
+        self.index.end(meta.site_id)?;
         Ok(Entry {
             meta: meta.clone(),
             dir: dest,
         })
+    }
+
+    /// Publishes many new entries with one filesystem sync instead of one
+    /// fsync per file: every entry is staged complete under `tmp/`, the
+    /// filesystem is synced once (`syncfs`), then each entry is renamed into
+    /// place and the parent folders are synced. A crash leaves each entry
+    /// whole or absent, exactly as [`Self::insert`] does.
+    pub fn insert_batch(
+        &self,
+        lock: &WriteLock,
+        items: &[NewEntry<'_>],
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        for &site in &sites {
+            self.index.begin(site)?;
+            let certs = self.certs_dir(site);
+            create_private_dir_all(&certs).map_err(io_err("create directory", &certs))?;
+        }
+        let tmp = self.root.join("tmp");
+        let mut staged = Vec::with_capacity(items.len());
+        for item in items {
+            check_id(&item.meta.id)?;
+            let stage = tmp.join(&item.meta.id);
+            fsutil::create_private_dir(&stage).map_err(io_err("create directory", &stage))?;
+            let meta_bytes = toml_bytes(item.meta)?;
+            let mut files: Vec<(&str, &[u8], u32)> =
+                vec![(CERT_FILE, item.cert_pem.as_bytes(), 0o644)];
+            if let Some(k) = item.key_pem {
+                files.push((KEY_FILE, k.as_bytes(), FILE_MODE_PRIVATE));
+            }
+            files.push((META_FILE, &meta_bytes, FILE_MODE_PRIVATE));
+            for (name, bytes, mode) in files {
+                let p = stage.join(name);
+                write_new(&p, bytes, mode, false).map_err(io_err("write", &p))?;
+            }
+            staged.push(stage);
+        }
+        let root = File::open(&self.root).map_err(io_err("open", &self.root))?;
+        rustix::fs::syncfs(&root).map_err(|e| io_err("sync", &self.root)(e.into()))?;
+        let _ = lock;
+        let mut entries = Vec::with_capacity(items.len());
+        for (item, stage) in items.iter().zip(&staged) {
+            let dest = self.certs_dir(item.meta.site_id).join(&item.meta.id);
+            fs::rename(stage, &dest).map_err(io_err("publish", &dest))?;
+            entries.push(Entry {
+                meta: item.meta.clone(),
+                dir: dest,
+            });
+        }
+        fsutil::sync_dir(&tmp).map_err(io_err("sync", &tmp))?;
+        for &site in &sites {
+            let certs = self.certs_dir(site);
+            fsutil::sync_dir(&certs).map_err(io_err("sync", &certs))?;
+            let records: Vec<index::Record> = items
+                .iter()
+                .filter(|i| i.meta.site_id == site)
+                .map(|i| index::Record::Put(Box::new(i.meta.clone())))
+                .collect();
+            self.index.append(site, &records)?;
+            self.index.end(site)?;
+        }
+        Ok(entries)
     }
 
     /// Finds a live (not deleted) certificate by id.
@@ -363,8 +486,13 @@ impl Store {
 
     /// Replaces an entry's `meta.toml`.
     pub fn update(&self, _lock: &WriteLock, entry: &Entry) -> Result<(), StoreError> {
+        let site = entry.meta.site_id;
         let p = entry.dir.join(META_FILE);
-        replace(&p, &toml_bytes(&entry.meta)?, FILE_MODE_PRIVATE).map_err(io_err("write", &p))
+        self.index.begin(site)?;
+        replace(&p, &toml_bytes(&entry.meta)?, FILE_MODE_PRIVATE).map_err(io_err("write", &p))?;
+        self.index
+            .append(site, &[index::Record::Put(Box::new(entry.meta.clone()))])?;
+        self.index.end(site)
     }
 
     /// Moves an entry to `deleted/` (so its serial stays on the CRL until it
@@ -374,10 +502,15 @@ impl Store {
         let parent = self.deleted_dir(entry.meta.site_id);
         create_private_dir_all(&parent).map_err(io_err("create directory", &parent))?;
         let dest = parent.join(&entry.meta.id);
+        let site = entry.meta.site_id;
+        self.index.begin(site)?;
         fs::rename(&entry.dir, &dest).map_err(io_err("delete", &entry.dir))?;
-        let certs = self.certs_dir(entry.meta.site_id);
+        let certs = self.certs_dir(site);
         fsutil::sync_dir(&certs).map_err(io_err("sync", &certs))?;
         fsutil::sync_dir(&parent).map_err(io_err("sync", &parent))?;
+        self.index
+            .append(site, &[index::Record::Del(entry.meta.id.clone())])?;
+        self.index.end(site)?;
         let key = dest.join(KEY_FILE);
         match fs::remove_file(&key) {
             Ok(()) => fsutil::sync_dir(&dest).map_err(io_err("sync", &dest)),
@@ -399,7 +532,9 @@ impl Store {
         read_text(&entry.key_path()).map(|k| Some(Zeroizing::new(k)))
     }
 
-    /// All live entries of one site (or of every site).
+    /// All live entries of one site (or of every site), from the index when
+    /// it can be trusted, else from the files. Call it holding a lock (read
+    /// or write) so no writer is half-way through.
     pub fn list(&self, site: Option<u64>) -> Result<Listing, StoreError> {
         let sites = match site {
             Some(s) => vec![s],
@@ -407,8 +542,45 @@ impl Store {
         };
         let mut listing = Listing::default();
         for s in sites {
-            scan_entries(&self.certs_dir(s), &mut listing)?;
+            let certs = self.certs_dir(s);
+            let indexed = self
+                .index
+                .load(s)
+                .filter(|l| count_entry_dirs(&certs).is_ok_and(|n| n == l.folders()));
+            match indexed {
+                Some(loaded) => {
+                    if loaded.wants_compaction() {
+                        listing.stale_index.push(s);
+                    }
+                    listing
+                        .damaged
+                        .extend(loaded.bad.into_iter().map(|(id, reason)| Damaged {
+                            path: certs.join(id),
+                            reason,
+                        }));
+                    listing
+                        .entries
+                        .extend(loaded.metas.into_iter().map(|meta| Entry {
+                            dir: certs.join(&meta.id),
+                            meta,
+                        }));
+                }
+                None => {
+                    scan_entries(&certs, &mut listing)?;
+                    if certs.exists() {
+                        listing.stale_index.push(s);
+                    }
+                }
+            }
         }
+        Ok(listing)
+    }
+
+    /// Reads every entry's files, ignoring the index (for `doctor` and
+    /// for checking the index itself).
+    pub fn scan(&self, site: u64) -> Result<Listing, StoreError> {
+        let mut listing = Listing::default();
+        scan_entries(&self.certs_dir(site), &mut listing)?;
         Ok(listing)
     }
 
@@ -482,6 +654,18 @@ impl Store {
     /// Path of a site's CRL file (it may not exist yet).
     pub fn crl_path(&self, site_id: u64) -> PathBuf {
         self.site_dir(site_id).join(CRL_FILE)
+    }
+}
+
+/// Entries in a `certs/` folder, counted the way listing counts them.
+fn count_entry_dirs(dir: &Path) -> io::Result<usize> {
+    match fs::read_dir(dir) {
+        Ok(rd) => Ok(rd
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| check_id(n).is_ok()))
+            .count()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e),
     }
 }
 
@@ -650,6 +834,95 @@ mod tests {
         assert_eq!(l.entries.len(), 1);
         assert_eq!(l.damaged.len(), 1);
         assert_eq!(l.damaged[0].path, broken);
+    }
+
+    fn ids(l: &Listing) -> Vec<(String, StoredStatus)> {
+        let mut v: Vec<_> = l
+            .entries
+            .iter()
+            .map(|e| (e.meta.id.clone(), e.meta.status))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_index_follows_every_write_and_agrees_with_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let lock = store.lock().unwrap();
+        let a = store
+            .insert(&lock, &meta(&"a".repeat(32), 1), "C", None)
+            .unwrap();
+        let mut b = store
+            .insert(&lock, &meta(&"b".repeat(32), 1), "C", None)
+            .unwrap();
+        store
+            .insert(&lock, &meta(&"c".repeat(32), 2), "C", None)
+            .unwrap();
+        b.meta.status = StoredStatus::Revoked;
+        store.update(&lock, &b).unwrap();
+        store.delete(&lock, &a).unwrap();
+        let listed = store.list(Some(1)).unwrap();
+        assert!(listed.stale_index.is_empty(), "the index was used");
+        assert_eq!(ids(&listed), ids(&store.scan(1).unwrap()));
+        assert_eq!(ids(&listed), vec![("b".repeat(32), StoredStatus::Revoked)]);
+        assert!(!dir.path().join("index/1.dirty").exists());
+        assert_eq!(store.list(None).unwrap().entries.len(), 2);
+    }
+
+    #[test]
+    fn an_untrusted_index_is_bypassed_then_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let lock = store.lock().unwrap();
+        for c in ['a', 'b', 'c'] {
+            store
+                .insert(&lock, &meta(&c.to_string().repeat(32), 1), "C", None)
+                .unwrap();
+        }
+        drop(lock);
+        let truth = ids(&store.scan(1).unwrap());
+        let index = dir.path().join("index/1.jsonl");
+
+        // A crashed writer's marker: the files are read instead.
+        fs::write(dir.path().join("index/1.dirty"), "").unwrap();
+        let l = store.list(Some(1)).unwrap();
+        assert_eq!(l.stale_index, vec![1]);
+        assert_eq!(ids(&l), truth);
+        // The next writer rebuilds it.
+        drop(store.lock().unwrap());
+        assert!(!dir.path().join("index/1.dirty").exists());
+        assert!(store.list(Some(1)).unwrap().stale_index.is_empty());
+
+        // A torn last line.
+        let mut text = fs::read_to_string(&index).unwrap();
+        text.push_str("{\"put\":{\"id\":");
+        fs::write(&index, &text).unwrap();
+        let l = store.list(Some(1)).unwrap();
+        assert_eq!((l.stale_index.clone(), ids(&l)), (vec![1], truth.clone()));
+
+        // An entry removed by hand: the count no longer matches.
+        drop(store.lock().unwrap());
+        store.rebuild_index(&store.lock().unwrap(), 1).unwrap();
+        fs::remove_dir_all(dir.path().join("sites/1/certs").join("a".repeat(32))).unwrap();
+        let l = store.list(Some(1)).unwrap();
+        assert_eq!(l.stale_index, vec![1]);
+        assert_eq!(l.entries.len(), 2);
+
+        // A damaged entry is remembered by the rebuilt index.
+        let bad = dir.path().join("sites/1/certs").join("d".repeat(32));
+        fs::create_dir_all(&bad).unwrap();
+        fs::write(bad.join("meta.toml"), "nonsense").unwrap();
+        store.rebuild_index(&store.lock().unwrap(), 1).unwrap();
+        let l = store.list(Some(1)).unwrap();
+        assert!(
+            l.stale_index.is_empty(),
+            "index trusted with a damaged entry recorded"
+        );
+        assert_eq!(l.entries.len(), 2);
+        assert_eq!(l.damaged.len(), 1);
+        assert_eq!(l.damaged[0].path, bad);
     }
 
     #[test]
