@@ -171,9 +171,20 @@ fn run(cli: Cli) -> EsaResult<()> {
     if let (Some(path), false) = (&created, matches!(command, Command::Tui)) {
         eprintln!("esa-certs: wrote a default config to {}", path.display());
     }
-    let mut out = std::io::stdout().lock();
+    if matches!(command, Command::Tui) {
+        return crate::tui::run(service, created);
+    }
+    // stdout is line-buffered; a 100k-entry listing would be millions of
+    // write calls without this buffer.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let result = dispatch(&service, command, json, &mut out);
+    let flushed = out.flush().map_err(stdout_err);
+    result.and(flushed)
+}
+
+fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write) -> EsaResult<()> {
     match command {
-        Command::Tui => crate::tui::run(service, created),
+        Command::Tui => Ok(()),
         Command::Issue(a) => {
             let req = CreateRequest {
                 site_id: a.site_id,
@@ -184,13 +195,13 @@ fn run(cli: Cli) -> EsaResult<()> {
                 name: a.name,
             };
             if let Some(count) = a.count {
-                return issue_many(&service, &req, count, json, &mut out);
+                return issue_many(service, &req, count, json, &mut out);
             }
             let r = service.create(&req)?;
             if json {
                 output::json(&mut out, &r)
             } else {
-                output::issued(&mut out, &service, &r)
+                output::issued(&mut out, service, &r)
             }
         }
         Command::List(a) => {
@@ -198,7 +209,7 @@ fn run(cli: Cli) -> EsaResult<()> {
                 site_id: a
                     .site_id
                     .as_deref()
-                    .map(|s| parse_site(&service, s))
+                    .map(|s| parse_site(service, s))
                     .transpose()?,
                 status: a.status.map(|s| match s {
                     StatusArg::Active => Status::Active,

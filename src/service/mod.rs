@@ -254,39 +254,40 @@ impl Service {
 
     // ---- read side ----------------------------------------------------------
 
-    fn summary(&self, e: &Entry, now: OffsetDateTime) -> CertSummary {
-        let m = &e.meta;
+    /// Get's `Result` for a stored entry (consumes the metadata: listing
+    /// 100k entries should not copy every string twice).
+    fn summary(&self, m: CertMeta, now: OffsetDateTime) -> CertSummary {
         CertSummary {
-            id: m.id.clone(),
-            name: m.name.clone(),
-            common_name: m.common_name.clone(),
-            status: Status::of(m, now).as_str().to_owned(),
+            status: Status::of(&m, now).as_str().to_owned(),
             kind: match m.source {
                 store::Source::Generated => "generated".into(),
                 store::Source::Csr => "csr".into(),
             },
-            issuer: m.issuer.clone(),
             san: m.san.join(","),
-            serial_number: m.serial.clone(),
-            fingerprint_sha256: m.fingerprint_sha256.clone(),
-            signature_algorithm: m.signature_algorithm.clone(),
             pubkey_algorithm: pki::KeyAlgorithm::parse(&m.key_type)
                 .map(|k| k.family().to_owned())
                 .unwrap_or_default(),
-            ca_certificate_id: m.ca_id.clone(),
-            not_before: m.not_before.clone(),
-            not_after: m.not_after.clone(),
-            create_time: m.created.clone(),
-            update_time: m.updated.clone(),
-            site_id: m.site_id,
             site_name: self.site_name(m.site_id),
-            pkey_type: m.key_type.clone(),
             validity_days: m.validity_days.to_string(),
+            id: m.id,
+            name: m.name,
+            common_name: m.common_name,
+            issuer: m.issuer,
+            serial_number: m.serial,
+            fingerprint_sha256: m.fingerprint_sha256,
+            signature_algorithm: m.signature_algorithm,
+            ca_certificate_id: m.ca_id,
+            not_before: m.not_before,
+            not_after: m.not_after,
+            create_time: m.created,
+            update_time: m.updated,
+            site_id: m.site_id,
+            pkey_type: m.key_type,
             private_key_stored: m.key_stored,
-            revoke_time: m.revoked_at.clone(),
-            revoke_reason: m.revoke_reason.clone(),
-            renewed_from: m.renewed_from.clone(),
-            renewed_by: m.renewed_by.clone(),
+            revoke_time: m.revoked_at,
+            revoke_reason: m.revoke_reason,
+            renewed_from: m.renewed_from,
+            renewed_by: m.renewed_by,
         }
     }
 
@@ -297,19 +298,22 @@ impl Service {
         }
         let listing = self.read_listing(q.site_id)?;
         let now = now_seconds();
-        let mut entries: Vec<&Entry> = listing
-            .entries
-            .iter()
-            .filter(|e| q.status.is_none_or(|s| Status::of(&e.meta, now) == s))
-            .filter(|e| {
-                q.expiring_within.is_none_or(|d| {
-                    Status::of(&e.meta, now) == Status::Active
-                        && days_left(&e.meta, now).is_some_and(|left| left < i64::from(d))
+        let keep = |m: &CertMeta| {
+            let status = Status::of(m, now);
+            q.status.is_none_or(|s| status == s)
+                && q.expiring_within.is_none_or(|d| {
+                    status == Status::Active
+                        && days_left(m, now).is_some_and(|left| left < i64::from(d))
                 })
-            })
+        };
+        let mut metas: Vec<CertMeta> = listing
+            .entries
+            .into_iter()
+            .map(|e| e.meta)
+            .filter(|m| keep(m))
             .collect();
-        entries.sort_by(|a, b| (&a.meta.created, &a.meta.id).cmp(&(&b.meta.created, &b.meta.id)));
-        let result: Vec<CertSummary> = entries.iter().map(|e| self.summary(e, now)).collect();
+        metas.sort_unstable_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+        let result: Vec<CertSummary> = metas.into_iter().map(|m| self.summary(m, now)).collect();
         Ok(ListOutcome {
             response: ListResponse {
                 request_id: pki::new_request_id(),
@@ -349,7 +353,7 @@ impl Service {
     pub fn get(&self, id: &str) -> EsaResult<GetResponse> {
         let e = self.entry(id)?;
         let certificate = self.store.read_cert(&e).map_err(store_err)?;
-        let result = self.summary(&e, now_seconds());
+        let result = self.summary(e.meta.clone(), now_seconds());
         Ok(GetResponse {
             request_id: pki::new_request_id(),
             site_id: e.meta.site_id,

@@ -186,17 +186,27 @@ impl Index {
         if self.is_dirty(site) {
             return None;
         }
-        let bytes = fs::read(self.file(site)).ok()?;
+        // Streamed line by line: the file of a 100k store is ~70 MB and
+        // need not sit in memory beside what it parses into.
+        let mut reader = io::BufReader::with_capacity(1 << 16, fs::File::open(self.file(site)).ok()?);
+        let mut line = Vec::with_capacity(1024);
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut metas: Vec<Option<CertMeta>> = Vec::new();
         let mut bad: HashMap<String, String> = HashMap::new();
         let mut records = 0;
-        for line in bytes.split(|&b| b == b'\n') {
-            if line.is_empty() {
+        loop {
+            line.clear();
+            if io::BufRead::read_until(&mut reader, b'\n', &mut line).ok()? == 0 {
+                break;
+            }
+            if line.last() != Some(&b'\n') {
+                return None; // a torn last line: a writer died mid-append
+            }
+            if line.len() == 1 {
                 continue;
             }
             records += 1;
-            match serde_json::from_slice::<Record>(line).ok()? {
+            match serde_json::from_slice::<Record>(&line).ok()? {
                 Record::Bad { id, reason } => {
                     bad.insert(id, reason);
                 }
