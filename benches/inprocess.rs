@@ -1,0 +1,201 @@
+//! In-process benchmarks: the cost of the cryptography alone (key
+//! generation per type, one leaf signature per CA type) and of the store's
+//! read paths (open + list, filter) at 1k/10k/100k certificates.
+//!
+//! A small harness instead of criterion keeps the dependency tree lean: each
+//! case runs a warm-up, then N timed iterations, and reports the median with
+//! the 10th and 90th percentiles. Run with `cargo bench --bench inprocess`
+//! (`-- --quick` for fewer iterations, `-- <filter>` to select cases).
+//! Stores are generated once under `target/bench-stores/` and reused.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use esa_certs::config;
+use esa_certs::pki::{self, LeafProfile, PkeyType, SiteCa};
+use esa_certs::service::{CreateRequest, ListQuery, Service};
+
+struct Harness {
+    filter: Option<String>,
+    quick: bool,
+    rows: Vec<(String, Vec<Duration>)>,
+}
+
+impl Harness {
+    fn from_args() -> Harness {
+        let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+        Harness {
+            quick: args.iter().any(|a| a == "--quick"),
+            filter: args.into_iter().find(|a| !a.starts_with("--")),
+            rows: Vec::new(),
+        }
+    }
+
+    fn wanted(&self, name: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| name.contains(f))
+    }
+
+    /// Times `f` `iters` times after one warm-up call.
+    fn run(&mut self, name: &str, iters: usize, mut f: impl FnMut()) {
+        if !self.wanted(name) {
+            return;
+        }
+        let iters = if self.quick { iters.div_ceil(5).max(3) } else { iters };
+        f();
+        let mut times = Vec::with_capacity(iters);
+        for _ in 0..iters {
+            let t = Instant::now();
+            f();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        let s = stats(&times);
+        println!(
+            "{name:<44} median {:>10}   p10 {:>10}   p90 {:>10}   n={}",
+            fmt(s.0),
+            fmt(s.1),
+            fmt(s.2),
+            times.len()
+        );
+        self.rows.push((name.to_owned(), times));
+    }
+}
+
+fn stats(sorted: &[Duration]) -> (Duration, Duration, Duration) {
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.1), at(0.9))
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else if us < 1e6 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+fn ca(t: PkeyType) -> SiteCa {
+    let n = pki::create_ca("bench CA", t, pki::now_seconds(), 3650).expect("CA");
+    SiteCa::load(&n.cert_pem, &n.key_pem).expect("load CA")
+}
+
+fn crypto(h: &mut Harness) {
+    for (t, iters) in [
+        (PkeyType::EcP256, 500),
+        (PkeyType::EcP384, 300),
+        (PkeyType::Ed25519, 500),
+        (PkeyType::Rsa2048, 30),
+        (PkeyType::Rsa3072, 10),
+    ] {
+        h.run(&format!("keygen {}", t.as_esa()), iters, || {
+            black_box(pki::generate(t).expect("keygen"));
+        });
+    }
+    let leaf_key = pki::generate(PkeyType::EcP256).expect("keygen");
+    for t in [PkeyType::EcP256, PkeyType::EcP384, PkeyType::Ed25519, PkeyType::Rsa2048] {
+        let ca = ca(t);
+        let now = pki::now_seconds();
+        let profile = LeafProfile {
+            subject: pki::leaf_subject("bench"),
+            sans: Vec::new(),
+            key_algorithm: leaf_key.pkey_type.algorithm(),
+            not_before: now,
+            not_after: now + time::Duration::days(365),
+        };
+        h.run(&format!("sign one leaf, {} CA", t.as_esa()), 300, || {
+            black_box(pki::issue_leaf(&ca, &profile, &leaf_key.key_pair).expect("sign"));
+        });
+    }
+    // The whole cryptographic cost of one `issue`: key + signature.
+    let ca256 = ca(PkeyType::EcP256);
+    h.run("crypto of one issue (P-256 key, P-256 CA)", 300, || {
+        let k = pki::generate(PkeyType::EcP256).expect("keygen");
+        let now = pki::now_seconds();
+        let p = LeafProfile {
+            subject: pki::leaf_subject("x"),
+            sans: Vec::new(),
+            key_algorithm: k.pkey_type.algorithm(),
+            not_before: now,
+            not_after: now + time::Duration::days(365),
+        };
+        black_box(pki::issue_leaf(&ca256, &p, &k.key_pair).expect("sign"));
+    });
+}
+
+/// A store with `n` P-256 certificates spread over 3 sites, made once.
+fn store(n: u32) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-stores/{n}"));
+    let cfg = dir.join("config.toml");
+    if !dir.join("complete").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("bench dir");
+        std::fs::write(
+            &cfg,
+            "[store]\npath = \"store\"\n[[site]]\nid = 1\nname = \"a.example\"\n[[site]]\nid = 2\nname = \"b.example\"\n[[site]]\nid = 3\nname = \"c.example\"\n",
+        )
+        .expect("config");
+        let service = Service::open(config::load(&cfg).expect("config")).expect("store");
+        eprintln!("generating a store of {n} certificates in {} ...", dir.display());
+        for site in 1..=3u32 {
+            let count = n / 3 + u32::from(site <= n % 3);
+            let req = CreateRequest {
+                site_id: Some(site.to_string()),
+                validity_days: Some(((site * 97) % 700 + 1).to_string()),
+                pkey_type: Some("ECC".into()),
+                name: Some(format!("device-{{n}}.site{site}")),
+                ..Default::default()
+            };
+            service.create_many(&req, count, |_| Ok(())).expect("bulk issue");
+        }
+        std::fs::write(dir.join("complete"), "").expect("marker");
+    }
+    cfg
+}
+
+fn stores(h: &mut Harness) {
+    for n in [1_000u32, 10_000, 100_000] {
+        let label = format!("{}k", n / 1000);
+        if !h.wanted(&format!("store {label}")) {
+            continue;
+        }
+        let cfg = store(n);
+        let iters = if n >= 100_000 { 10 } else { 30 };
+        h.run(&format!("store {label}: open + list all"), iters, || {
+            let s = Service::open(config::load(&cfg).expect("config")).expect("open");
+            black_box(s.list(&ListQuery::default()).expect("list"));
+        });
+        let service = Service::open(config::load(&cfg).expect("config")).expect("open");
+        h.run(&format!("store {label}: list one site"), iters, || {
+            black_box(
+                service
+                    .list(&ListQuery {
+                        site_id: Some(1),
+                        ..Default::default()
+                    })
+                    .expect("list"),
+            );
+        });
+        let all = service.list(&ListQuery::default()).expect("list").response.result;
+        h.run(&format!("store {label}: filter \"device-12\" (substring)"), iters * 3, || {
+            let hits = all
+                .iter()
+                .filter(|c| c.name.contains("device-12") || c.common_name.contains("device-12"))
+                .count();
+            black_box(hits);
+        });
+    }
+}
+
+fn main() {
+    let mut h = Harness::from_args();
+    println!("esa-certs in-process benchmarks ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    crypto(&mut h);
+    stores(&mut h);
+    if h.rows.is_empty() {
+        eprintln!("no benchmark matched the filter");
+    }
+}
