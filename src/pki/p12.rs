@@ -125,7 +125,10 @@ pub fn build_p12(input: &P12Input<'_>) -> Result<Zeroizing<Vec<u8>>, PkiError> {
     let key_der = pkcs8_for_p12(input.key_pem)?;
     check_key_matches(leaf.contents(), &key_der)?;
 
-    let local_key_id = super::sha256_hex(leaf.contents());
+    // Any unique id links the key to its certificate; OpenSSL uses a
+    // 20-byte SHA-1 of the certificate, so keep that length.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf.contents());
+    let local_key_id = digest.as_ref()[..20].to_vec();
     let key = PrivateKey::from_der(&key_der).map_err(p12_err("private key"))?;
     let mut certs = vec![Certificate::from_der(leaf.contents()).map_err(p12_err("certificate"))?];
     for der in &chain {
@@ -144,7 +147,7 @@ pub fn build_p12(input: &P12Input<'_>) -> Result<Zeroizing<Vec<u8>>, PkiError> {
     let mut store = KeyStore::new();
     store.add_entry(
         &alias,
-        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id.into_bytes(), key, certs)),
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id, key, certs)),
     );
     let rounds = input.mode.iterations();
     store
@@ -348,7 +351,7 @@ mod tests {
         v2.extend_from_slice(&[0x04, 0x20]);
         v2.extend_from_slice(&v1[16..48]);
         v2.extend_from_slice(&[0x81, 0x21, 0x00]);
-        v2.extend_from_slice(&kp.public_key_raw());
+        v2.extend_from_slice(kp.public_key_raw());
         assert_eq!(v2.len(), 0x53);
         assert!(
             KeyPair::try_from(v2.as_slice()).is_ok(),

@@ -188,7 +188,7 @@ impl Service {
         let id = pki::new_id().map_err(pki_err)?;
 
         let lock = self.lock()?;
-        self.check_quota(&lock, &v.site, now)?;
+        self.check_quota(&lock, &v.site, now, None)?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &v.site, now)?;
         check_against_ca(now, v.validity_days, ca.info.not_after)?;
 
@@ -276,26 +276,22 @@ impl Service {
             key_type = %meta.key_type, source = ?meta.source, "issued client certificate"
         );
 
-        Ok(CreateResponse {
-            request_id: pki::new_request_id(),
-            id,
-            status: Status::Active.as_str().to_owned(),
-            certificate: issued.pem.clone(),
-            private_key: generated.map(|g| Secret(g.pkcs8_pem)).unwrap_or_default(),
-            common_name: meta.common_name,
-            not_before: meta.not_before,
-            not_after: meta.not_after,
-            issuer: meta.issuer,
-            serial_number: meta.serial,
-            fingerprint_sha256: meta.fingerprint_sha256,
-            signature_algorithm: meta.signature_algorithm,
-            validity_days: v.validity_days.to_string(),
-            ca_certificate_id: meta.ca_id,
-        })
+        Ok(created_response(
+            &meta,
+            issued.pem,
+            generated.map(|g| Secret(g.pkcs8_pem)).unwrap_or_default(),
+        ))
     }
 
-    /// `max_client_certificates`: non-deleted, non-expired certificates.
-    fn check_quota(&self, _lock: &WriteLock, site: &Site, now: OffsetDateTime) -> EsaResult<()> {
+    /// `max_client_certificates`: non-deleted, non-expired certificates,
+    /// not counting `replaced` (a certificate a renewal revokes).
+    pub(super) fn check_quota(
+        &self,
+        _lock: &WriteLock,
+        site: &Site,
+        now: OffsetDateTime,
+        replaced: Option<&str>,
+    ) -> EsaResult<()> {
         let Some(max) = site.max_client_certificates else {
             return Ok(());
         };
@@ -304,6 +300,7 @@ impl Service {
             .entries
             .iter()
             .filter(|e| Status::of(&e.meta, now) != Status::Expired)
+            .filter(|e| Some(e.meta.id.as_str()) != replaced)
             .count() as u64;
         if live >= max {
             return Err(EsaError::new(
@@ -318,8 +315,32 @@ impl Service {
     }
 }
 
+/// The CreateClientCertificate response for a stored certificate.
+pub(super) fn created_response(meta: &CertMeta, pem: String, key: Secret) -> CreateResponse {
+    CreateResponse {
+        request_id: pki::new_request_id(),
+        id: meta.id.clone(),
+        status: Status::Active.as_str().to_owned(),
+        certificate: pem,
+        private_key: key,
+        common_name: meta.common_name.clone(),
+        not_before: meta.not_before.clone(),
+        not_after: meta.not_after.clone(),
+        issuer: meta.issuer.clone(),
+        serial_number: meta.serial.clone(),
+        fingerprint_sha256: meta.fingerprint_sha256.clone(),
+        signature_algorithm: meta.signature_algorithm.clone(),
+        validity_days: meta.validity_days.to_string(),
+        ca_certificate_id: meta.ca_id.clone(),
+    }
+}
+
 /// A certificate may not outlive its CA.
-fn check_against_ca(now: OffsetDateTime, days: u32, ca_end: OffsetDateTime) -> EsaResult<()> {
+pub(super) fn check_against_ca(
+    now: OffsetDateTime,
+    days: u32,
+    ca_end: OffsetDateTime,
+) -> EsaResult<()> {
     let end = now + Duration::days(i64::from(days));
     if end > ca_end {
         let max = (ca_end - now).whole_days().max(0);
