@@ -2,6 +2,7 @@
 //!
 //! The rules, and why:
 //! - **Active or expired** certificates can be renewed. A **revoked** one
+//!   (even one that has expired since)
 //!   cannot (`Certificate.StatusError`): its access was taken away on
 //!   purpose, and a renewal would hand it back without anyone deciding to.
 //!   Activate it first if the revocation was a mistake, or issue anew.
@@ -55,7 +56,7 @@ impl Service {
         let now = now_seconds();
         // Everything that can fail cheaply fails before a slow key generation.
         let old = self.entry(&id)?;
-        self.check_renewable(&old, now)?;
+        self.check_renewable(&old)?;
         let days = match validity_days {
             None => old.meta.validity_days,
             Some(d) if (1..=MAX_VALIDITY_DAYS).contains(&d) => d,
@@ -95,7 +96,7 @@ impl Service {
         let lock = self.lock()?;
         // Another writer may have revoked or renewed it meanwhile.
         let mut old = self.entry(&id)?;
-        self.check_renewable(&old, now)?;
+        self.check_renewable(&old)?;
         let revoke = revoke_old && Status::of(&old.meta, now) == Status::Active;
         self.check_quota(&lock, &site, now, revoke.then_some(id.as_str()))?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &site, now)?;
@@ -189,9 +190,11 @@ impl Service {
     }
 
     /// Whether `e` may be renewed now (see the module documentation).
-    fn check_renewable(&self, e: &Entry, now: time::OffsetDateTime) -> EsaResult<()> {
+    fn check_renewable(&self, e: &Entry) -> EsaResult<()> {
         let id = &e.meta.id;
-        if Status::of(&e.meta, now) == Status::Revoked {
+        // The stored status, not the shown one: a revoked certificate that
+        // has since expired shows `expired`, and must stay unrenewable too.
+        if e.meta.status == StoredStatus::Revoked {
             return Err(EsaError::new(
                 ErrorCode::StatusError,
                 format!(
