@@ -276,15 +276,15 @@ fn expired_is_derived_everywhere_and_expiring_within_filters() {
     };
     assert_eq!(
         ids(&["list", "--status", "expired", "--json"]),
-        [gone.id.clone()]
+        vec![gone.id.as_str()]
     );
     assert_eq!(
         ids(&["list", "--expiring-within", "30", "--json"]),
-        [soon.id.clone()]
+        vec![soon.id.as_str()]
     );
     assert_eq!(
         ids(&["list", "--expiring-within", "90", "--json"]),
-        [soon.id.clone(), later.id.clone()]
+        vec![soon.id.as_str(), later.id.as_str()]
     );
     let sites = w.json(&["sites", "--json"]);
     let s = &sites["Sites"][0];

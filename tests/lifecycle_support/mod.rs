@@ -3,7 +3,7 @@
 //! CRL files, and `openssl verify`.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::common::{SITE, World, openssl};
 
@@ -95,7 +95,7 @@ pub fn crl_file(w: &World, site: u64, name: &str) -> PathBuf {
 }
 
 /// `openssl verify -crl_check`: (success, output).
-pub fn verify_with_crl(ca: &PathBuf, crl: &PathBuf, cert: &PathBuf) -> (bool, String) {
+pub fn verify_with_crl(ca: &Path, crl: &Path, cert: &Path) -> (bool, String) {
     openssl(&[
         "verify",
         "-purpose",
@@ -111,7 +111,7 @@ pub fn verify_with_crl(ca: &PathBuf, crl: &PathBuf, cert: &PathBuf) -> (bool, St
 
 /// The serials (lower-case hex, no leading zeros) an `openssl crl -text`
 /// listing names, and its CRL number.
-pub fn crl_serials_and_number(crl: &PathBuf) -> (Vec<String>, u64, String) {
+pub fn crl_serials_and_number(crl: &Path) -> (Vec<String>, u64, String) {
     let (ok, text) = openssl(&["crl", "-noout", "-text", "-in", crl.to_str().unwrap()]);
     assert!(ok, "openssl crl rejected our CRL: {text}");
     let mut serials = Vec::new();
