@@ -300,3 +300,27 @@ fn expired_is_derived_everywhere_and_expiring_within_filters() {
     let line = table.lines().find(|l| l.starts_with(&gone.id)).unwrap();
     assert!(line.contains("expired"), "{line}");
 }
+
+#[test]
+fn a_crl_left_stale_by_a_crash_is_repaired_by_the_next_writer() {
+    require_openssl!();
+    let w = World::new("");
+    let x = issue(&w, "ECC");
+    let site_dir = w.store.join("sites").join(SITE.to_string());
+    let before = std::fs::read(site_dir.join("crl.pem")).unwrap();
+    w.ok(&["revoke", &x.id]);
+    // Simulate a writer killed after recording the revocation but before
+    // publishing the new CRL: the old CRL is back and the marker remains.
+    std::fs::write(site_dir.join("crl.pem"), &before).unwrap();
+    std::fs::write(site_dir.join("crl.stale"), b"").unwrap();
+    assert!(
+        crl_serials_and_number(&site_dir.join("crl.pem"))
+            .0
+            .is_empty()
+    );
+    // Any writer repairs it, here an unrelated issuance.
+    issue(&w, "ECC");
+    assert!(!site_dir.join("crl.stale").exists());
+    let (serials, _, _) = crl_serials_and_number(&site_dir.join("crl.pem"));
+    assert_eq!(serials, vec![norm(&x.serial)]);
+}
