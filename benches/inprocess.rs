@@ -24,7 +24,10 @@ struct Harness {
 
 impl Harness {
     fn from_args() -> Harness {
-        let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+        let args: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| a != "--bench")
+            .collect();
         Harness {
             quick: args.iter().any(|a| a == "--quick"),
             filter: args.into_iter().find(|a| !a.starts_with("--")),
@@ -41,7 +44,11 @@ impl Harness {
         if !self.wanted(name) {
             return;
         }
-        let iters = if self.quick { iters.div_ceil(5).max(3) } else { iters };
+        let iters = if self.quick {
+            iters.div_ceil(5).max(3)
+        } else {
+            iters
+        };
         f();
         let mut times = Vec::with_capacity(iters);
         for _ in 0..iters {
@@ -96,7 +103,12 @@ fn crypto(h: &mut Harness) {
         });
     }
     let leaf_key = pki::generate(PkeyType::EcP256).expect("keygen");
-    for t in [PkeyType::EcP256, PkeyType::EcP384, PkeyType::Ed25519, PkeyType::Rsa2048] {
+    for t in [
+        PkeyType::EcP256,
+        PkeyType::EcP384,
+        PkeyType::Ed25519,
+        PkeyType::Rsa2048,
+    ] {
         let ca = ca(t);
         let now = pki::now_seconds();
         let profile = LeafProfile {
@@ -139,7 +151,10 @@ fn store(n: u32) -> PathBuf {
         )
         .expect("config");
         let service = Service::open(config::load(&cfg).expect("config")).expect("store");
-        eprintln!("generating a store of {n} certificates in {} ...", dir.display());
+        eprintln!(
+            "generating a store of {n} certificates in {} ...",
+            dir.display()
+        );
         for site in 1..=3u32 {
             let count = n / 3 + u32::from(site <= n % 3);
             let req = CreateRequest {
@@ -149,7 +164,9 @@ fn store(n: u32) -> PathBuf {
                 name: Some(format!("device-{{n}}.site{site}")),
                 ..Default::default()
             };
-            service.create_many(&req, count, |_| Ok(())).expect("bulk issue");
+            service
+                .create_many(&req, count, |_| Ok(()))
+                .expect("bulk issue");
         }
         std::fs::write(dir.join("complete"), "").expect("marker");
     }
@@ -179,20 +196,35 @@ fn stores(h: &mut Harness) {
                     .expect("list"),
             );
         });
-        let all = service.list(&ListQuery::default()).expect("list").response.result;
-        h.run(&format!("store {label}: filter \"device-12\" (substring)"), iters * 3, || {
-            let hits = all
-                .iter()
-                .filter(|c| c.name.contains("device-12") || c.common_name.contains("device-12"))
-                .count();
-            black_box(hits);
-        });
+        let all = service
+            .list(&ListQuery::default())
+            .expect("list")
+            .response
+            .result;
+        h.run(
+            &format!("store {label}: filter \"device-12\" (substring)"),
+            iters * 3,
+            || {
+                let hits = all
+                    .iter()
+                    .filter(|c| c.name.contains("device-12") || c.common_name.contains("device-12"))
+                    .count();
+                black_box(hits);
+            },
+        );
     }
 }
 
 fn main() {
     let mut h = Harness::from_args();
-    println!("esa-certs in-process benchmarks ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    println!(
+        "esa-certs in-process benchmarks ({} build)",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
     crypto(&mut h);
     stores(&mut h);
     if h.rows.is_empty() {

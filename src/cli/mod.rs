@@ -2,8 +2,9 @@
 //! human text out. Every operation goes through [`crate::service`].
 
 mod output;
+mod password;
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config;
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::{MAX_CSR_BYTES, RevocationReason};
+use crate::pki::{MAX_CSR_BYTES, P12Mode, RevocationReason};
 use crate::service::{CreateRequest, ExportWhat, ListQuery, Service, Status};
 
 /// A terminal certificate desk for mTLS client certificates: each site of the
@@ -56,6 +57,9 @@ pub enum Command {
     },
     /// Re-activate a revoked certificate (ActivateClientCertificate).
     Activate { id: String },
+    /// Issue a successor with the same site, subject, Name and key type; the
+    /// old certificate stays valid unless --revoke-old is given.
+    Renew(RenewArgs),
     /// Delete a revoked or expired certificate (DeleteClientCertificate).
     Delete { id: String },
     /// Print the site CA certificate (PEM), creating the CA on first use.
@@ -117,12 +121,31 @@ pub struct ListArgs {
     pub expiring_within: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    pub id: String,
+    /// Validity of the new certificate, 1..=3650 (default: the old one's).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub validity_days: Option<String>,
+    /// Revoke the old certificate (reason superseded) and refresh the CRL.
+    #[arg(long)]
+    pub revoke_old: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WhatArg {
+    /// The certificate, PEM.
     Cert,
+    /// The private key, PKCS#8 PEM (when kept).
     Key,
+    /// Certificate then site CA, PEM.
     Chain,
+    /// The site CA certificate, PEM.
     Ca,
+    /// The certificate, DER.
+    Der,
+    /// PKCS#12: certificate, key and site CA, password-protected.
+    P12,
 }
 
 #[derive(Debug, Args)]
@@ -130,9 +153,17 @@ pub struct ExportArgs {
     pub id: String,
     #[arg(long, value_enum, default_value = "cert")]
     pub what: WhatArg,
-    /// Write here instead of stdout (keys: mode 0600).
+    /// Write here instead of stdout (keys and .p12: mode 0600).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// p12: read the password from the first line of FILE (`-`: stdin).
+    /// Without it the password is asked for on the terminal, twice.
+    #[arg(long, value_name = "FILE|-")]
+    pub password_file: Option<PathBuf>,
+    /// p12: 3DES + SHA-1 MAC, for old Windows, appliances and keychains
+    /// that cannot read the default AES-256/PBKDF2 encoding.
+    #[arg(long)]
+    pub legacy: bool,
 }
 
 /// Runs the program with the process arguments.
@@ -234,17 +265,18 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                 output::details(&mut out, &r)
             }
         }
-        Command::Export(a) => {
-            let what = match a.what {
-                WhatArg::Cert => ExportWhat::Cert,
-                WhatArg::Key => ExportWhat::Key,
-                WhatArg::Chain => ExportWhat::Chain,
-                WhatArg::Ca => ExportWhat::Ca,
-            };
-            let bytes = zeroize::Zeroizing::new(service.export(&a.id, what)?);
-            match a.out {
-                Some(path) => write_out(&path, &bytes, what.is_secret()),
-                None => out.write_all(&bytes).map_err(stdout_err),
+        Command::Export(a) => export(service, a, &mut out),
+        Command::Renew(a) => {
+            let days = a
+                .validity_days
+                .as_deref()
+                .map(|d| service.check_validity_days(Some(d)))
+                .transpose()?;
+            let r = service.renew(&a.id, days, a.revoke_old)?;
+            if json {
+                output::json(&mut out, &r)
+            } else {
+                output::renewed(&mut out, service, &r)
             }
         }
         Command::Revoke { id, reason } => {
@@ -329,6 +361,57 @@ fn issue_many(
         eprintln!("issued {issued} certificate(s)");
     }
     Ok(())
+}
+
+fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> EsaResult<()> {
+    let what = match a.what {
+        WhatArg::Cert => ExportWhat::Cert,
+        WhatArg::Key => ExportWhat::Key,
+        WhatArg::Chain => ExportWhat::Chain,
+        WhatArg::Ca => ExportWhat::Ca,
+        WhatArg::Der => ExportWhat::Der,
+        WhatArg::P12 => ExportWhat::P12,
+    };
+    if what != ExportWhat::P12 && (a.password_file.is_some() || a.legacy) {
+        return Err(EsaError::new(
+            ErrorCode::InvalidParameter,
+            "--password-file and --legacy only apply to --what p12",
+        ));
+    }
+    if what.is_binary() && a.out.is_none() && std::io::stdout().is_terminal() {
+        return Err(EsaError::new(
+            ErrorCode::InvalidParameter,
+            "refusing to write binary output to a terminal; use --out FILE or redirect stdout",
+        ));
+    }
+    let mut note = None;
+    let bytes = if what == ExportWhat::P12 {
+        // Say "no key" before asking for a password that cannot be used.
+        service.check_key_exportable(&a.id)?;
+        let password = password::read(a.password_file.as_deref())?;
+        let mode = if a.legacy {
+            P12Mode::Legacy
+        } else {
+            P12Mode::Modern
+        };
+        note = Some(format!(
+            "PKCS#12 ({}) with certificate, private key and CA",
+            mode.label()
+        ));
+        service.export_p12(&a.id, &password, mode)?
+    } else {
+        zeroize::Zeroizing::new(service.export(&a.id, what)?)
+    };
+    match a.out {
+        Some(path) => {
+            write_out(&path, &bytes, what.is_secret())?;
+            if let Some(n) = note {
+                eprintln!("esa-certs: wrote {n} to {}", path.display());
+            }
+            Ok(())
+        }
+        None => out.write_all(&bytes).map_err(stdout_err),
+    }
 }
 
 fn parse_site(service: &Service, raw: &str) -> EsaResult<u64> {

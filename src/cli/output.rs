@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::error::{EsaError, EsaResult};
 use crate::pki;
 use crate::service::{
-    CreateResponse, GetResponse, ListResponse, Service, SitesResponse, StatusChangeResponse,
+    CreateResponse, GetResponse, ListResponse, RenewResponse, Service, SitesResponse,
+    StatusChangeResponse,
 };
 use crate::store::Damaged;
 use crate::text::sanitize;
@@ -109,6 +110,33 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
             .map_err(io)?;
     }
     Ok(())
+}
+
+/// The successor as `issue` prints it, then what became of the old one:
+/// the operator must never have to guess whether it still opens doors.
+pub fn renewed(out: &mut impl Write, service: &Service, r: &RenewResponse) -> EsaResult<()> {
+    issued(out, service, &r.certificate)?;
+    let old = &r.renewed_from;
+    writeln!(out, "{:<19} {old}", "RenewedFrom").map_err(io)?;
+    let fate = match r.old_status.as_str() {
+        "revoked" if r.old_revoked => format!(
+            "REVOKED now (reason superseded); the CRL was regenerated: redeploy it \
+             (esa-certs crl --site-id {})",
+            r.site_id
+        ),
+        "expired" => "already expired; nothing to revoke".to_owned(),
+        _ => {
+            let until = service
+                .get(old)
+                .map(|g| g.result.not_after)
+                .unwrap_or_default();
+            format!(
+                "STILL VALID until {until}; once the new certificate is deployed run: \
+                 esa-certs revoke {old} --reason superseded"
+            )
+        }
+    };
+    writeln!(out, "{:<19} {fate}", "Old certificate").map_err(io)
 }
 
 fn date(s: &str) -> &str {

@@ -117,10 +117,54 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
         ))
     })?;
 
+    let CopiedSubject {
+        subject,
+        shown,
+        common_name,
+    } = copy_subject(&info.subject)?;
+
+    let mut sans = Vec::new();
+    let mut san_strings = Vec::new();
+    if let Some(exts) = csr.requested_extensions() {
+        for ext in exts {
+            if let ParsedExtension::SubjectAlternativeName(san) = ext {
+                copy_sans(&san.general_names, &mut sans, &mut san_strings)?;
+            }
+        }
+    }
+
+    let public_key = SubjectPublicKeyInfo::from_der(spki.raw)
+        .map_err(|e| reject(format!("the public key is not usable: {e}")))?;
+    Ok(ParsedCsr {
+        subject,
+        subject_display: shown,
+        common_name,
+        sans,
+        san_strings,
+        key_algorithm,
+        public_key,
+        der_sha256: super::sha256_hex(der),
+    })
+}
+
+/// A subject copied attribute by attribute into rcgen's form.
+pub(crate) struct CopiedSubject {
+    pub subject: DistinguishedName,
+    /// `CN=…, O=…`, sanitised for display.
+    pub shown: String,
+    pub common_name: Option<String>,
+}
+
+/// Copies a subject (string attributes only, no control or bidi
+/// characters, a CommonName of at most 64 characters). Used for CSRs and,
+/// on renewal, for the subject of the certificate being renewed.
+pub(crate) fn copy_subject(
+    name: &x509_parser::x509::X509Name<'_>,
+) -> Result<CopiedSubject, PkiError> {
     let mut subject = DistinguishedName::new();
     let mut shown = Vec::new();
     let mut common_name = None;
-    for (n, attr) in info.subject.iter_attributes().enumerate() {
+    for (n, attr) in name.iter_attributes().enumerate() {
         if n >= MAX_ATTRIBUTES {
             return Err(reject(format!(
                 "the subject has more than {MAX_ATTRIBUTES} attributes"
@@ -157,40 +201,32 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
         subject.push(ty, v);
         shown.push(format!("{short}={value}"));
     }
+    Ok(CopiedSubject {
+        subject,
+        shown: sanitize(&shown.join(", ")),
+        common_name,
+    })
+}
 
-    let mut sans = Vec::new();
-    let mut san_strings = Vec::new();
-    if let Some(exts) = csr.requested_extensions() {
-        for ext in exts {
-            let ParsedExtension::SubjectAlternativeName(san) = ext else {
-                continue;
-            };
-            for g in &san.general_names {
-                if sans.len() >= MAX_SANS {
-                    return Err(reject(format!(
-                        "more than {MAX_SANS} subject alternative names"
-                    )));
-                }
-                if let Some(s) = to_san(g)? {
-                    san_strings.push(general_name_string(g).unwrap_or_default());
-                    sans.push(s);
-                }
-            }
+/// Appends the DNS/email/URI/IP names of `names` (other forms are not
+/// copied), refusing more than [`MAX_SANS`] in all.
+pub(crate) fn copy_sans(
+    names: &[x509_parser::prelude::GeneralName<'_>],
+    sans: &mut Vec<SanType>,
+    shown: &mut Vec<String>,
+) -> Result<(), PkiError> {
+    for g in names {
+        if sans.len() >= MAX_SANS {
+            return Err(reject(format!(
+                "more than {MAX_SANS} subject alternative names"
+            )));
+        }
+        if let Some(s) = to_san(g)? {
+            shown.push(general_name_string(g).unwrap_or_default());
+            sans.push(s);
         }
     }
-
-    let public_key = SubjectPublicKeyInfo::from_der(spki.raw)
-        .map_err(|e| reject(format!("the public key is not usable: {e}")))?;
-    Ok(ParsedCsr {
-        subject,
-        subject_display: sanitize(&shown.join(", ")),
-        common_name,
-        sans,
-        san_strings,
-        key_algorithm,
-        public_key,
-        der_sha256: super::sha256_hex(der),
-    })
+    Ok(())
 }
 
 fn dn_type<'a>(oid: &str, arcs: Option<impl Iterator<Item = u64>>) -> (DnType, &'a str) {

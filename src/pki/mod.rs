@@ -1,4 +1,4 @@
-//! Keys, CSRs, certificates and CRLs. Pure functions of their inputs (plus
+//! Keys, CSRs, certificates, CRLs and PKCS#12 bundles. Pure functions of their inputs (plus
 //! the CSPRNG): no files, no policy about where things are kept.
 //!
 //! The certificate profile lives here and only here: a CSR contributes its
@@ -9,6 +9,8 @@ mod cert;
 mod crl;
 mod csr;
 mod keys;
+mod p12;
+mod renew;
 
 pub use cert::{
     CertInfo, IssuedCert, LeafProfile, NewCa, SiteCa, create_ca, inspect, inspect_pem, issue_leaf,
@@ -17,6 +19,8 @@ pub use cert::{
 pub use crl::{CrlEntry, RevocationReason, make_crl};
 pub use csr::{MAX_CSR_BYTES, ParsedCsr, parse_csr};
 pub use keys::{GeneratedKey, KeyAlgorithm, PkeyType, generate};
+pub use p12::{P12Contents, P12Input, P12Mode, build_p12, open_p12};
+pub use renew::{RenewalSource, renewal_source};
 
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;

@@ -8,8 +8,10 @@
 
 use std::thread;
 
-use super::create::{Leaf, LeafKey, check_against_ca, response};
-use super::{CreateRequest, CreateResponse, KeyChoice, Service, ValidRequest, pki_err, store_err};
+use super::create::{Leaf, LeafKey, check_against_ca, created_response};
+use super::{
+    CreateRequest, CreateResponse, KeyChoice, Secret, Service, ValidRequest, pki_err, store_err,
+};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, GeneratedKey, IssuedCert, PkeyType, SiteCa, now_seconds};
 use crate::store::{CaMeta, CertMeta, NewEntry};
@@ -112,7 +114,7 @@ impl Service {
             } else {
                 u64::from(n)
             };
-            self.check_quota(&lock, &v.site, now, pending)?;
+            self.check_quota(&lock, &v.site, now, pending, None)?;
             let (ca, ca_meta) = self.ensure_ca(&lock, &v.site, now)?;
             check_against_ca(now, v.validity_days, ca.info.not_after)?;
             let signed = self.sign_parallel(&ca, &ca_meta, &v, &leaves, now, threads)?;
@@ -134,7 +136,7 @@ impl Service {
                 "issued a batch of client certificates"
             );
             for ((cert, meta), key) in signed.into_iter().zip(keys) {
-                emit(response(cert, meta, Some(key.pkcs8_pem)))?;
+                emit(created_response(&meta, cert.pem, Secret(key.pkcs8_pem)))?;
             }
             issued += n;
         }

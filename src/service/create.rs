@@ -11,7 +11,6 @@ use crate::pki::{
 };
 use crate::store::{CaMeta, CertMeta, Source, StoredStatus, WriteLock};
 use crate::text::{clip, is_dangerous, sanitize};
-use zeroize::Zeroizing;
 
 /// Longest `Name` label accepted.
 pub const MAX_NAME_CHARS: usize = 128;
@@ -35,30 +34,6 @@ pub(super) struct Leaf<'a> {
     pub common_name: Option<&'a str>,
     pub name: &'a str,
     pub key: LeafKey<'a>,
-}
-
-/// The CreateClientCertificate response for an issued leaf.
-pub(super) fn response(
-    issued: IssuedCert,
-    meta: CertMeta,
-    private_key: Option<Zeroizing<String>>,
-) -> CreateResponse {
-    CreateResponse {
-        request_id: pki::new_request_id(),
-        id: meta.id,
-        status: Status::Active.as_str().to_owned(),
-        certificate: issued.pem,
-        private_key: private_key.map(Secret).unwrap_or_default(),
-        common_name: meta.common_name,
-        not_before: meta.not_before,
-        not_after: meta.not_after,
-        issuer: meta.issuer,
-        serial_number: meta.serial,
-        fingerprint_sha256: meta.fingerprint_sha256,
-        signature_algorithm: meta.signature_algorithm,
-        validity_days: meta.validity_days.to_string(),
-        ca_certificate_id: meta.ca_id,
-    }
 }
 
 /// A request that passed every input rule.
@@ -226,7 +201,7 @@ impl Service {
         let id = pki::new_id().map_err(pki_err)?;
 
         let lock = self.lock()?;
-        self.check_quota(&lock, &v.site, now, 1)?;
+        self.check_quota(&lock, &v.site, now, 1, None)?;
         // Checked before ensure_ca so a refused request never creates a CA.
         check_against_ca(now, v.validity_days, self.planned_ca_end(&v.site, now)?)?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &v.site, now)?;
@@ -262,7 +237,11 @@ impl Service {
             key_type = %meta.key_type, source = ?meta.source, "issued client certificate"
         );
 
-        Ok(response(issued, meta, generated.map(|g| g.pkcs8_pem)))
+        Ok(created_response(
+            &meta,
+            issued.pem,
+            generated.map(|g| Secret(g.pkcs8_pem)).unwrap_or_default(),
+        ))
     }
 
     /// Signs one leaf with the site CA and describes it for the store.
@@ -362,13 +341,16 @@ impl Service {
         })
     }
 
-    /// `max_client_certificates`: non-deleted, non-expired certificates.
+    /// `max_client_certificates`: non-deleted, non-expired certificates,
+    /// plus the `adding` ones about to be issued, not counting `replaced`
+    /// (a certificate a renewal revokes).
     pub(super) fn check_quota(
         &self,
         _lock: &WriteLock,
         site: &Site,
         now: OffsetDateTime,
         adding: u64,
+        replaced: Option<&str>,
     ) -> EsaResult<()> {
         let Some(max) = site.max_client_certificates else {
             return Ok(());
@@ -378,6 +360,7 @@ impl Service {
             .entries
             .iter()
             .filter(|e| Status::of(&e.meta, now) != Status::Expired)
+            .filter(|e| Some(e.meta.id.as_str()) != replaced)
             .count() as u64;
         if live + adding > max {
             return Err(EsaError::new(
@@ -389,6 +372,26 @@ impl Service {
             ));
         }
         Ok(())
+    }
+}
+
+/// The CreateClientCertificate response for a stored certificate.
+pub(super) fn created_response(meta: &CertMeta, pem: String, key: Secret) -> CreateResponse {
+    CreateResponse {
+        request_id: pki::new_request_id(),
+        id: meta.id.clone(),
+        status: Status::Active.as_str().to_owned(),
+        certificate: pem,
+        private_key: key,
+        common_name: meta.common_name.clone(),
+        not_before: meta.not_before.clone(),
+        not_after: meta.not_after.clone(),
+        issuer: meta.issuer.clone(),
+        serial_number: meta.serial.clone(),
+        fingerprint_sha256: meta.fingerprint_sha256.clone(),
+        signature_algorithm: meta.signature_algorithm.clone(),
+        validity_days: meta.validity_days.to_string(),
+        ca_certificate_id: meta.ca_id.clone(),
     }
 }
 

@@ -196,6 +196,29 @@ pub struct StatusChangeResponse {
     pub id: String,
 }
 
+/// Output of `renew`: the successor as CreateClientCertificate describes
+/// it (its `Id`, `Certificate`, `PrivateKey`, ...), then where it came from
+/// and what became of the old certificate.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RenewResponse {
+    #[serde(flatten)]
+    pub certificate: CreateResponse,
+    #[serde(rename = "SiteId")]
+    pub site_id: u64,
+    #[serde(rename = "SiteName")]
+    pub site_name: String,
+    /// The Id of the renewed (old) certificate.
+    #[serde(rename = "RenewedFrom")]
+    pub renewed_from: String,
+    /// The old certificate's status after the renewal: `active` (still
+    /// valid until its NotAfter), `revoked` or `expired`.
+    #[serde(rename = "OldStatus")]
+    pub old_status: String,
+    /// Whether this renewal revoked the old certificate (`--revoke-old`).
+    #[serde(rename = "OldRevoked")]
+    pub old_revoked: bool,
+}
+
 /// A site and its CA and certificate counts (`esa-certs sites`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SiteSummary {

@@ -55,7 +55,11 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32, sync: bool) -> io::Result
 /// Atomically replaces `path` with `bytes`: write a temporary sibling,
 /// fsync it, rename it over `path`, fsync the directory.
 pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    // `Path::new("x.pem").parent()` is `Some("")`, which cannot be opened.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     let tmp = temp_sibling(path);
     let result = write_new(&tmp, bytes, mode, true)
         .and_then(|()| fs::rename(&tmp, path))

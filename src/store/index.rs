@@ -188,7 +188,8 @@ impl Index {
         }
         // Streamed line by line: the file of a 100k store is ~70 MB and
         // need not sit in memory beside what it parses into.
-        let mut reader = io::BufReader::with_capacity(1 << 16, fs::File::open(self.file(site)).ok()?);
+        let mut reader =
+            io::BufReader::with_capacity(1 << 16, fs::File::open(self.file(site)).ok()?);
         let mut line = Vec::with_capacity(1024);
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut metas: Vec<Option<CertMeta>> = Vec::new();

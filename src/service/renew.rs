@@ -1,0 +1,371 @@
+//! Renewal: a successor certificate for the same holder.
+//!
+//! The rules, and why:
+//! - **Active or expired** certificates can be renewed. A **revoked** one
+//!   (even one that has expired since)
+//!   cannot (`Certificate.StatusError`): its access was taken away on
+//!   purpose, and a renewal would hand it back without anyone deciding to.
+//!   Activate it first if the revocation was a mistake, or issue anew.
+//! - A certificate is renewed **once**: when its successor still exists,
+//!   renewing it again is a `Certificate.StatusError` that names the
+//!   successor (renew that one instead), so the chain never forks.
+//! - The successor has the same site, subject (CommonName included), SANs,
+//!   Name label and key type. A certificate issued for a CSR keeps its public
+//!   key (read from the old certificate; CSRs are not stored), so the holder
+//!   only swaps the certificate. A generated key is replaced by a fresh key
+//!   of the same type, stored only when `keep_private_keys` is on.
+//! - Validity: the old certificate's `ValidityDays` unless given, checked
+//!   like issuance (1..=3650, not past the CA).
+//! - The old certificate **stays valid** unless `revoke_old` is set; then it
+//!   is revoked with reason `superseded` and the CRL is regenerated, in the
+//!   same locked step that records the links (`renewed_from` on the new,
+//!   `renewed_by` on the old). An expired old certificate is left as it is.
+//! - The quota counts the successor like any issuance, except that with
+//!   `revoke_old` the certificate being replaced is not counted, so a site
+//!   at its limit can still rotate.
+
+use time::Duration;
+
+use super::create::{check_against_ca, created_response};
+use super::{RenewResponse, Secret, Service, Status, pki_err, store_err};
+use crate::config::MAX_VALIDITY_DAYS;
+use crate::error::{ErrorCode, EsaError, EsaResult};
+use crate::pki::{self, LeafProfile, RenewalSource, RevocationReason, esa_time, now_seconds};
+use crate::store::{CertMeta, Entry, Source, StoredStatus};
+
+impl Service {
+    /// Renews certificate `id`: issues its successor and links the two.
+    ///
+    /// `validity_days`: `None` keeps the old certificate's validity.
+    /// `revoke_old`: revoke the old certificate (reason `superseded`) and
+    /// regenerate the CRL; otherwise it stays valid until its NotAfter.
+    ///
+    /// Errors: `InvalidParameter.Id` (malformed or unknown Id),
+    /// `Certificate.StatusError` (revoked, or already renewed),
+    /// `InvalidParameter.ValidityDays`, `QuotaCheckFailed.Function`,
+    /// `InternalException`. On error nothing is changed.
+    ///
+    /// Generating an RSA key can take a second: call it off the UI thread.
+    pub fn renew(
+        &self,
+        id: &str,
+        validity_days: Option<u32>,
+        revoke_old: bool,
+    ) -> EsaResult<RenewResponse> {
+        let id = Self::parse_id(id)?.to_owned();
+        let now = now_seconds();
+        // Everything that can fail cheaply fails before a slow key generation.
+        let old = self.entry(&id)?;
+        self.check_renewable(&old)?;
+        let days = match validity_days {
+            None => old.meta.validity_days,
+            Some(d) if (1..=MAX_VALIDITY_DAYS).contains(&d) => d,
+            Some(d) => {
+                return Err(EsaError::new(
+                    ErrorCode::InvalidValidityDays,
+                    format!(
+                        "ValidityDays {d} is invalid; expected an integer from 1 to {MAX_VALIDITY_DAYS}"
+                    ),
+                ));
+            }
+        };
+        let site = self.site(old.meta.site_id)?.clone();
+        if let Some(ca_end) = self
+            .store
+            .ca_meta(site.id)
+            .map_err(store_err)?
+            .and_then(|ca| pki::parse_esa_time(&ca.not_after))
+        {
+            check_against_ca(now, days, ca_end)?;
+        }
+        let source = self.renewal_source(&old)?;
+        let generated = match old.meta.source {
+            Source::Csr => None,
+            Source::Generated => {
+                let t = source.key_algorithm.pkey_type().ok_or_else(|| {
+                    EsaError::internal(format!(
+                        "certificate {id} has a generated {} key, which esa-certs cannot generate",
+                        source.key_algorithm
+                    ))
+                })?;
+                Some(pki::generate(t).map_err(pki_err)?)
+            }
+        };
+        let new_id = pki::new_id().map_err(pki_err)?;
+
+        let lock = self.lock()?;
+        // Another writer may have revoked or renewed it meanwhile.
+        let mut old = self.entry(&id)?;
+        self.check_renewable(&old)?;
+        let revoke = revoke_old && Status::of(&old.meta, now) == Status::Active;
+        self.check_quota(&lock, &site, now, 1, revoke.then_some(id.as_str()))?;
+        let (ca, ca_meta) = self.ensure_ca(&lock, &site, now)?;
+        check_against_ca(now, days, ca.info.not_after)?;
+
+        let profile = LeafProfile {
+            subject: source.subject.clone(),
+            sans: source.sans.clone(),
+            key_algorithm: source.key_algorithm,
+            not_before: now,
+            not_after: now + Duration::days(i64::from(days)),
+        };
+        let issued = match &generated {
+            Some(g) => pki::issue_leaf(&ca, &profile, &g.key_pair),
+            None => pki::issue_leaf(&ca, &profile, &source.public_key),
+        }
+        .map_err(pki_err)?;
+        let info = &issued.info;
+        let meta = CertMeta {
+            id: new_id.clone(),
+            common_name: info
+                .subject_cn
+                .clone()
+                .unwrap_or_else(|| old.meta.common_name.clone()),
+            serial: info.serial_hex.clone(),
+            fingerprint_sha256: info.fingerprint_sha256.clone(),
+            not_before: esa_time(info.not_before),
+            not_after: esa_time(info.not_after),
+            validity_days: days,
+            key_type: source.key_algorithm.esa_name(),
+            signature_algorithm: info.signature_algorithm.clone(),
+            issuer: info.issuer_cn.clone().unwrap_or_default(),
+            ca_id: ca_meta.id.clone(),
+            key_stored: generated.is_some() && self.config.store.keep_private_keys,
+            status: StoredStatus::Active,
+            san: info.sans.clone(),
+            created: esa_time(now),
+            updated: esa_time(now),
+            revoked_at: None,
+            revoke_reason: None,
+            renewed_from: Some(id.clone()),
+            renewed_by: None,
+            ..old.meta.clone()
+        };
+        let key_to_store = generated
+            .as_ref()
+            .filter(|_| meta.key_stored)
+            .map(|g| g.pkcs8_pem.as_str());
+
+        // Order for crash safety: the CRL is marked stale before anything
+        // that changes it; the successor is published before the old entry
+        // points at it, so a crash never leaves the holder without a valid
+        // certificate (at worst, a successor without the back link).
+        if revoke {
+            self.store
+                .mark_crl_stale(&lock, site.id)
+                .map_err(store_err)?;
+        }
+        self.store
+            .insert(&lock, &meta, &issued.pem, key_to_store)
+            .map_err(store_err)?;
+        old.meta.renewed_by = Some(new_id.clone());
+        old.meta.updated = esa_time(now);
+        if revoke {
+            old.meta.status = StoredStatus::Revoked;
+            old.meta.revoked_at = Some(esa_time(now));
+            old.meta.revoke_reason = Some(RevocationReason::Superseded.as_str().to_owned());
+        }
+        self.store.update(&lock, &old).map_err(store_err)?;
+        if revoke {
+            self.regenerate_crl(&lock, site.id, now)?;
+        }
+        drop(lock);
+        tracing::info!(
+            old = %id, new = %new_id, site = site.id, serial = %meta.serial,
+            revoked_old = revoke, "renewed client certificate"
+        );
+
+        Ok(RenewResponse {
+            certificate: created_response(
+                &meta,
+                issued.pem,
+                generated.map(|g| Secret(g.pkcs8_pem)).unwrap_or_default(),
+            ),
+            site_id: site.id,
+            site_name: site.name.clone(),
+            renewed_from: id,
+            old_status: Status::of(&old.meta, now).as_str().to_owned(),
+            old_revoked: revoke,
+        })
+    }
+
+    /// Whether `e` may be renewed now (see the module documentation).
+    fn check_renewable(&self, e: &Entry) -> EsaResult<()> {
+        let id = &e.meta.id;
+        // The stored status, not the shown one: a revoked certificate that
+        // has since expired shows `expired`, and must stay unrenewable too.
+        if e.meta.status == StoredStatus::Revoked {
+            return Err(EsaError::new(
+                ErrorCode::StatusError,
+                format!(
+                    "certificate {id} is revoked; renew needs a certificate that is active or expired \
+                     (renewing a revoked certificate would silently re-grant its access: \
+                     activate it first if the revocation was a mistake, or issue a new one)"
+                ),
+            ));
+        }
+        if let Some(next) = &e.meta.renewed_by {
+            let successor_lives = store_lookup(self, next)?;
+            if successor_lives {
+                return Err(EsaError::new(
+                    ErrorCode::StatusError,
+                    format!("certificate {id} was already renewed by {next}; renew {next} instead"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn renewal_source(&self, e: &Entry) -> EsaResult<RenewalSource> {
+        let pem_text = self.store.read_cert(e).map_err(store_err)?;
+        let der = pem::parse(&pem_text)
+            .map_err(|err| {
+                EsaError::internal(format!(
+                    "the certificate file of {} is unreadable: {err}",
+                    e.meta.id
+                ))
+            })?
+            .into_contents();
+        pki::renewal_source(&der).map_err(pki_err)
+    }
+}
+
+/// Whether certificate `id` is still in the store (not deleted).
+fn store_lookup(s: &Service, id: &str) -> EsaResult<bool> {
+    match crate::store::check_id(id) {
+        Ok(()) => s.store.get(id).map(|e| e.is_some()).map_err(store_err),
+        // A damaged link must not block renewal forever.
+        Err(_) => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::service::CreateRequest;
+
+    fn service_with(extra: &str, site_extra: &str) -> (tempfile::TempDir, Service) {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "[store]\npath = \"store\"\n{extra}\n[[site]]\nid = 1\nname = \"a.example\"\n{site_extra}"
+        );
+        let cfg = config::parse(&text, &dir.path().join("config.toml")).unwrap();
+        (dir, Service::open(cfg).unwrap())
+    }
+
+    fn service(extra: &str) -> (tempfile::TempDir, Service) {
+        service_with(extra, "")
+    }
+
+    fn issue(s: &Service, key: &str, days: &str) -> String {
+        s.create(&CreateRequest {
+            site_id: Some("1".into()),
+            validity_days: Some(days.into()),
+            pkey_type: Some(key.into()),
+            common_name: Some("device-7".into()),
+            name: Some("lab printer".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .id
+    }
+
+    #[test]
+    fn keeps_identity_links_both_and_leaves_the_old_valid() {
+        let (_d, s) = service("");
+        let old = issue(&s, "ECC_384", "20");
+        let r = s.renew(&old, None, false).unwrap();
+        let new = &r.certificate.id;
+        assert_ne!(new, &old);
+        assert_eq!(r.renewed_from, old);
+        assert!(!r.old_revoked);
+        assert_eq!(r.old_status, "active");
+        assert_eq!(r.certificate.validity_days, "20");
+        assert!(
+            !r.certificate.private_key.is_empty(),
+            "a fresh key is returned"
+        );
+        let o = s.get(&old).unwrap().result;
+        let n = s.get(new).unwrap().result;
+        assert_eq!(o.renewed_by.as_deref(), Some(new.as_str()));
+        assert_eq!(n.renewed_from.as_deref(), Some(old.as_str()));
+        assert_eq!(
+            (n.common_name.as_str(), n.name.as_str()),
+            ("device-7", "lab printer")
+        );
+        assert_eq!(n.pkey_type, "ECC_384");
+        assert_eq!(o.status, "active");
+        assert_ne!(
+            s.export(&old, crate::service::ExportWhat::Key).unwrap(),
+            s.export(new, crate::service::ExportWhat::Key).unwrap(),
+            "a new key"
+        );
+        // Renewed once: the old one points at its successor.
+        let e = s.renew(&old, None, false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::StatusError);
+        assert!(e.message.contains(new.as_str()), "{}", e.message);
+    }
+
+    #[test]
+    fn revoke_old_revokes_as_superseded_and_updates_the_crl() {
+        let (_d, s) = service("");
+        let old = issue(&s, "ED25519", "5");
+        let crl_before = s.store().crl(1).unwrap().unwrap().1.number;
+        let r = s.renew(&old, Some(9), true).unwrap();
+        assert!(r.old_revoked);
+        assert_eq!(r.old_status, "revoked");
+        assert_eq!(r.certificate.validity_days, "9");
+        let o = s.get(&old).unwrap().result;
+        assert_eq!(o.status, "revoked");
+        assert_eq!(o.revoke_reason.as_deref(), Some("superseded"));
+        let (_, crl) = s.store().crl(1).unwrap().unwrap();
+        assert_eq!(crl.number, crl_before + 1);
+        assert_eq!(crl.revoked_count, 1);
+    }
+
+    #[test]
+    fn a_revoked_certificate_is_not_renewed_and_nothing_changes() {
+        let (_d, s) = service("");
+        let old = issue(&s, "ECC", "5");
+        s.revoke(&old, None).unwrap();
+        let before = s.list(&Default::default()).unwrap().response.result;
+        let e = s.renew(&old, None, false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::StatusError);
+        assert!(e.message.contains("revoked"), "{}", e.message);
+        let after = s.list(&Default::default()).unwrap().response.result;
+        assert_eq!(before, after);
+        assert_eq!(
+            s.renew("0".repeat(32).as_str(), None, false)
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidId
+        );
+        assert_eq!(
+            s.renew(&old, Some(0), false).unwrap_err().code,
+            ErrorCode::StatusError
+        );
+    }
+
+    #[test]
+    fn validity_rules_apply() {
+        let (_d, s) = service("[ca]\nvalidity_days = 50\n");
+        let old = issue(&s, "ECC", "10");
+        for bad in [0, 3651, 51] {
+            let e = s.renew(&old, Some(bad), false).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidValidityDays, "{bad}");
+        }
+        assert!(s.get(&old).unwrap().result.renewed_by.is_none());
+    }
+
+    #[test]
+    fn revoke_old_frees_its_quota_slot() {
+        let (_d, q) = service_with("", "max_client_certificates = 1\n");
+        let old = issue(&q, "ECC", "10");
+        assert_eq!(
+            q.renew(&old, None, false).unwrap_err().code,
+            ErrorCode::QuotaCheckFailed
+        );
+        assert!(q.renew(&old, None, true).is_ok());
+    }
+}
