@@ -6,7 +6,7 @@ mod common;
 mod lifecycle_support;
 
 use common::{SITE, World, assert_code, openssl};
-use lifecycle_support::{crl_file, entry_dir, files_for, issue, make_expired, verify_with_crl};
+use lifecycle_support::{crl_file, entry_file, files_for, issue, make_expired, verify_with_crl};
 
 fn x509(cert: &std::path::Path, args: &[&str]) -> String {
     let mut a = vec!["x509", "-noout", "-in", cert.to_str().unwrap()];
@@ -229,7 +229,7 @@ fn without_kept_keys_the_new_key_is_shown_once_and_not_stored() {
     let r = w.json(&["renew", &a.id, "--json"]);
     let id = r["Id"].as_str().unwrap();
     assert!(r["PrivateKey"].as_str().unwrap().contains("PRIVATE KEY"));
-    assert!(!entry_dir(&w, SITE, id).join("key.pem").exists());
+    assert!(!entry_file(&w, SITE, id, ".key.pem").exists());
     assert_code(&w.run(&["export", id, "--what", "key"]), "InvalidParameter");
 }
 

@@ -7,7 +7,7 @@ mod lifecycle_support;
 
 use common::{SITE, SITE2, World, assert_code, assert_json_code, openssl};
 use lifecycle_support::{
-    crl_file, crl_serials_and_number, entry_dir, issue, issue_on, make_expired, verify_with_crl,
+    crl_file, crl_serials_and_number, entry_file, issue, issue_on, make_expired, verify_with_crl,
 };
 
 /// Runs `args`, expects error `code`, and checks the store did not change.
@@ -102,7 +102,8 @@ fn allowed_transitions_and_expired_deletion() {
     let b = issue(&w, "ECC");
     make_expired(&w, SITE, &b.id);
     w.ok(&["delete", &b.id]);
-    assert!(!entry_dir(&w, SITE, &b.id).exists());
+    assert!(!entry_file(&w, SITE, &b.id, ".toml").exists());
+    assert!(!entry_file(&w, SITE, &b.id, ".key.pem").exists());
     let ids: Vec<String> = w.json(&["list", "--json"])["Result"]
         .as_array()
         .unwrap()

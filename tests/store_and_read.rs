@@ -81,16 +81,19 @@ fn store_files_are_private_and_plain() {
     let w = World::new("");
     let v = w.issue("ECC", 10);
     let id = v["Id"].as_str().unwrap();
-    let entry = w.store.join(format!("sites/{SITE}/certs/{id}"));
+    let certs = w.store.join(format!("sites/{SITE}/certs"));
+    let f = |suffix: &str| certs.join(format!("{id}{suffix}"));
     for d in [
         w.store.clone(),
         w.store.join("sites"),
         w.store.join(format!("sites/{SITE}")),
-        entry.clone(),
+        certs.clone(),
     ] {
         assert_eq!(mode(&d), 0o700, "{}", d.display());
     }
-    assert_eq!(mode(&entry.join("key.pem")), 0o600);
+    assert_eq!(mode(&f(".key.pem")), 0o600);
+    assert_eq!(mode(&f(".toml")), 0o600);
+    assert_eq!(mode(&f(".pem")), 0o644);
     assert_eq!(
         mode(&w.store.join(format!("sites/{SITE}/ca/ca.key.pem"))),
         0o600
@@ -103,17 +106,12 @@ fn store_files_are_private_and_plain() {
         "sslclient",
         "-CAfile",
         ca.to_str().unwrap(),
-        entry.join("cert.pem").to_str().unwrap(),
+        f(".pem").to_str().unwrap(),
     ]);
     assert!(ok, "{out}");
-    let (ok, _) = openssl(&[
-        "pkey",
-        "-in",
-        entry.join("key.pem").to_str().unwrap(),
-        "-noout",
-    ]);
+    let (ok, _) = openssl(&["pkey", "-in", f(".key.pem").to_str().unwrap(), "-noout"]);
     assert!(ok);
-    let meta = std::fs::read_to_string(entry.join("meta.toml")).unwrap();
+    let meta = std::fs::read_to_string(f(".toml")).unwrap();
     assert!(
         meta.contains(&format!("id = \"{id}\"")) && meta.contains("status = \"active\""),
         "{meta}"
@@ -136,12 +134,11 @@ fn keys_and_directories_are_private_under_a_permissive_umask() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let entry = w
-        .store
-        .join(format!("sites/{SITE}/certs/{}", v["Id"].as_str().unwrap()));
-    assert_eq!(mode(&entry.join("key.pem")), 0o600);
-    assert_eq!(mode(&entry.join("meta.toml")), 0o600);
-    assert_eq!(mode(&entry), 0o700);
+    let id = v["Id"].as_str().unwrap();
+    let certs = w.store.join(format!("sites/{SITE}/certs"));
+    assert_eq!(mode(&certs.join(format!("{id}.key.pem"))), 0o600);
+    assert_eq!(mode(&certs.join(format!("{id}.toml"))), 0o600);
+    assert_eq!(mode(&certs), 0o700);
     assert_eq!(mode(&w.store), 0o700);
     assert_eq!(
         mode(&w.store.join(format!("sites/{SITE}/ca/ca.key.pem"))),
@@ -166,10 +163,12 @@ fn keep_private_keys_false_stores_no_key() {
             .starts_with("-----BEGIN PRIVATE KEY-----")
     );
     let id = v["Id"].as_str().unwrap();
-    let entry = w.store.join(format!("sites/{SITE}/certs/{id}"));
-    assert!(!entry.join("key.pem").exists());
     let files: Vec<_> = walk_names(&w.store);
-    assert!(!files.iter().any(|f| f.ends_with(&format!("{id}/key.pem"))));
+    assert!(files.iter().any(|f| f.ends_with(&format!("{id}.pem"))));
+    assert!(
+        !files.iter().any(|f| f.contains(&format!("{id}.key"))),
+        "{files:?}"
+    );
     let out = w.run(&["export", id, "--what", "key"]);
     common::assert_code(&out, "InvalidParameter");
     assert!(String::from_utf8_lossy(&out.stderr).contains("was not kept"));

@@ -83,7 +83,7 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
         .get(&r.id)
         .ok()
         .flatten()
-        .map(|e| e.dir.display().to_string())
+        .map(|e| e.cert_path().display().to_string())
         .unwrap_or_default();
     writeln!(out, "{:<19} {entry_dir}", "Stored in").map_err(io)?;
     if r.private_key.is_empty() {

@@ -1,23 +1,22 @@
-//! A per-site index of certificate metadata, so that listing 100,000
-//! certificates reads one file instead of 100,000.
+//! A per-site cache of certificate metadata, so that listing 100,000
+//! certificates parses one file instead of 100,000 TOML files.
 //!
-//! The per-certificate `meta.toml` files stay the source of truth; the index
-//! is a cache that can always be rebuilt from them and is never trusted when
-//! it might disagree:
+//! The `<id>.toml` files stay the source of truth and the cache is never
+//! trusted blindly: each cached record carries the stamp (inode, mtime,
+//! size) of the file it was read from, and a listing compares it with a
+//! fresh `stat` of every `<id>.toml` found in `certs/`. A file that is new,
+//! changed (by this tool, by another, or by hand) or gone is read again or
+//! dropped, so the listing always equals what a full scan would give. The
+//! cache only saves the parsing. Because of that, writers may append to it
+//! without fsync or markers: a lost or torn record only costs a re-read.
 //!
-//! * `index/<site>.jsonl` is append-only: `{"put":{meta}}` or `{"del":"id"}`
-//!   per line, the last record of an id wins.
-//! * A writer creates `index/<site>.dirty` (and fsyncs it) before touching a
-//!   site's entries and removes it only after the index records are durable.
-//!   A reader that sees the marker, a torn line, or an entry count that
-//!   differs from the `certs/` directory ignores the index and reads the
-//!   files; the next writer rebuilds it.
-//! * Readers hold the shared store lock, so they never see a live writer's
-//!   marker — only a crashed one's.
+//! `index/<site>.jsonl` holds one JSON record per line (`put` with the
+//! metadata and its stamp, or `del`); the last record of an id wins. It is
+//! rewritten when it holds many superseded records or many misses.
 
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, BufRead, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -25,40 +24,56 @@ use serde::{Deserialize, Serialize};
 
 use super::{CertMeta, FILE_MODE_PRIVATE, StoreError, fsutil, io_err};
 
-/// Rewrite the index once it holds this many more records than live entries.
+/// Rewrite the cache once it holds this many more records than entries.
 const COMPACT_SLACK: usize = 1000;
+/// Rewrite the cache once this many entries had to be read from files.
+const MISS_LIMIT: usize = 64;
+
+/// What identifies one version of a `<id>.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stamp {
+    pub ino: u64,
+    pub mtime_ns: i64,
+    pub size: u64,
+}
+
+impl Stamp {
+    pub fn of(stat: &rustix::fs::Stat) -> Stamp {
+        Stamp {
+            ino: stat.st_ino,
+            mtime_ns: stat.st_mtime.saturating_mul(1_000_000_000) + stat.st_mtime_nsec as i64,
+            size: stat.st_size as u64,
+        }
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Record {
-    Put(Box<CertMeta>),
-    Del(String),
-    /// An entry folder whose files could not be read at the last rebuild;
-    /// it counts as present, so the index still matches the folder.
-    Bad {
-        id: String,
-        reason: String,
-    },
+    Put { meta: Box<CertMeta>, stamp: Stamp },
+    Del { id: String },
 }
 
-/// The folded content of an index file.
-pub(crate) struct Loaded {
-    pub metas: Vec<CertMeta>,
-    /// Damaged entries recorded by the last rebuild: (id, reason).
-    pub bad: Vec<(String, String)>,
-    /// Lines in the file (records ever appended since the last rewrite).
+/// The cache of one site, folded (last record per id wins).
+pub(crate) struct Cached {
+    pub by_id: HashMap<String, (CertMeta, Stamp)>,
+    /// Records in the file (superseded ones included).
     pub records: usize,
 }
 
-impl Loaded {
-    pub fn wants_compaction(&self) -> bool {
-        self.records > self.metas.len() * 2 + COMPACT_SLACK
+impl Cached {
+    pub fn empty() -> Cached {
+        Cached {
+            by_id: HashMap::new(),
+            records: 0,
+        }
     }
+}
 
-    /// Entry folders this index accounts for.
-    pub fn folders(&self) -> usize {
-        self.metas.len() + self.bad.len()
-    }
+/// Whether a cache of `records` lines should be rewritten, given `live`
+/// entries of which `misses` had to be read from their files this time.
+pub(crate) fn wants_rewrite(records: usize, misses: usize, live: usize) -> bool {
+    misses >= MISS_LIMIT || records > live * 2 + COMPACT_SLACK
 }
 
 #[derive(Debug, Clone)]
@@ -77,159 +92,85 @@ impl Index {
         self.dir.join(format!("{site}.jsonl"))
     }
 
-    fn marker(&self, site: u64) -> PathBuf {
-        self.dir.join(format!("{site}.dirty"))
+    /// Appends records (best effort: the cache is validated on every read,
+    /// so a failure here is logged, never fatal).
+    pub fn append(&self, site: u64, records: &[Record]) {
+        if let Err(e) = self.try_append(site, records) {
+            tracing::warn!(site, error = %e, "could not update the listing cache");
+        }
     }
 
-    pub fn is_dirty(&self, site: u64) -> bool {
-        self.marker(site).exists()
-    }
-
-    /// Sites whose marker a crashed writer left behind.
-    pub fn dirty_sites(&self) -> Vec<u64> {
-        let Ok(rd) = fs::read_dir(&self.dir) else {
-            return Vec::new();
-        };
-        rd.flatten()
-            .filter_map(|e| {
-                let name = e.file_name();
-                name.to_str()?.strip_suffix(".dirty")?.parse().ok()
-            })
-            .collect()
-    }
-
-    /// Marks a site's index as possibly stale (durably) before a change.
-    pub fn begin(&self, site: u64) -> Result<(), StoreError> {
+    fn try_append(&self, site: u64, records: &[Record]) -> Result<(), StoreError> {
         fsutil::create_private_dir_all(&self.dir).map_err(io_err("create directory", &self.dir))?;
-        let m = self.marker(site);
-        match OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(FILE_MODE_PRIVATE)
-            .open(&m)
-        {
-            Ok(_) => fsutil::sync_dir(&self.dir).map_err(io_err("sync", &self.dir)),
-            Err(e) => Err(io_err("write", &m)(e)),
-        }
-    }
-
-    /// Appends records durably.
-    pub fn append(&self, site: u64, records: &[Record]) -> Result<(), StoreError> {
         let p = self.file(site);
-        let mut buf = Vec::with_capacity(records.len() * 768);
-        for r in records {
-            serde_json::to_writer(&mut buf, r).map_err(|e| StoreError::Corrupt {
-                path: p.clone(),
-                detail: e.to_string(),
-            })?;
-            buf.push(b'\n');
-        }
+        let buf = encode(records, &p)?;
         let mut f = OpenOptions::new()
             .append(true)
             .create(true)
             .mode(FILE_MODE_PRIVATE)
             .open(&p)
             .map_err(io_err("open", &p))?;
-        f.write_all(&buf).map_err(io_err("write", &p))?;
-        f.sync_data().map_err(io_err("sync", &p))
+        f.write_all(&buf).map_err(io_err("write", &p))
     }
 
-    /// Clears the marker once the index agrees with the files again.
-    pub fn end(&self, site: u64) -> Result<(), StoreError> {
-        let m = self.marker(site);
-        match fs::remove_file(&m) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("remove", &m)(e)),
-        }
-    }
-
-    /// Replaces the index with exactly `metas` (and the damaged folders)
-    /// and clears the marker.
-    pub fn rewrite(
-        &self,
-        site: u64,
-        metas: &[CertMeta],
-        bad: &[(String, String)],
-    ) -> Result<(), StoreError> {
+    /// Replaces the cache of a site with exactly these entries.
+    pub fn rewrite(&self, site: u64, entries: &[(&CertMeta, Stamp)]) -> Result<(), StoreError> {
         fsutil::create_private_dir_all(&self.dir).map_err(io_err("create directory", &self.dir))?;
         let p = self.file(site);
-        let mut buf = Vec::with_capacity(metas.len() * 768);
-        for m in metas {
-            serde_json::to_writer(&mut buf, &Record::Put(Box::new(m.clone()))).map_err(|e| {
-                StoreError::Corrupt {
-                    path: p.clone(),
-                    detail: e.to_string(),
-                }
-            })?;
-            buf.push(b'\n');
-        }
-        for (id, reason) in bad {
-            let r = Record::Bad {
-                id: id.clone(),
-                reason: reason.clone(),
-            };
-            serde_json::to_writer(&mut buf, &r).map_err(|e| StoreError::Corrupt {
-                path: p.clone(),
-                detail: e.to_string(),
-            })?;
-            buf.push(b'\n');
-        }
-        fsutil::replace(&p, &buf, FILE_MODE_PRIVATE).map_err(io_err("write", &p))?;
-        self.end(site)
+        let records: Vec<Record> = entries
+            .iter()
+            .map(|(m, s)| Record::Put {
+                meta: Box::new((*m).clone()),
+                stamp: *s,
+            })
+            .collect();
+        fsutil::replace(&p, &encode(&records, &p)?, FILE_MODE_PRIVATE).map_err(io_err("write", &p))
     }
 
-    /// Reads and folds the index; `None` when it cannot be trusted (dirty,
-    /// missing, torn, or unparsable).
-    pub fn load(&self, site: u64) -> Option<Loaded> {
-        if self.is_dirty(site) {
-            return None;
-        }
-        // Streamed line by line: the file of a 100k store is ~70 MB and
-        // need not sit in memory beside what it parses into.
-        let mut reader =
-            io::BufReader::with_capacity(1 << 16, fs::File::open(self.file(site)).ok()?);
+    /// Reads the cache; a missing or unreadable file is an empty cache, and
+    /// a torn or unparsable line ends the reading (what follows is re-read
+    /// from the files).
+    pub fn load(&self, site: u64) -> Cached {
+        let mut cached = Cached::empty();
+        let Ok(f) = fs::File::open(self.file(site)) else {
+            return cached;
+        };
+        let mut reader = io::BufReader::with_capacity(1 << 16, f);
         let mut line = Vec::with_capacity(1024);
-        let mut by_id: HashMap<String, usize> = HashMap::new();
-        let mut metas: Vec<Option<CertMeta>> = Vec::new();
-        let mut bad: HashMap<String, String> = HashMap::new();
-        let mut records = 0;
         loop {
             line.clear();
-            if io::BufRead::read_until(&mut reader, b'\n', &mut line).ok()? == 0 {
-                break;
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
             }
             if line.last() != Some(&b'\n') {
-                return None; // a torn last line: a writer died mid-append
+                break;
             }
-            if line.len() == 1 {
-                continue;
-            }
-            records += 1;
-            match serde_json::from_slice::<Record>(&line).ok()? {
-                Record::Bad { id, reason } => {
-                    bad.insert(id, reason);
+            let Ok(record) = serde_json::from_slice::<Record>(&line) else {
+                break;
+            };
+            cached.records += 1;
+            match record {
+                Record::Put { meta, stamp } => {
+                    cached.by_id.insert(meta.id.clone(), (*meta, stamp));
                 }
-                Record::Put(m) => match by_id.get(&m.id) {
-                    Some(&i) => metas[i] = Some(*m),
-                    None => {
-                        by_id.insert(m.id.clone(), metas.len());
-                        metas.push(Some(*m));
-                    }
-                },
-                Record::Del(id) => {
-                    if let Some(i) = by_id.remove(&id) {
-                        metas[i] = None;
-                    }
-                    bad.remove(&id);
+                Record::Del { id } => {
+                    cached.by_id.remove(&id);
                 }
             }
         }
-        Some(Loaded {
-            metas: metas.into_iter().flatten().collect(),
-            bad: bad.into_iter().collect(),
-            records,
-        })
+        cached
     }
+}
+
+fn encode(records: &[Record], path: &Path) -> Result<Vec<u8>, StoreError> {
+    let mut buf = Vec::with_capacity(records.len() * 800);
+    for r in records {
+        serde_json::to_writer(&mut buf, r).map_err(|e| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        buf.push(b'\n');
+    }
+    Ok(buf)
 }

@@ -2,27 +2,35 @@
 //! this tool, published atomically, guarded by a lock file.
 //!
 //! ```text
-//! <root>/                         0700
-//!   .lock                         flock: exclusive for writers
-//!   tmp/                          staging; emptied by the next writer
+//! <root>/                          0700
+//!   .lock                          flock: exclusive for writers, shared for readers
+//!   tmp/                           intents of writers in flight (see `journal`)
+//!   index/<site-id>.jsonl          listing cache (see `index`), never trusted blindly
 //!   sites/<site-id>/
-//!     ca/ca.pem ca.key.pem ca.toml   the site CA (key 0600)
-//!     crl.pem crl.toml               the current CRL and its number
-//!     crl.stale                      present while a status change is in flight
-//!     certs/<id>/cert.pem key.pem meta.toml
-//!     deleted/<id>/cert.pem meta.toml   deleted entries (key destroyed)
-//!
-//!   index/<site-id>.jsonl            metadata cache for fast listing (see `index`)
+//!     ca/ca.pem ca.key.pem ca.toml the site CA (key 0600)
+//!     crl.pem crl.toml             the current CRL and its number
+//!     crl.stale                    present while a status change is in flight
+//!     certs/<id>.pem               the certificate
+//!     certs/<id>.key.pem           its private key (0600), when kept
+//!     certs/<id>.toml              its metadata; the entry exists iff this does
+//!     deleted/<id>.pem <id>.toml   deleted entries (key destroyed)
 //! ```
 //!
-//! A certificate is written in full under `tmp/` (each file fsynced), then
-//! its directory is renamed into `certs/` and the parent fsynced: a crash
-//! leaves the whole entry or nothing. Metadata updates replace `meta.toml`
-//! by rename. Writers hold the exclusive lock, passed around as a
-//! [`WriteLock`] token so a write cannot forget it.
+//! Why flat files and not a folder per certificate: on ext4 every new
+//! folder goes through the directory inode allocator, which dominated bulk
+//! issuance (perf: `ext4_mkdir` → `find_inode_bit`), and three files per
+//! certificate is what easy-rsa and step operators expect anyway.
+//!
+//! A certificate's `.pem` and `.key.pem` are written (and fsynced) first,
+//! then its `.toml` appears by rename: a crash leaves the whole entry or
+//! none (the intent journal removes the leftovers). Metadata updates
+//! replace the `.toml` by rename. Writers hold the exclusive lock, passed
+//! around as a [`WriteLock`] token so a write cannot forget it.
 
+mod certs;
 mod fsutil;
 mod index;
+mod journal;
 mod meta;
 
 pub use fsutil::{
@@ -68,15 +76,19 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sto
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub meta: CertMeta,
-    pub dir: PathBuf,
+    /// The folder holding the entry's files (`certs/` or `deleted/`).
+    pub folder: PathBuf,
 }
 
 impl Entry {
     pub fn cert_path(&self) -> PathBuf {
-        self.dir.join(CERT_FILE)
+        self.folder.join(format!("{}.pem", self.meta.id))
     }
     pub fn key_path(&self) -> PathBuf {
-        self.dir.join(KEY_FILE)
+        self.folder.join(format!("{}.key.pem", self.meta.id))
+    }
+    pub fn meta_path(&self) -> PathBuf {
+        self.folder.join(format!("{}.toml", self.meta.id))
     }
 }
 
@@ -100,8 +112,8 @@ pub struct Damaged {
 pub struct Listing {
     pub entries: Vec<Entry>,
     pub damaged: Vec<Damaged>,
-    /// Sites whose index could not be used (the files were read instead);
-    /// a writer should rebuild them.
+    /// Sites whose listing cache is worth rewriting (many misses or many
+    /// superseded records); a writer may call [`Store::rebuild_index`].
     pub stale_index: Vec<u64>,
 }
 
@@ -113,9 +125,6 @@ pub struct StoredCa {
     pub dir: PathBuf,
 }
 
-const CERT_FILE: &str = "cert.pem";
-const KEY_FILE: &str = "key.pem";
-const META_FILE: &str = "meta.toml";
 const CA_CERT_FILE: &str = "ca.pem";
 const CA_KEY_FILE: &str = "ca.key.pem";
 const CA_META_FILE: &str = "ca.toml";
@@ -142,6 +151,15 @@ pub struct Store {
     index: index::Index,
 }
 
+impl journal::Layout for Store {
+    fn certs_dir(&self, site: u64) -> PathBuf {
+        self.site_dir(site).join("certs")
+    }
+    fn deleted_dir(&self, site: u64) -> PathBuf {
+        self.site_dir(site).join("deleted")
+    }
+}
+
 impl Store {
     /// Opens (creating if needed, mode 0700) the store at `root`.
     pub fn open(root: &Path) -> Result<Store, StoreError> {
@@ -158,6 +176,10 @@ impl Store {
         &self.root
     }
 
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
     fn lock_file(&self) -> Result<File, StoreError> {
         let path = self.root.join(".lock");
         OpenOptions::new()
@@ -170,9 +192,8 @@ impl Store {
             .map_err(io_err("open lock file", &path))
     }
 
-    /// Takes the exclusive lock (waiting for other writers), then clears
-    /// staging debris and rebuilds indexes left stale by a writer that
-    /// crashed.
+    /// Takes the exclusive lock (waiting for other writers), then finishes
+    /// or undoes what a crashed writer left (see `journal`).
     pub fn lock(&self) -> Result<WriteLock, StoreError> {
         let file = self.lock_file()?;
         file.lock()
@@ -191,33 +212,8 @@ impl Store {
     }
 
     fn after_lock(&self, lock: WriteLock) -> Result<WriteLock, StoreError> {
-        self.clear_staging(&lock)?;
-        for site in self.index.dirty_sites() {
-            self.rebuild_index(&lock, site)?;
-        }
+        journal::recover(&self.tmp_dir(), self)?;
         Ok(lock)
-    }
-
-    /// Rebuilds a site's index from the certificate files.
-    pub fn rebuild_index(&self, _lock: &WriteLock, site: u64) -> Result<(), StoreError> {
-        let mut listing = Listing::default();
-        scan_entries(&self.certs_dir(site), &mut listing)?;
-        let metas: Vec<CertMeta> = listing.entries.into_iter().map(|e| e.meta).collect();
-        let bad: Vec<(String, String)> = listing
-            .damaged
-            .into_iter()
-            .filter_map(|d| {
-                let id = d.path.file_name()?.to_str()?.to_owned();
-                check_id(&id).is_ok().then_some((id, d.reason))
-            })
-            .collect();
-        tracing::info!(
-            site,
-            entries = metas.len(),
-            damaged = bad.len(),
-            "rebuilt the index"
-        );
-        self.index.rewrite(site, &metas, &bad)
     }
 
     /// Takes the shared lock.
@@ -228,39 +224,16 @@ impl Store {
         Ok(ReadLock { _file: file })
     }
 
-    /// Under the exclusive lock nobody else is staging, so anything in
-    /// `tmp/` is an unfinished write of a crashed process.
-    fn clear_staging(&self, _lock: &WriteLock) -> Result<(), StoreError> {
-        let tmp = self.root.join("tmp");
-        let rd = match fs::read_dir(&tmp) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return create_private_dir_all(&tmp).map_err(io_err("create directory", &tmp));
-            }
-            Err(e) => return Err(io_err("read", &tmp)(e)),
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let r = if p.is_dir() {
-                fs::remove_dir_all(&p)
-            } else {
-                fs::remove_file(&p)
-            };
-            r.map_err(io_err("remove staging", &p))?;
-        }
-        Ok(())
-    }
-
     fn site_dir(&self, site_id: u64) -> PathBuf {
         self.root.join("sites").join(site_id.to_string())
     }
 
     fn certs_dir(&self, site_id: u64) -> PathBuf {
-        self.site_dir(site_id).join("certs")
+        journal::Layout::certs_dir(self, site_id)
     }
 
     fn deleted_dir(&self, site_id: u64) -> PathBuf {
-        self.site_dir(site_id).join("deleted")
+        journal::Layout::deleted_dir(self, site_id)
     }
 
     /// The site ids that have a folder in the store.
@@ -273,6 +246,31 @@ impl Store {
             .collect();
         ids.sort_unstable();
         Ok(ids)
+    }
+
+    /// A cheap fingerprint of the store's state, for readers that poll: the
+    /// modification times of the folders every write touches (`sites/`,
+    /// each `sites/<id>/` for CA and CRL changes, each `sites/<id>/certs/`
+    /// for issues, status changes and deletes — every one of them ends with
+    /// a rename in that folder). It stats a few folders and reads no file.
+    pub fn change_stamp(&self) -> Result<u64, StoreError> {
+        use std::hash::{Hash, Hasher};
+        fn stamp(h: &mut impl Hasher, path: &Path) -> Result<(), StoreError> {
+            match fs::metadata(path).and_then(|m| m.modified()) {
+                Ok(t) => t.hash(h),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => 0u8.hash(h),
+                Err(e) => return Err(io_err("stat", path)(e)),
+            }
+            Ok(())
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        stamp(&mut h, &self.root.join("sites"))?;
+        for site in self.site_ids()? {
+            site.hash(&mut h);
+            stamp(&mut h, &self.site_dir(site))?;
+            stamp(&mut h, &self.certs_dir(site))?;
+        }
+        Ok(h.finish())
     }
 
     // ---- site CA ----------------------------------------------------------
@@ -369,228 +367,6 @@ impl Store {
         result
     }
 
-    // ---- certificates -----------------------------------------------------
-
-    /// Publishes a new certificate entry atomically.
-    pub fn insert(
-        &self,
-        lock: &WriteLock,
-        meta: &CertMeta,
-        cert_pem: &str,
-        key_pem: Option<&str>,
-    ) -> Result<Entry, StoreError> {
-        check_id(&meta.id)?;
-        let parent = self.certs_dir(meta.site_id);
-        let dest = parent.join(&meta.id);
-        if dest.exists() {
-            return Err(StoreError::Exists {
-                what: "a certificate with this id",
-                path: dest,
-            });
-        }
-        let meta_bytes = toml_bytes(meta)?;
-        let mut files: Vec<(&str, &[u8], u32)> = vec![(CERT_FILE, cert_pem.as_bytes(), 0o644)];
-        if let Some(k) = key_pem {
-            files.push((KEY_FILE, k.as_bytes(), FILE_MODE_PRIVATE));
-        }
-        // meta.toml last: a staged directory is only renamed once complete,
-        // but keeping the record last makes partial staging obvious too.
-        files.push((META_FILE, &meta_bytes, FILE_MODE_PRIVATE));
-        self.index.begin(meta.site_id)?;
-        self.publish_dir(lock, &meta.id, &files, &parent, &dest)?;
-        self.index
-            .append(meta.site_id, &[index::Record::Put(Box::new(meta.clone()))])?;
-        self.index.end(meta.site_id)?;
-        Ok(Entry {
-            meta: meta.clone(),
-            dir: dest,
-        })
-    }
-
-    /// Publishes many new entries with one filesystem sync instead of one
-    /// fsync per file: every entry is staged complete under `tmp/`, the
-    /// filesystem is synced once (`syncfs`), then each entry is renamed into
-    /// place and the parent folders are synced. A crash leaves each entry
-    /// whole or absent, exactly as [`Self::insert`] does.
-    pub fn insert_batch(
-        &self,
-        lock: &WriteLock,
-        items: &[NewEntry<'_>],
-    ) -> Result<Vec<Entry>, StoreError> {
-        let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
-        sites.sort_unstable();
-        sites.dedup();
-        for &site in &sites {
-            self.index.begin(site)?;
-            let certs = self.certs_dir(site);
-            create_private_dir_all(&certs).map_err(io_err("create directory", &certs))?;
-        }
-        let tmp = self.root.join("tmp");
-        let mut staged = Vec::with_capacity(items.len());
-        for item in items {
-            check_id(&item.meta.id)?;
-            let stage = tmp.join(&item.meta.id);
-            fsutil::create_private_dir(&stage).map_err(io_err("create directory", &stage))?;
-            let meta_bytes = toml_bytes(item.meta)?;
-            let mut files: Vec<(&str, &[u8], u32)> =
-                vec![(CERT_FILE, item.cert_pem.as_bytes(), 0o644)];
-            if let Some(k) = item.key_pem {
-                files.push((KEY_FILE, k.as_bytes(), FILE_MODE_PRIVATE));
-            }
-            files.push((META_FILE, &meta_bytes, FILE_MODE_PRIVATE));
-            for (name, bytes, mode) in files {
-                let p = stage.join(name);
-                write_new(&p, bytes, mode, false).map_err(io_err("write", &p))?;
-            }
-            staged.push(stage);
-        }
-        let root = File::open(&self.root).map_err(io_err("open", &self.root))?;
-        rustix::fs::syncfs(&root).map_err(|e| io_err("sync", &self.root)(e.into()))?;
-        let _ = lock;
-        let mut entries = Vec::with_capacity(items.len());
-        for (item, stage) in items.iter().zip(&staged) {
-            let dest = self.certs_dir(item.meta.site_id).join(&item.meta.id);
-            fs::rename(stage, &dest).map_err(io_err("publish", &dest))?;
-            entries.push(Entry {
-                meta: item.meta.clone(),
-                dir: dest,
-            });
-        }
-        fsutil::sync_dir(&tmp).map_err(io_err("sync", &tmp))?;
-        for &site in &sites {
-            let certs = self.certs_dir(site);
-            fsutil::sync_dir(&certs).map_err(io_err("sync", &certs))?;
-            let records: Vec<index::Record> = items
-                .iter()
-                .filter(|i| i.meta.site_id == site)
-                .map(|i| index::Record::Put(Box::new(i.meta.clone())))
-                .collect();
-            self.index.append(site, &records)?;
-            self.index.end(site)?;
-        }
-        Ok(entries)
-    }
-
-    /// Finds a live (not deleted) certificate by id.
-    pub fn get(&self, id: &str) -> Result<Option<Entry>, StoreError> {
-        check_id(id)?;
-        for site in self.site_ids()? {
-            let dir = self.certs_dir(site).join(id);
-            if dir.is_dir() {
-                let meta: CertMeta = read_toml(&dir.join(META_FILE))?;
-                return Ok(Some(Entry { meta, dir }));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Replaces an entry's `meta.toml`.
-    pub fn update(&self, _lock: &WriteLock, entry: &Entry) -> Result<(), StoreError> {
-        let site = entry.meta.site_id;
-        let p = entry.dir.join(META_FILE);
-        self.index.begin(site)?;
-        replace(&p, &toml_bytes(&entry.meta)?, FILE_MODE_PRIVATE).map_err(io_err("write", &p))?;
-        self.index
-            .append(site, &[index::Record::Put(Box::new(entry.meta.clone()))])?;
-        self.index.end(site)
-    }
-
-    /// Moves an entry to `deleted/` (so its serial stays on the CRL until it
-    /// expires) and destroys its private key.
-    pub fn delete(&self, lock: &WriteLock, entry: &Entry) -> Result<(), StoreError> {
-        let _ = lock;
-        let parent = self.deleted_dir(entry.meta.site_id);
-        create_private_dir_all(&parent).map_err(io_err("create directory", &parent))?;
-        let dest = parent.join(&entry.meta.id);
-        let site = entry.meta.site_id;
-        self.index.begin(site)?;
-        fs::rename(&entry.dir, &dest).map_err(io_err("delete", &entry.dir))?;
-        let certs = self.certs_dir(site);
-        fsutil::sync_dir(&certs).map_err(io_err("sync", &certs))?;
-        fsutil::sync_dir(&parent).map_err(io_err("sync", &parent))?;
-        self.index
-            .append(site, &[index::Record::Del(entry.meta.id.clone())])?;
-        self.index.end(site)?;
-        let key = dest.join(KEY_FILE);
-        match fs::remove_file(&key) {
-            Ok(()) => fsutil::sync_dir(&dest).map_err(io_err("sync", &dest)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err("remove key", &key)(e)),
-        }
-    }
-
-    /// Reads an entry's certificate PEM.
-    pub fn read_cert(&self, entry: &Entry) -> Result<String, StoreError> {
-        read_text(&entry.cert_path())
-    }
-
-    /// Reads an entry's private key PEM, if it was kept.
-    pub fn read_key(&self, entry: &Entry) -> Result<Option<Zeroizing<String>>, StoreError> {
-        if !entry.meta.key_stored {
-            return Ok(None);
-        }
-        read_text(&entry.key_path()).map(|k| Some(Zeroizing::new(k)))
-    }
-
-    /// All live entries of one site (or of every site), from the index when
-    /// it can be trusted, else from the files. Call it holding a lock (read
-    /// or write) so no writer is half-way through.
-    pub fn list(&self, site: Option<u64>) -> Result<Listing, StoreError> {
-        let sites = match site {
-            Some(s) => vec![s],
-            None => self.site_ids()?,
-        };
-        let mut listing = Listing::default();
-        for s in sites {
-            let certs = self.certs_dir(s);
-            let indexed = self
-                .index
-                .load(s)
-                .filter(|l| count_entry_dirs(&certs).is_ok_and(|n| n == l.folders()));
-            match indexed {
-                Some(loaded) => {
-                    if loaded.wants_compaction() {
-                        listing.stale_index.push(s);
-                    }
-                    listing
-                        .damaged
-                        .extend(loaded.bad.into_iter().map(|(id, reason)| Damaged {
-                            path: certs.join(id),
-                            reason,
-                        }));
-                    listing
-                        .entries
-                        .extend(loaded.metas.into_iter().map(|meta| Entry {
-                            dir: certs.join(&meta.id),
-                            meta,
-                        }));
-                }
-                None => {
-                    scan_entries(&certs, &mut listing)?;
-                    if certs.exists() {
-                        listing.stale_index.push(s);
-                    }
-                }
-            }
-        }
-        Ok(listing)
-    }
-
-    /// Reads every entry's files, ignoring the index (for `doctor` and
-    /// for checking the index itself).
-    pub fn scan(&self, site: u64) -> Result<Listing, StoreError> {
-        let mut listing = Listing::default();
-        scan_entries(&self.certs_dir(site), &mut listing)?;
-        Ok(listing)
-    }
-
-    /// Deleted entries of a site (for the CRL).
-    pub fn list_deleted(&self, site: u64) -> Result<Listing, StoreError> {
-        let mut listing = Listing::default();
-        scan_entries(&self.deleted_dir(site), &mut listing)?;
-        Ok(listing)
-    }
-
     // ---- CRL --------------------------------------------------------------
 
     /// The current CRL of a site, with its state.
@@ -655,54 +431,6 @@ impl Store {
     pub fn crl_path(&self, site_id: u64) -> PathBuf {
         self.site_dir(site_id).join(CRL_FILE)
     }
-}
-
-/// Entries in a `certs/` folder, counted the way listing counts them.
-fn count_entry_dirs(dir: &Path) -> io::Result<usize> {
-    match fs::read_dir(dir) {
-        Ok(rd) => Ok(rd
-            .flatten()
-            .filter(|e| e.file_name().to_str().is_some_and(|n| check_id(n).is_ok()))
-            .count()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
-        Err(e) => Err(e),
-    }
-}
-
-fn scan_entries(dir: &Path, listing: &mut Listing) -> Result<(), StoreError> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err("read", dir)(e)),
-    };
-    for e in rd {
-        let e = e.map_err(io_err("read", dir))?;
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = e.path();
-        if check_id(name).is_err() {
-            listing.damaged.push(Damaged {
-                path,
-                reason: "not a certificate id".into(),
-            });
-            continue;
-        }
-        match read_toml::<CertMeta>(&path.join(META_FILE)) {
-            Ok(meta) if meta.id == name => listing.entries.push(Entry { meta, dir: path }),
-            Ok(meta) => listing.damaged.push(Damaged {
-                path,
-                reason: format!("meta.toml names id {}", crate::text::sanitize(&meta.id)),
-            }),
-            Err(err) => listing.damaged.push(Damaged {
-                path,
-                reason: err.to_string(),
-            }),
-        }
-    }
-    Ok(())
 }
 
 /// A certificate id is 32 lower-case hex digits; anything else is refused
@@ -772,6 +500,23 @@ mod tests {
         }
     }
 
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
     #[test]
     fn insert_get_update_delete() {
         let dir = tempfile::tempdir().unwrap();
@@ -781,10 +526,10 @@ mod tests {
         let e = store
             .insert(&lock, &meta(&id, 7), "CERT", Some("KEY"))
             .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&e.key_path()), 0o600);
-        assert_eq!(mode(&e.dir), 0o700);
+        assert_eq!(mode(&e.meta_path()), 0o600);
+        assert_eq!(mode(&e.cert_path()), 0o644);
+        assert_eq!(mode(&e.folder), 0o700);
         let mut got = store.get(&id).unwrap().unwrap();
         assert_eq!(got, e);
         assert_eq!(store.read_key(&got).unwrap().unwrap().as_str(), "KEY");
@@ -798,15 +543,18 @@ mod tests {
         store.delete(&lock, &got).unwrap();
         assert!(store.get(&id).unwrap().is_none());
         assert!(store.list(Some(7)).unwrap().entries.is_empty());
+        assert!(
+            names(&e.folder).is_empty(),
+            "nothing left in certs/: {:?}",
+            names(&e.folder)
+        );
         let deleted = store.list_deleted(7).unwrap();
         assert_eq!(deleted.entries.len(), 1);
-        assert!(!deleted.entries[0].key_path().exists());
-        assert!(
-            fs::read_dir(dir.path().join("tmp"))
-                .unwrap()
-                .next()
-                .is_none()
+        assert_eq!(
+            names(&deleted.entries[0].folder),
+            vec![format!("{id}.pem"), format!("{id}.toml")]
         );
+        assert!(names(&dir.path().join("tmp")).is_empty());
     }
 
     #[test]
@@ -827,27 +575,29 @@ mod tests {
         store
             .insert(&lock, &meta(&"b".repeat(32), 1), "C", None)
             .unwrap();
-        let broken = dir.path().join("sites/1/certs").join("c".repeat(32));
-        fs::create_dir_all(&broken).unwrap();
-        fs::write(broken.join("meta.toml"), "garbage = [").unwrap();
+        let broken = dir
+            .path()
+            .join("sites/1/certs")
+            .join(format!("{}.toml", "c".repeat(32)));
+        fs::write(&broken, "garbage = [").unwrap();
         let l = store.list(None).unwrap();
         assert_eq!(l.entries.len(), 1);
         assert_eq!(l.damaged.len(), 1);
         assert_eq!(l.damaged[0].path, broken);
     }
 
-    fn ids(l: &Listing) -> Vec<(String, StoredStatus)> {
+    fn ids(l: &Listing) -> Vec<(String, StoredStatus, String)> {
         let mut v: Vec<_> = l
             .entries
             .iter()
-            .map(|e| (e.meta.id.clone(), e.meta.status))
+            .map(|e| (e.meta.id.clone(), e.meta.status, e.meta.not_after.clone()))
             .collect();
         v.sort();
         v
     }
 
     #[test]
-    fn the_index_follows_every_write_and_agrees_with_the_files() {
+    fn the_cache_follows_every_write_and_agrees_with_the_files() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let lock = store.lock().unwrap();
@@ -864,15 +614,15 @@ mod tests {
         store.update(&lock, &b).unwrap();
         store.delete(&lock, &a).unwrap();
         let listed = store.list(Some(1)).unwrap();
-        assert!(listed.stale_index.is_empty(), "the index was used");
         assert_eq!(ids(&listed), ids(&store.scan(1).unwrap()));
-        assert_eq!(ids(&listed), vec![("b".repeat(32), StoredStatus::Revoked)]);
-        assert!(!dir.path().join("index/1.dirty").exists());
+        assert_eq!(listed.entries.len(), 1);
+        assert_eq!(listed.entries[0].meta.status, StoredStatus::Revoked);
         assert_eq!(store.list(None).unwrap().entries.len(), 2);
+        assert!(dir.path().join("index/1.jsonl").exists());
     }
 
     #[test]
-    fn an_untrusted_index_is_bypassed_then_rebuilt() {
+    fn edits_outside_the_tool_are_seen_through_the_cache() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let lock = store.lock().unwrap();
@@ -881,63 +631,109 @@ mod tests {
                 .insert(&lock, &meta(&c.to_string().repeat(32), 1), "C", None)
                 .unwrap();
         }
+        store.rebuild_index(&lock, 1).unwrap();
         drop(lock);
-        let truth = ids(&store.scan(1).unwrap());
+        let certs = dir.path().join("sites/1/certs");
+        // Edited in place (same inode), as an operator's editor might.
+        let a = certs.join(format!("{}.toml", "a".repeat(32)));
+        let text = fs::read_to_string(&a)
+            .unwrap()
+            .replace("2027-01-01T00:00:00Z", "2001-01-01T00:00:00Z");
+        fs::write(&a, text).unwrap();
+        // Removed by hand.
+        fs::remove_file(certs.join(format!("{}.toml", "b".repeat(32)))).unwrap();
+        // Copied in by hand.
+        let d = "d".repeat(32);
+        let mut m = meta(&d, 1);
+        m.name = "by hand".into();
+        fs::write(
+            certs.join(format!("{d}.toml")),
+            toml::to_string(&m).unwrap(),
+        )
+        .unwrap();
+        // A torn record at the end of the cache.
         let index = dir.path().join("index/1.jsonl");
+        let mut f = fs::OpenOptions::new().append(true).open(&index).unwrap();
+        std::io::Write::write_all(&mut f, b"{\"put\":{\"meta\":").unwrap();
 
-        // A crashed writer's marker: the files are read instead.
-        fs::write(dir.path().join("index/1.dirty"), "").unwrap();
-        let l = store.list(Some(1)).unwrap();
-        assert_eq!(l.stale_index, vec![1]);
-        assert_eq!(ids(&l), truth);
-        // The next writer rebuilds it.
-        drop(store.lock().unwrap());
-        assert!(!dir.path().join("index/1.dirty").exists());
-        assert!(store.list(Some(1)).unwrap().stale_index.is_empty());
-
-        // A torn last line.
-        let mut text = fs::read_to_string(&index).unwrap();
-        text.push_str("{\"put\":{\"id\":");
-        fs::write(&index, &text).unwrap();
-        let l = store.list(Some(1)).unwrap();
-        assert_eq!((l.stale_index.clone(), ids(&l)), (vec![1], truth.clone()));
-
-        // An entry removed by hand: the count no longer matches.
-        drop(store.lock().unwrap());
-        store.rebuild_index(&store.lock().unwrap(), 1).unwrap();
-        fs::remove_dir_all(dir.path().join("sites/1/certs").join("a".repeat(32))).unwrap();
-        let l = store.list(Some(1)).unwrap();
-        assert_eq!(l.stale_index, vec![1]);
-        assert_eq!(l.entries.len(), 2);
-
-        // A damaged entry is remembered by the rebuilt index.
-        let bad = dir.path().join("sites/1/certs").join("d".repeat(32));
-        fs::create_dir_all(&bad).unwrap();
-        fs::write(bad.join("meta.toml"), "nonsense").unwrap();
-        store.rebuild_index(&store.lock().unwrap(), 1).unwrap();
-        let l = store.list(Some(1)).unwrap();
-        assert!(
-            l.stale_index.is_empty(),
-            "index trusted with a damaged entry recorded"
+        let listed = store.list(Some(1)).unwrap();
+        assert_eq!(ids(&listed), ids(&store.scan(1).unwrap()));
+        let got: Vec<_> = ids(&listed)
+            .into_iter()
+            .map(|(id, _, na)| (id, na))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a".repeat(32), "2001-01-01T00:00:00Z".to_owned()),
+                ("c".repeat(32), "2027-01-01T00:00:00Z".to_owned()),
+                (d.clone(), "2027-01-01T00:00:00Z".to_owned()),
+            ]
         );
-        assert_eq!(l.entries.len(), 2);
-        assert_eq!(l.damaged.len(), 1);
-        assert_eq!(l.damaged[0].path, bad);
     }
 
     #[test]
-    fn staging_debris_is_cleared_by_the_next_writer() {
+    fn a_crashed_insert_leaves_nothing_and_a_crashed_delete_is_finished() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        fs::create_dir(dir.path().join("tmp/deadbeef")).unwrap();
-        fs::write(dir.path().join("tmp/deadbeef/cert.pem"), "half").unwrap();
+        let certs = dir.path().join("sites/1/certs");
+        let (x, y) = ("e".repeat(32), "f".repeat(32));
+        {
+            let lock = store.lock().unwrap();
+            let e = store.insert(&lock, &meta(&y, 1), "C", Some("K")).unwrap();
+            // An insert that died after writing the key, before the .toml.
+            let intent =
+                journal::Intent::write(&dir.path().join("tmp"), journal::Op::Put, &[(1, &x)])
+                    .unwrap();
+            fs::write(certs.join(format!("{x}.pem")), "C").unwrap();
+            fs::write(certs.join(format!("{x}.key.pem")), "K").unwrap();
+            fs::write(certs.join(format!(".{x}.toml.tmp-new")), "half").unwrap();
+            std::mem::forget(intent);
+            // A delete that died right after moving the .toml.
+            let intent =
+                journal::Intent::write(&dir.path().join("tmp"), journal::Op::Del, &[(1, &y)])
+                    .unwrap();
+            let deleted = dir.path().join("sites/1/deleted");
+            fs::create_dir_all(&deleted).unwrap();
+            fs::rename(e.meta_path(), deleted.join(format!("{y}.toml"))).unwrap();
+            std::mem::forget(intent);
+        }
+        assert!(store.list(Some(1)).unwrap().entries.is_empty());
         drop(store.lock().unwrap());
-        assert!(
-            fs::read_dir(dir.path().join("tmp"))
-                .unwrap()
-                .next()
-                .is_none()
+        assert!(names(&certs).is_empty(), "{:?}", names(&certs));
+        assert_eq!(
+            names(&dir.path().join("sites/1/deleted")),
+            vec![format!("{y}.pem"), format!("{y}.toml")]
         );
+        assert!(names(&dir.path().join("tmp")).is_empty());
+    }
+
+    #[test]
+    fn a_batch_publishes_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let lock = store.lock().unwrap();
+        let metas: Vec<CertMeta> = (0..20u8)
+            .map(|i| meta(&format!("{:032x}", u128::from(i) + 1), 1 + u64::from(i % 2)))
+            .collect();
+        let items: Vec<NewEntry<'_>> = metas
+            .iter()
+            .map(|m| NewEntry {
+                meta: m,
+                cert_pem: "C",
+                key_pem: Some("K"),
+            })
+            .collect();
+        let entries = store.insert_batch(&lock, &items).unwrap();
+        assert_eq!(entries.len(), 20);
+        assert_eq!(store.list(None).unwrap().entries.len(), 20);
+        assert!(entries.iter().all(|e| mode(&e.key_path()) == 0o600));
+        assert!(names(&dir.path().join("tmp")).is_empty());
+        // An id already present is refused before anything is written.
+        assert!(matches!(
+            store.insert_batch(&lock, &items[..1]),
+            Err(StoreError::Exists { .. })
+        ));
     }
 
     #[test]

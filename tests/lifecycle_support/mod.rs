@@ -58,20 +58,21 @@ pub fn files_for(w: &World, v: serde_json::Value, pkey: &str) -> Issued {
     }
 }
 
-/// The folder of a live certificate entry.
-pub fn entry_dir(w: &World, site: u64, id: &str) -> PathBuf {
+/// A file of a live certificate entry: `<id><suffix>` in the site's
+/// `certs/` folder (`.pem`, `.key.pem`, `.toml`).
+pub fn entry_file(w: &World, site: u64, id: &str, suffix: &str) -> PathBuf {
     w.store
         .join("sites")
         .join(site.to_string())
         .join("certs")
-        .join(id)
+        .join(format!("{id}{suffix}"))
 }
 
 /// Simulates the passage of time for a certificate: its recorded NotAfter
 /// (which `expired` is derived from) moves into the past. The certificate
 /// file is left alone; only the status logic is under test.
 pub fn make_expired(w: &World, site: u64, id: &str) {
-    let meta = entry_dir(w, site, id).join("meta.toml");
+    let meta = entry_file(w, site, id, ".toml");
     let text = std::fs::read_to_string(&meta).unwrap();
     let mut out = String::new();
     let mut done = false;

@@ -1,0 +1,353 @@
+//! Certificate entries: publish, find, update, delete, list.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::index::{Record, Stamp};
+use super::journal::{Intent, Op};
+use super::{
+    CertMeta, Damaged, Entry, FILE_MODE_PRIVATE, Listing, NewEntry, Store, StoreError, WriteLock,
+    check_id, create_private_dir_all, fsutil, io_err, read_text, read_toml, replace, toml_bytes,
+    write_new,
+};
+
+impl Store {
+    /// Publishes a new certificate entry atomically: the certificate and key
+    /// are written and fsynced, then the `.toml` appears by rename.
+    pub fn insert(
+        &self,
+        lock: &WriteLock,
+        meta: &CertMeta,
+        cert_pem: &str,
+        key_pem: Option<&str>,
+    ) -> Result<Entry, StoreError> {
+        let item = NewEntry {
+            meta,
+            cert_pem,
+            key_pem,
+        };
+        let mut entries = self.publish(lock, &[item], true)?;
+        entries.pop().ok_or_else(|| StoreError::Corrupt {
+            path: self.certs_dir(meta.site_id),
+            detail: "the entry was not published".into(),
+        })
+    }
+
+    /// Publishes many new entries with one filesystem sync instead of three
+    /// fsyncs per certificate: every file is written, the filesystem is
+    /// synced once (`syncfs`), then each `.toml` is renamed into place and
+    /// the folder synced. A crash leaves each entry whole or absent, exactly
+    /// as [`Self::insert`] does.
+    pub fn insert_batch(
+        &self,
+        lock: &WriteLock,
+        items: &[NewEntry<'_>],
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.publish(lock, items, false)
+    }
+
+    fn publish(
+        &self,
+        _lock: &WriteLock,
+        items: &[NewEntry<'_>],
+        fsync_each: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        for &site in &sites {
+            let certs = self.certs_dir(site);
+            create_private_dir_all(&certs).map_err(io_err("create directory", &certs))?;
+        }
+        let mut names = Vec::with_capacity(items.len());
+        for item in items {
+            check_id(&item.meta.id)?;
+            let e = Entry {
+                meta: item.meta.clone(),
+                folder: self.certs_dir(item.meta.site_id),
+            };
+            if e.meta_path().exists() || e.cert_path().exists() {
+                return Err(StoreError::Exists {
+                    what: "a certificate with this id",
+                    path: e.cert_path(),
+                });
+            }
+            names.push((item.meta.site_id, item.meta.id.as_str()));
+        }
+        let intent = Intent::write(&self.tmp_dir(), Op::Put, &names)?;
+
+        // Certificate and key first, then each metadata file as a
+        // temporary, all durable before any entry becomes visible.
+        let mut staged = Vec::with_capacity(items.len());
+        for item in items {
+            let e = Entry {
+                meta: item.meta.clone(),
+                folder: self.certs_dir(item.meta.site_id),
+            };
+            let cert = e.cert_path();
+            write_new(&cert, item.cert_pem.as_bytes(), 0o644, fsync_each)
+                .map_err(io_err("write", &cert))?;
+            if let Some(k) = item.key_pem {
+                let key = e.key_path();
+                write_new(&key, k.as_bytes(), FILE_MODE_PRIVATE, fsync_each)
+                    .map_err(io_err("write", &key))?;
+            }
+            let tmp = e.folder.join(format!(".{}.toml.tmp-new", e.meta.id));
+            write_new(&tmp, &toml_bytes(item.meta)?, FILE_MODE_PRIVATE, fsync_each)
+                .map_err(io_err("write", &tmp))?;
+            staged.push((e, tmp));
+        }
+        if !fsync_each {
+            let root = File::open(&self.root).map_err(io_err("open", &self.root))?;
+            rustix::fs::syncfs(&root).map_err(|e| io_err("sync", &self.root)(e.into()))?;
+        }
+        for (e, tmp) in &staged {
+            fs::rename(tmp, e.meta_path()).map_err(io_err("publish", &e.meta_path()))?;
+        }
+        for &site in &sites {
+            let certs = self.certs_dir(site);
+            fsutil::sync_dir(&certs).map_err(io_err("sync", &certs))?;
+        }
+        intent.done()?;
+        for &site in &sites {
+            let records: Vec<Record> = staged
+                .iter()
+                .filter(|(e, _)| e.meta.site_id == site)
+                .filter_map(|(e, _)| {
+                    Some(Record::Put {
+                        stamp: stamp_of(&e.meta_path())?,
+                        meta: Box::new(e.meta.clone()),
+                    })
+                })
+                .collect();
+            self.index.append(site, &records);
+        }
+        Ok(staged.into_iter().map(|(e, _)| e).collect())
+    }
+
+    /// Finds a live (not deleted) certificate by id.
+    pub fn get(&self, id: &str) -> Result<Option<Entry>, StoreError> {
+        check_id(id)?;
+        for site in self.site_ids()? {
+            let folder = self.certs_dir(site);
+            let path = folder.join(format!("{id}.toml"));
+            if path.exists() {
+                let meta: CertMeta = read_toml(&path)?;
+                return Ok(Some(Entry { meta, folder }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Replaces an entry's `.toml` (atomically, by rename).
+    pub fn update(&self, _lock: &WriteLock, entry: &Entry) -> Result<(), StoreError> {
+        let intent = Intent::write(
+            &self.tmp_dir(),
+            Op::Upd,
+            &[(entry.meta.site_id, &entry.meta.id)],
+        )?;
+        let p = entry.meta_path();
+        replace(&p, &toml_bytes(&entry.meta)?, FILE_MODE_PRIVATE).map_err(io_err("write", &p))?;
+        intent.done()?;
+        if let Some(stamp) = stamp_of(&p) {
+            let record = Record::Put {
+                meta: Box::new(entry.meta.clone()),
+                stamp,
+            };
+            self.index.append(entry.meta.site_id, &[record]);
+        }
+        Ok(())
+    }
+
+    /// Moves an entry to `deleted/` (so its serial stays on the CRL until it
+    /// expires) and destroys its private key. The `.toml` moves first: from
+    /// that instant the entry is deleted, and recovery finishes the rest.
+    pub fn delete(&self, _lock: &WriteLock, entry: &Entry) -> Result<(), StoreError> {
+        let site = entry.meta.site_id;
+        let id = &entry.meta.id;
+        let deleted = self.deleted_dir(site);
+        create_private_dir_all(&deleted).map_err(io_err("create directory", &deleted))?;
+        let intent = Intent::write(&self.tmp_dir(), Op::Del, &[(site, id)])?;
+        let gone = Entry {
+            meta: entry.meta.clone(),
+            folder: deleted.clone(),
+        };
+        fs::rename(entry.meta_path(), gone.meta_path())
+            .map_err(io_err("delete", &entry.meta_path()))?;
+        match fs::rename(entry.cert_path(), gone.cert_path()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("delete", &entry.cert_path())(e)),
+        }
+        match fs::remove_file(entry.key_path()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("remove key", &entry.key_path())(e)),
+        }
+        fsutil::sync_dir(&deleted).map_err(io_err("sync", &deleted))?;
+        fsutil::sync_dir(&entry.folder).map_err(io_err("sync", &entry.folder))?;
+        intent.done()?;
+        self.index.append(site, &[Record::Del { id: id.clone() }]);
+        Ok(())
+    }
+
+    /// Reads an entry's certificate PEM.
+    pub fn read_cert(&self, entry: &Entry) -> Result<String, StoreError> {
+        read_text(&entry.cert_path())
+    }
+
+    /// Reads an entry's private key PEM, if it was kept.
+    pub fn read_key(&self, entry: &Entry) -> Result<Option<Zeroizing<String>>, StoreError> {
+        if !entry.meta.key_stored {
+            return Ok(None);
+        }
+        read_text(&entry.key_path()).map(|k| Some(Zeroizing::new(k)))
+    }
+
+    /// All live entries of one site (or of every site). The listing cache
+    /// saves parsing, but every entry is checked against a fresh `stat` of
+    /// its `.toml`, so the result is what reading every file would give.
+    pub fn list(&self, site: Option<u64>) -> Result<Listing, StoreError> {
+        let sites = match site {
+            Some(s) => vec![s],
+            None => self.site_ids()?,
+        };
+        let mut listing = Listing::default();
+        for s in sites {
+            let cached = self.index.load(s);
+            let records = cached.records;
+            let outcome = validate(&self.certs_dir(s), cached.by_id)?;
+            if super::index::wants_rewrite(records, outcome.misses, outcome.entries.len()) {
+                listing.stale_index.push(s);
+            }
+            listing
+                .entries
+                .extend(outcome.entries.into_iter().map(|(e, _)| e));
+            listing.damaged.extend(outcome.damaged);
+        }
+        Ok(listing)
+    }
+
+    /// Rewrites a site's listing cache from the files.
+    pub fn rebuild_index(&self, _lock: &WriteLock, site: u64) -> Result<(), StoreError> {
+        let cached = self.index.load(site);
+        let outcome = validate(&self.certs_dir(site), cached.by_id)?;
+        let entries: Vec<(&CertMeta, Stamp)> =
+            outcome.entries.iter().map(|(e, s)| (&e.meta, *s)).collect();
+        tracing::info!(site, entries = entries.len(), "rewrote the listing cache");
+        self.index.rewrite(site, &entries)
+    }
+
+    /// Reads every entry's file, ignoring the cache (for `doctor` and for
+    /// checking the cache itself).
+    pub fn scan(&self, site: u64) -> Result<Listing, StoreError> {
+        let outcome = validate(&self.certs_dir(site), HashMap::new())?;
+        Ok(Listing {
+            entries: outcome.entries.into_iter().map(|(e, _)| e).collect(),
+            damaged: outcome.damaged,
+            stale_index: Vec::new(),
+        })
+    }
+
+    /// Deleted entries of a site (for the CRL).
+    pub fn list_deleted(&self, site: u64) -> Result<Listing, StoreError> {
+        let outcome = validate(&self.deleted_dir(site), HashMap::new())?;
+        Ok(Listing {
+            entries: outcome.entries.into_iter().map(|(e, _)| e).collect(),
+            damaged: outcome.damaged,
+            stale_index: Vec::new(),
+        })
+    }
+}
+
+fn stamp_of(path: &Path) -> Option<Stamp> {
+    rustix::fs::stat(path).ok().map(|st| Stamp::of(&st))
+}
+
+struct Validated {
+    entries: Vec<(Entry, Stamp)>,
+    damaged: Vec<Damaged>,
+    /// Entries read from their file because the cache did not match.
+    misses: usize,
+}
+
+/// Lists `<id>.toml` in `folder`, taking each from `cached` when its stamp
+/// still matches the file and reading the file otherwise.
+fn validate(
+    folder: &Path,
+    mut cached: HashMap<String, (CertMeta, Stamp)>,
+) -> Result<Validated, StoreError> {
+    let mut out = Validated {
+        entries: Vec::new(),
+        damaged: Vec::new(),
+        misses: 0,
+    };
+    let rd = match fs::read_dir(folder) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err("read", folder)(e)),
+    };
+    let dir = File::open(folder).map_err(io_err("open", folder))?;
+    for e in rd {
+        let e = e.map_err(io_err("read", folder))?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(id) = name.strip_suffix(".toml") else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = folder.join(name);
+        if check_id(id).is_err() {
+            out.damaged.push(Damaged {
+                path,
+                reason: "not a certificate id (32 lower-case hex digits)".into(),
+            });
+            continue;
+        }
+        let stamp = match rustix::fs::statat(&dir, name, rustix::fs::AtFlags::empty()) {
+            Ok(st) => Stamp::of(&st),
+            Err(rustix::io::Errno::NOENT) => continue, // deleted meanwhile
+            Err(err) => return Err(io_err("stat", &path)(err.into())),
+        };
+        if let Some((meta, s)) = cached.remove(id)
+            && s == stamp
+        {
+            out.entries.push((
+                Entry {
+                    meta,
+                    folder: folder.to_path_buf(),
+                },
+                stamp,
+            ));
+            continue;
+        }
+        out.misses += 1;
+        match read_toml::<CertMeta>(&path) {
+            Ok(meta) if meta.id == id => out.entries.push((
+                Entry {
+                    meta,
+                    folder: folder.to_path_buf(),
+                },
+                stamp,
+            )),
+            Ok(meta) => out.damaged.push(Damaged {
+                path,
+                reason: format!(
+                    "the file names id {}",
+                    crate::text::clip(&crate::text::sanitize(&meta.id), 40)
+                ),
+            }),
+            Err(err) => out.damaged.push(Damaged {
+                path,
+                reason: err.to_string(),
+            }),
+        }
+    }
+    Ok(out)
+}
