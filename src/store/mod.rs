@@ -220,6 +220,31 @@ impl Store {
         Ok(ids)
     }
 
+    /// A cheap fingerprint of the store's state, for readers that poll: the
+    /// modification times of the folders every write touches (`sites/`, each
+    /// `sites/<id>/` for CA, CRL and status changes, each `sites/<id>/certs/`
+    /// for inserts and deletes). It stats a few folders and reads no file;
+    /// equal stamps mean "nothing was published since".
+    pub fn change_stamp(&self) -> Result<u64, StoreError> {
+        use std::hash::{Hash, Hasher};
+        fn stamp(h: &mut impl Hasher, path: &Path) -> Result<(), StoreError> {
+            match fs::metadata(path).and_then(|m| m.modified()) {
+                Ok(t) => t.hash(h),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => 0u8.hash(h),
+                Err(e) => return Err(io_err("stat", path)(e)),
+            }
+            Ok(())
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        stamp(&mut h, &self.root.join("sites"))?;
+        for site in self.site_ids()? {
+            site.hash(&mut h);
+            stamp(&mut h, &self.site_dir(site))?;
+            stamp(&mut h, &self.certs_dir(site))?;
+        }
+        Ok(h.finish())
+    }
+
     // ---- site CA ----------------------------------------------------------
 
     /// The site CA, if it was created.
