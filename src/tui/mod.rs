@@ -23,6 +23,9 @@ mod theme;
 mod ui;
 mod worker;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::{self, IsTerminal, Stdout, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
