@@ -466,6 +466,11 @@ fn scroll_command(s: &Scroll, cmd: Cmd) {
     }
 }
 
+/// A name cut for a status message, so the message's point still fits.
+fn short(label: &str) -> String {
+    crate::text::clip(label, 28)
+}
+
 /// "web · alice.example", or the CN alone, from store text.
 pub fn row_label(name: &str, common_name: &str) -> String {
     super::rows::label(&sanitize(name), &sanitize(common_name))

@@ -30,7 +30,7 @@ impl CopyOutcome {
     pub fn describe(&self, what: &str) -> String {
         match self {
             CopyOutcome::Copied { private: true } => {
-                format!("Copied {what} to the clipboard (kept out of clipboard history)")
+                format!("Copied {what} to the clipboard (not in its history)")
             }
             CopyOutcome::Copied { private: false } => format!("Copied {what} to the clipboard"),
             CopyOutcome::SentOsc52 { why } => {

@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{
     App, Confirm, DetailsView, Effect, Pane, Popup, ResultView, Screen, row_label, scroll_command,
+    short,
 };
 use crate::error::EsaError;
 use crate::service::Status;
@@ -176,14 +177,20 @@ impl App {
                 return Screen::Main;
             }
             Cmd::CopyCert => {
-                let what = format!("the certificate PEM of {}", sanitize(&r.resp.common_name));
+                let what = format!(
+                    "the certificate PEM of {}",
+                    short(&sanitize(&r.resp.common_name))
+                );
                 self.copy(what, Zeroizing::new(r.resp.certificate.clone()), false);
             }
             Cmd::CopyKey => {
                 if r.resp.private_key.is_empty() {
                     self.warn("Issued for your CSR: the private key never left you".into());
                 } else {
-                    let what = format!("the private key of {}", sanitize(&r.resp.common_name));
+                    let what = format!(
+                        "the private key of {}",
+                        short(&sanitize(&r.resp.common_name))
+                    );
                     let key = Zeroizing::new(r.resp.private_key.expose().to_owned());
                     self.copy(what, key, true);
                 }
@@ -215,7 +222,7 @@ impl App {
             }
             Cmd::CopyJson => match serde_json::to_string_pretty(&d.get) {
                 Ok(json) => self.copy(
-                    format!("the details JSON of {label}"),
+                    format!("the details JSON of {}", short(&label)),
                     Zeroizing::new(json),
                     false,
                 ),

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use zeroize::Zeroizing;
 
-use super::{App, CopyRequest, Effect, NOTE_FOR, NoteKind, ResultView, Screen, capitalise};
+use super::{App, CopyRequest, Effect, NOTE_FOR, NoteKind, ResultView, Screen, capitalise, short};
 use crate::error::EsaError;
 use crate::service::{CreateResponse, ExportWhat};
 use crate::text::sanitize;
@@ -43,7 +43,11 @@ impl App {
             Ok(bytes) => {
                 let bytes = Zeroizing::new(bytes);
                 let text = String::from_utf8_lossy(&bytes).into_owned();
-                self.copy(format!("{what} of {label}"), Zeroizing::new(text), secret);
+                self.copy(
+                    format!("{what} of {}", short(label)),
+                    Zeroizing::new(text),
+                    secret,
+                );
             }
             Err(e) => self.fail(&format!("Cannot copy {what}"), e),
         }
