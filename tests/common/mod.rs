@@ -192,8 +192,12 @@ pub fn assert_code(out: &Output, code: &str) {
 /// Asserts a JSON error on stderr with this code.
 pub fn assert_json_code(out: &Output, code: &str) -> serde_json::Value {
     assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stderr)
-        .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let v: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|e| {
+        panic!(
+            "stderr is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     assert_eq!(v["Code"], code);
     assert_eq!(v["HttpStatusCode"], 400);
     v
