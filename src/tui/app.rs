@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{Event as TermEvent, KeyEventKind};
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -172,11 +174,16 @@ pub struct App {
     pub spinner: usize,
     /// How copies are made, for the help popup.
     pub clipboard_info: String,
+    /// Whether the last draw had room for the sites list (kept by the
+    /// renderer; without it Tab steps through the sites instead).
+    pub sites_shown: std::cell::Cell<bool>,
     stamp: Option<u64>,
     poll_every: Duration,
     last_poll: Option<Instant>,
     pending_select: Option<String>,
     outbox: Vec<Effect>,
+    /// A tick changed something on screen (a message expired).
+    redraw: bool,
     quit: bool,
 }
 
@@ -216,11 +223,13 @@ impl App {
             busy: None,
             spinner: 0,
             clipboard_info: String::new(),
+            sites_shown: std::cell::Cell::new(true),
             stamp: None,
             poll_every: POLL_EVERY,
             last_poll: None,
             pending_select: None,
             outbox: Vec::new(),
+            redraw: false,
             quit: false,
         };
         app.sync_site();
@@ -260,6 +269,15 @@ impl App {
 
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// Whether the screen must be drawn again after a tick: a spinner is
+    /// turning, or the tick changed something. Idle, nothing is drawn.
+    pub fn tick_needs_draw(&mut self) -> bool {
+        let animating = (self.load.in_flight && !self.load.loaded)
+            || self.busy.is_some()
+            || matches!(&self.screen, Screen::Form(f) if f.submitting.is_some());
+        std::mem::take(&mut self.redraw) || animating
     }
 
     pub fn take_effects(&mut self) -> Vec<Effect> {
@@ -307,6 +325,12 @@ impl App {
             Screen::Details(d) => Status::parse(&d.get.status),
             _ => row.map(|r| r.status),
         };
+        if let Screen::Form(f) = &self.screen
+            && f.submitting.is_some()
+            && self.popup.is_none()
+        {
+            return cmd == Cmd::Help;
+        }
         match (self.ctx(), cmd) {
             (Ctx::Main, Cmd::Back) => !self.table.query().is_empty(),
             (Ctx::Main, Cmd::Open | Cmd::CopyCert | Cmd::CopyCa) => row.is_some(),
@@ -343,6 +367,16 @@ impl App {
     pub fn handle_event(&mut self, ev: &TermEvent) {
         match ev {
             TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                // Nothing is bound to Alt. A terminal reports Esc followed
+                // at once by a key as Alt+key: take it as the two keys.
+                if k.modifiers.contains(KeyModifiers::ALT) {
+                    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+                    self.handle_event(&TermEvent::Key(esc));
+                    let mut plain = *k;
+                    plain.modifiers.remove(KeyModifiers::ALT);
+                    self.handle_event(&TermEvent::Key(plain));
+                    return;
+                }
                 if let Some(a) = keys::action_for(k, self.ctx(), self.text_focus()) {
                     self.step(a);
                 }

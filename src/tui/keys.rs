@@ -159,7 +159,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Quit, &[ch('q')], &[Main], "quit", "Quit"),
     b(Cmd::Sort, &[ch('s')], &[Main], "sort", "Sort by issue time, expiry, status, name (cycles)"),
     b(Cmd::SortReverse, &[ch('S')], &[Main], "", "Reverse the sort order"),
-    b(Cmd::FocusNext, &[key(KeyCode::Tab)], &[Main], "focus", "Move the focus between Sites and Certificates"),
+    b(Cmd::FocusNext, &[key(KeyCode::Tab)], &[Main], "focus", "Move the focus between Sites and Certificates (too narrow for Sites: next site)"),
     b(Cmd::FocusPrev, &[key(KeyCode::BackTab)], &[Main], "", "Move the focus back"),
     b(Cmd::Reload, &[ctrl('r'), key(KeyCode::F(5))], &[Main], "", "Re-read the store now (it is also re-read when it changes)"),
     b(Cmd::Open, &[key(KeyCode::Enter)], &[Search], "keep filter", "Keep the filter and go back to the table"),

@@ -72,8 +72,10 @@ pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
 
     let result = (|| -> EsaResult<()> {
         let mut last_tick = Instant::now();
+        let mut dirty = true;
         loop {
             for effect in app.take_effects() {
+                dirty = true;
                 match effect {
                     Effect::Job(job) => worker::spawn(app.service(), job, &tx),
                     Effect::Copy(req) => {
@@ -86,9 +88,11 @@ pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
             if app.should_quit() {
                 return Ok(());
             }
-            term.terminal
-                .draw(|f| ui::draw(f, &app))
-                .map_err(term_err)?;
+            if std::mem::take(&mut dirty) {
+                term.terminal
+                    .draw(|f| ui::draw(f, &app))
+                    .map_err(term_err)?;
+            }
             // Wait for the next event or tick, then take everything queued
             // before drawing again (a paste as keys, a burst of results).
             let first = match rx.recv_timeout(TICK.saturating_sub(last_tick.elapsed())) {
@@ -99,6 +103,7 @@ pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
                 }
             };
             for ev in first.into_iter().chain(rx.try_iter()) {
+                dirty = true;
                 match ev {
                     Event::Term(e) => app.handle_event(&e),
                     Event::Done(d) => app.done(d),
@@ -111,6 +116,7 @@ pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
                 app.step(Action::Tick);
+                dirty |= app.tick_needs_draw();
             }
         }
     })();

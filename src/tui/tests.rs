@@ -346,6 +346,15 @@ fn quit_keys() {
 }
 
 #[test]
+fn esc_then_a_key_at_once_is_not_lost_as_alt() {
+    let mut h = Harness::new();
+    h.ch('?');
+    h.key_mod(KeyCode::Char('n'), KeyModifiers::ALT);
+    assert!(h.app.popup.is_none());
+    assert!(matches!(h.app.screen, Screen::Form(_)));
+}
+
+#[test]
 fn esc_leaves_the_form_without_issuing() {
     let mut h = Harness::new();
     h.ch('n');
@@ -381,7 +390,7 @@ fn the_form_issues_a_certificate_on_a_worker_and_shows_the_result() {
     assert!(h.form().submitting.is_some());
     assert!(
         h.draw(80, 24)
-            .contains("Generating a Ed25519 key and signing")
+            .contains("Generating the Ed25519 key and signing")
     );
     // While it runs, Esc cannot drop it.
     h.app.step(Action::Cmd(super::action::Cmd::Back));
@@ -705,6 +714,21 @@ fn store_errors_are_shown_and_the_app_keeps_running() {
     std::fs::create_dir(&sites).unwrap();
     h.step(Action::Tick);
     assert!(h.app.load.error.is_none());
+}
+
+#[test]
+fn too_narrow_for_the_sites_list_tab_steps_through_sites() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let _ = h.draw(50, 20);
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.selected_site().unwrap().site_id, 42);
+    assert!(h.draw(50, 20).contains("Certificates · other.example"));
+    h.ch('k'); // still moves in the table, not in the hidden list
+    assert_eq!(h.app.selected_site().unwrap().site_id, 42);
+    let _ = h.draw(100, 30);
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.focus, super::app::Pane::Sites);
 }
 
 #[test]

@@ -36,6 +36,17 @@ impl App {
         let row = self.table.selected_row().cloned();
         match cmd {
             Cmd::Back => self.table.set_query(""),
+            Cmd::FocusNext | Cmd::FocusPrev if !self.sites_shown.get() => {
+                // No room for the sites list: Tab goes to the next site.
+                self.focus = Pane::Table;
+                let n = self.sites.len().max(1);
+                self.site_sel = if cmd == Cmd::FocusNext {
+                    (self.site_sel + 1) % n
+                } else {
+                    (self.site_sel + n - 1) % n
+                };
+                self.sync_site();
+            }
             Cmd::FocusNext | Cmd::FocusPrev => {
                 self.focus = match self.focus {
                     Pane::Sites => Pane::Table,
@@ -83,7 +94,7 @@ impl App {
     }
 
     pub(super) fn move_selection(&mut self, cmd: Cmd) {
-        if self.focus == Pane::Sites {
+        if self.focus == Pane::Sites && self.sites_shown.get() {
             let last = self.sites.len().saturating_sub(1);
             self.site_sel = match cmd {
                 Cmd::Up | Cmd::PageUp => self.site_sel.saturating_sub(1),

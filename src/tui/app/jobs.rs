@@ -83,6 +83,7 @@ impl App {
             && n.at.elapsed() > NOTE_FOR
         {
             self.note = None;
+            self.redraw = true;
         }
         let due = self
             .last_poll

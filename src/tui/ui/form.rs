@@ -205,7 +205,7 @@ impl Builder<'_> {
                 let what = match self.form.source {
                     Source::Csr => "Signing your CSR".to_string(),
                     Source::Generate => format!(
-                        "Generating a {} key and signing",
+                        "Generating the {} key and signing",
                         PkeyType::parse(self.form.key_spelling()).map_or("", |k| k.label())
                     ),
                 };
@@ -224,10 +224,13 @@ impl Builder<'_> {
                 } else {
                     t.label()
                 };
+                let button = "[ Issue certificate ]";
+                let room = self.w.saturating_sub(LABEL_W + width(button));
+                let note = if room >= 18 { "  Enter or Ctrl-S" } else { "" };
                 Line::from(vec![
                     Span::raw(" ".repeat(LABEL_W)),
-                    Span::styled("[ Issue certificate ]", style),
-                    Span::styled("  Enter or Ctrl-S", t.dim()),
+                    Span::styled(button, style),
+                    Span::styled(note, t.dim()),
                 ])
             }
         };

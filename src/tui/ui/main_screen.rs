@@ -24,6 +24,7 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     } else {
         (area.width / 4).clamp(24, 30)
     };
+    app.sites_shown.set(sites_w > 0);
     if sites_w > 0 {
         draw_sites(
             frame,
@@ -194,7 +195,7 @@ fn row_line(app: &App, row: &CertRow, cols: &Columns, selected: bool, w: usize) 
     cells.push(Span::raw(" ".repeat(w.saturating_sub(used))));
     let mut line = Line::from(cells);
     if selected {
-        line = line.style(if app.focus == Pane::Table {
+        line = line.style(if app.focus == Pane::Table || !app.sites_shown.get() {
             t.selected()
         } else {
             t.marked()
@@ -237,7 +238,7 @@ fn summary_lines(app: &App, w: usize) -> Vec<Line<'static>> {
 
 fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
     let t = app.theme;
-    let focused = app.focus == Pane::Table;
+    let focused = app.focus == Pane::Table || !app.sites_shown.get();
     let site = app
         .selected_site()
         .map(|s| format!(" Certificates · {} ", sanitize(&s.site_name)))
