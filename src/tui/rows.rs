@@ -174,6 +174,8 @@ pub struct CertTable {
     sort: SortKey,
     descending: bool,
     site: Option<u64>,
+    /// Rows of the selected site, counted when the rows or the site change.
+    site_total: usize,
     query: Query,
     raw_query: String,
 }
@@ -190,6 +192,7 @@ impl Default for CertTable {
             sort: SortKey::Issued,
             descending: false,
             site: None,
+            site_total: 0,
             query: Query::default(),
             raw_query: String::new(),
         }
@@ -286,6 +289,10 @@ impl CertTable {
 
     fn rebuild_view(&mut self, keep: Option<&str>) {
         let (rows, site, q) = (&self.rows, self.site, &self.query);
+        self.site_total = rows
+            .iter()
+            .filter(|r| site.is_none_or(|s| r.site_id == s))
+            .count();
         self.view.clear();
         self.view.extend(self.order.iter().copied().filter(|&i| {
             let r = &rows[i as usize];
@@ -314,10 +321,7 @@ impl CertTable {
 
     /// Rows of the selected site, unfiltered.
     pub fn site_total(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| self.site.is_none_or(|s| r.site_id == s))
-            .count()
+        self.site_total
     }
 
     pub fn selected_index(&self) -> usize {

@@ -957,3 +957,71 @@ fn snapshot_help() {
     h.ch('?');
     snapshot!("help_100x60", h.draw(100, 60));
 }
+
+// ---- the README's key map ---------------------------------------------------------
+
+/// The key map as a Markdown table, from the same table as the help.
+fn key_map_markdown() -> String {
+    use super::keys::{EDIT_KEYS, HELP_SECTIONS, help_rows};
+    let mut out = String::from("| Where | Keys | What |\n| --- | --- | --- |\n");
+    for (title, ctxs) in HELP_SECTIONS {
+        for (keys, text) in help_rows(ctxs) {
+            out.push_str(&format!("| {title} | `{keys}` | {text} |\n"));
+        }
+    }
+    for (keys, text) in EDIT_KEYS {
+        out.push_str(&format!("| Text fields | `{keys}` | {text} |\n"));
+    }
+    out
+}
+
+#[test]
+fn the_readme_key_map_matches_the_bindings() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = key_map_markdown();
+    assert!(
+        readme.contains(&table),
+        "README.md's key map is out of date; replace it with:\n\n{table}"
+    );
+}
+
+/// 100,000 certificates: a frame (and a filter keystroke with its frame)
+/// builds only the visible rows. Asserted in release builds, reported in
+/// debug ones.
+#[test]
+fn a_100k_table_draws_only_its_window() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let rows: Vec<CertRow> = (0..100_000u32)
+        .map(|i| {
+            let s = summary(
+                i,
+                SITE,
+                "",
+                &format!("client-{i}.example"),
+                "active",
+                "2027-01-01T00:00:00Z",
+            );
+            CertRow::from_summary(&s, i)
+        })
+        .collect();
+    h.app.table.replace_rows(rows);
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let start = std::time::Instant::now();
+    t.draw(|f| ui::draw(f, &h.app)).unwrap();
+    let frame = start.elapsed();
+    h.ch('/');
+    let start = std::time::Instant::now();
+    h.ch('7');
+    let filtered = start.elapsed();
+    t.draw(|f| ui::draw(f, &h.app)).unwrap();
+    let keystroke = start.elapsed();
+    eprintln!(
+        "100k rows: frame {frame:?}, filter keystroke {filtered:?}, with its frame {keystroke:?}"
+    );
+    assert!(t.backend().to_string().contains("client-7.example"));
+    if !cfg!(debug_assertions) {
+        assert!(keystroke.as_millis() < 16, "{keystroke:?}");
+    }
+}
