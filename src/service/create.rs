@@ -537,4 +537,32 @@ mod tests {
         assert_eq!(code(s.delete(&c.id)), ErrorCode::InvalidId);
         assert_eq!(code(s.revoke("nope", None)), ErrorCode::InvalidId);
     }
+
+    #[test]
+    fn change_stamp_moves_with_every_write_and_only_then() {
+        let (_d, s) = service("");
+        let empty = s.change_stamp().unwrap();
+        assert_eq!(s.change_stamp().unwrap(), empty);
+        let mut last = empty;
+        let mut moved = |what: &str| {
+            let now = s.change_stamp().unwrap();
+            assert_ne!(now, last, "the stamp did not move after {what}");
+            last = now;
+        };
+        let c = s.create(&req("1", "10", "ECC")).unwrap();
+        moved("create");
+        s.revoke(&c.id, None).unwrap();
+        moved("revoke");
+        s.activate(&c.id).unwrap();
+        moved("activate");
+        s.revoke(&c.id, None).unwrap();
+        moved("revoke");
+        s.delete(&c.id).unwrap();
+        moved("delete");
+        let quiet = s.change_stamp().unwrap();
+        s.list(&super::super::ListQuery::default()).unwrap();
+        s.get(&s.create(&req("1", "10", "ECC")).unwrap().id)
+            .unwrap();
+        assert_ne!(s.change_stamp().unwrap(), quiet);
+    }
 }

@@ -402,6 +402,14 @@ impl Service {
         })
     }
 
+    /// A stamp that changes whenever this or another process publishes a
+    /// change to the store (issue, revoke, activate, delete, a new CA). It
+    /// costs a few `stat` calls, so a front end can poll it and re-list only
+    /// when it moved.
+    pub fn change_stamp(&self) -> EsaResult<u64> {
+        self.store.change_stamp().map_err(store_err)
+    }
+
     /// The site CA certificate PEM, creating the CA on first use.
     pub fn ca_pem(&self, site_id: u64) -> EsaResult<String> {
         let site = self.site(site_id)?;

@@ -1,12 +1,189 @@
-//! The interactive terminal UI (being built: see issue 3).
+//! The interactive terminal UI: a thin front end over [`crate::service`].
+//!
+//! Shape (after ratatui's event-driven template and csvlens): keys become
+//! [`action::Action`]s through one key map ([`keys`]); [`app::App::step`]
+//! updates the state; [`ui::draw`] draws it as a pure function of the
+//! state; slow work (reading a big store, key generation, lifecycle
+//! operations that wait for the store lock) runs on worker threads that
+//! report on the same channel as the terminal ([`event`]).
+//!
+//! The terminal is restored on every way out: normal quit, error, and
+//! panic (the hook restores first, then reports).
 
+mod action;
+mod app;
+mod clipboard;
+mod event;
+mod form;
+mod input;
+mod keys;
+mod rows;
+mod scroll;
+mod theme;
+mod ui;
+mod worker;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::{self, IsTerminal, Stdout, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
-use crate::error::{EsaError, EsaResult};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange,
+};
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::crossterm::{cursor, execute};
+
+use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::service::Service;
 
-pub fn run(_service: Service, _created_config: Option<PathBuf>) -> EsaResult<()> {
-    Err(EsaError::internal(
-        "the TUI is not built yet; use the subcommands (esa-certs --help)",
-    ))
+use action::Action;
+use app::{App, Effect};
+use clipboard::Clipboard;
+use event::{Event, Input};
+
+/// How often the app ticks (spinner, status expiry, store polling).
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs the TUI until the operator quits.
+pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(EsaError::new(
+            ErrorCode::InvalidParameter,
+            "the interactive UI needs a terminal; use a subcommand instead (esa-certs --help)",
+        ));
+    }
+    let mut clipboard = Clipboard::start();
+    let mut app = App::new(service, theme::Theme::from_env());
+    app.clipboard_info = clipboard.describe();
+    app.start(created_config);
+
+    let mut term = TerminalGuard::enter().map_err(term_err)?;
+    let (tx, rx) = mpsc::channel();
+    let input = Input::start(tx.clone()).map_err(term_err)?;
+    tracing::info!("TUI started");
+
+    let result = (|| -> EsaResult<()> {
+        let mut last_tick = Instant::now();
+        let mut dirty = true;
+        loop {
+            for effect in app.take_effects() {
+                dirty = true;
+                match effect {
+                    Effect::Job(job) => worker::spawn(app.service(), job, &tx),
+                    Effect::Copy(req) => {
+                        let out =
+                            clipboard.copy(&req.text, req.secret, term.terminal.backend_mut());
+                        app.copied(&req.what, &out);
+                    }
+                }
+            }
+            if app.should_quit() {
+                return Ok(());
+            }
+            if std::mem::take(&mut dirty) {
+                term.terminal
+                    .draw(|f| ui::draw(f, &app))
+                    .map_err(term_err)?;
+            }
+            // Wait for the next event or tick, then take everything queued
+            // before drawing again (a paste as keys, a burst of results).
+            let first = match rx.recv_timeout(TICK.saturating_sub(last_tick.elapsed())) {
+                Ok(ev) => Some(ev),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(EsaError::internal("the event channel closed"));
+                }
+            };
+            for ev in first.into_iter().chain(rx.try_iter()) {
+                dirty = true;
+                match ev {
+                    Event::Term(e) => app.handle_event(&e),
+                    Event::Done(d) => app.done(d),
+                    Event::WorkerFailed(e) => app.worker_failed(e),
+                    Event::InputGone(e) => {
+                        return Err(EsaError::internal(format!("cannot read the terminal: {e}")));
+                    }
+                }
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                app.step(Action::Tick);
+                dirty |= app.tick_needs_draw();
+            }
+        }
+    })();
+    drop(input);
+    drop(term);
+    tracing::info!(ok = result.is_ok(), "TUI stopped");
+    result
+}
+
+fn term_err(e: io::Error) -> EsaError {
+    EsaError::internal(format!("terminal: {e}"))
+}
+
+/// Raw mode, the alternate screen, bracketed paste and focus reports, for
+/// as long as it lives. Dropping it, or a panic, restores the terminal.
+struct TerminalGuard {
+    terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl TerminalGuard {
+    fn enter() -> io::Result<TerminalGuard> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        let setup = execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            EnableFocusChange
+        )
+        .and_then(|()| Terminal::new(CrosstermBackend::new(io::stdout())));
+        match setup {
+            Ok(terminal) => Ok(TerminalGuard { terminal }),
+            Err(e) => {
+                restore_terminal();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Puts the terminal back as it was. Safe to call more than once.
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let mut out = io::stdout();
+    let _ = execute!(
+        out,
+        DisableFocusChange,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = out.flush();
+}
+
+/// Restores the terminal before the default hook prints the panic, so the
+/// message is readable and the shell usable.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        tracing::error!(panic = %info, "the TUI panicked");
+        previous(info);
+    }));
 }

@@ -1,0 +1,526 @@
+//! The app's state and its one update function, [`App::step`]. It calls the
+//! service for quick reads and checks, and asks the runtime for the rest
+//! through [`Effect`]s (a job for a worker, a clipboard copy), so tests can
+//! step it with actions and run the effects themselves.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{
+    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::error::EsaError;
+use crate::pki::{RevocationReason, now_seconds};
+use crate::service::{CreateResponse, GetResponse, Service, SiteSummary, Status};
+use crate::text::sanitize;
+
+use super::action::{Action, Cmd};
+use super::form::IssueForm;
+use super::input::TextInput;
+use super::keys::{self, Ctx};
+use super::rows::CertTable;
+use super::scroll::Scroll;
+use super::theme::Theme;
+use super::worker::{Job, Op};
+
+mod commands;
+mod jobs;
+
+/// How often the store's change stamp is polled.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+/// How long an informational status message stays.
+const NOTE_FOR: Duration = Duration::from_secs(10);
+
+/// Something for the runtime to do.
+#[derive(Debug)]
+pub enum Effect {
+    Job(Job),
+    Copy(CopyRequest),
+}
+
+#[derive(Debug)]
+pub struct CopyRequest {
+    /// "the certificate PEM of alice", for the status line.
+    pub what: String,
+    pub text: Zeroizing<String>,
+    /// A private key: keep it out of clipboard history.
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+/// The status line.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub text: String,
+    at: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Sites,
+    Table,
+}
+
+/// The result of issuing, shown once.
+#[derive(Debug)]
+pub struct ResultView {
+    pub resp: CreateResponse,
+    pub site_id: u64,
+    /// `keep_private_keys`: whether the key can be exported later.
+    pub key_kept: bool,
+    pub scroll: Scroll,
+    /// Esc was pressed once while the only copy of the key is on screen.
+    pub leave_armed: bool,
+}
+
+impl ResultView {
+    /// True when this screen is the only chance to get the private key.
+    pub fn key_only_here(&self) -> bool {
+        !self.key_kept && !self.resp.private_key.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub struct DetailsView {
+    pub get: GetResponse,
+    pub scroll: Scroll,
+}
+
+#[derive(Debug)]
+pub enum Screen {
+    Main,
+    Form(Box<IssueForm>),
+    Result(Box<ResultView>),
+    Details(Box<DetailsView>),
+}
+
+/// A revoke/activate/delete waiting for "y".
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub op: Op,
+    pub id: String,
+    /// Name/CommonName as the table shows it (sanitised).
+    pub label: String,
+    pub status: Status,
+    /// For a revoke: 0 = no reason, else `RevocationReason::ALL[i - 1]`.
+    pub reason: usize,
+}
+
+impl Confirm {
+    pub fn reason(&self) -> Option<RevocationReason> {
+        self.reason
+            .checked_sub(1)
+            .and_then(|i| RevocationReason::ALL.get(i).copied())
+    }
+
+    fn op(&self) -> Op {
+        match self.op {
+            Op::Revoke(_) => Op::Revoke(self.reason()),
+            other => other,
+        }
+    }
+}
+
+/// A modal message, for refusals and errors that need reading.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub title: String,
+    pub error: EsaError,
+}
+
+#[derive(Debug)]
+pub enum Popup {
+    Help(Scroll),
+    Confirm(Confirm),
+    Message(Message),
+}
+
+#[derive(Debug, Default)]
+pub struct LoadState {
+    pub in_flight: bool,
+    pending: bool,
+    pub loaded: bool,
+    pub error: Option<EsaError>,
+    pub damaged: usize,
+}
+
+pub struct App {
+    service: Service,
+    pub theme: Theme,
+    clock: Option<OffsetDateTime>,
+    pub sites: Vec<SiteSummary>,
+    pub site_sel: usize,
+    pub table: CertTable,
+    pub focus: Pane,
+    /// The filter being typed after `/`.
+    pub search: Option<TextInput>,
+    pub screen: Screen,
+    pub popup: Option<Popup>,
+    pub note: Option<Note>,
+    pub load: LoadState,
+    /// A lifecycle operation in flight, for the status line.
+    pub busy: Option<String>,
+    pub spinner: usize,
+    /// How copies are made, for the help popup.
+    pub clipboard_info: String,
+    /// Whether the last draw had room for the sites list (kept by the
+    /// renderer; without it Tab steps through the sites instead).
+    pub sites_shown: std::cell::Cell<bool>,
+    stamp: Option<u64>,
+    poll_every: Duration,
+    last_poll: Option<Instant>,
+    pending_select: Option<String>,
+    outbox: Vec<Effect>,
+    /// A tick changed something on screen (a message expired).
+    redraw: bool,
+    quit: bool,
+}
+
+impl App {
+    pub fn new(service: Service, theme: Theme) -> App {
+        let sites = service
+            .config()
+            .sites
+            .iter()
+            .map(|s| SiteSummary {
+                site_id: s.id,
+                site_name: s.name.clone(),
+                ca_certificate_id: String::new(),
+                ca_common_name: String::new(),
+                ca_not_after: String::new(),
+                ca_key_type: String::new(),
+                active: 0,
+                revoked: 0,
+                expired: 0,
+                expiring_soon: 0,
+                max_client_certificates: s.max_client_certificates,
+            })
+            .collect();
+        let mut app = App {
+            service,
+            theme,
+            clock: None,
+            sites,
+            site_sel: 0,
+            table: CertTable::default(),
+            focus: Pane::Table,
+            search: None,
+            screen: Screen::Main,
+            popup: None,
+            note: None,
+            load: LoadState::default(),
+            busy: None,
+            spinner: 0,
+            clipboard_info: String::new(),
+            sites_shown: std::cell::Cell::new(true),
+            stamp: None,
+            poll_every: POLL_EVERY,
+            last_poll: None,
+            pending_select: None,
+            outbox: Vec::new(),
+            redraw: false,
+            quit: false,
+        };
+        app.sync_site();
+        app
+    }
+
+    /// Starts the first load; says so when a default config was written.
+    pub fn start(&mut self, created_config: Option<PathBuf>) {
+        if let Some(path) = created_config {
+            self.info(format!(
+                "Wrote a default config to {} — add your sites there",
+                sanitize(&path.display().to_string())
+            ));
+        }
+        self.reload();
+    }
+
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    #[cfg(test)]
+    /// Fixes the clock (tests), so days-left do not depend on the run.
+    pub fn set_clock(&mut self, now: OffsetDateTime) {
+        self.clock = Some(now);
+    }
+
+    #[cfg(test)]
+    /// How often a tick looks at the store's change stamp (tests: always).
+    pub fn set_poll_interval(&mut self, every: Duration) {
+        self.poll_every = every;
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.unwrap_or_else(now_seconds)
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Whether the screen must be drawn again after a tick: a spinner is
+    /// turning, or the tick changed something. Idle, nothing is drawn.
+    pub fn tick_needs_draw(&mut self) -> bool {
+        let animating = (self.load.in_flight && !self.load.loaded)
+            || self.busy.is_some()
+            || matches!(&self.screen, Screen::Form(f) if f.submitting.is_some());
+        std::mem::take(&mut self.redraw) || animating
+    }
+
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    pub fn selected_site(&self) -> Option<&SiteSummary> {
+        self.sites.get(self.site_sel)
+    }
+
+    // ---- where the keyboard is -------------------------------------------
+
+    pub fn ctx(&self) -> Ctx {
+        match &self.popup {
+            Some(Popup::Help(_)) => return Ctx::Help,
+            Some(Popup::Confirm(_)) => return Ctx::Confirm,
+            Some(Popup::Message(_)) => return Ctx::Message,
+            None => {}
+        }
+        match &self.screen {
+            Screen::Main if self.search.is_some() => Ctx::Search,
+            Screen::Main => Ctx::Main,
+            Screen::Form(f) => f.ctx(),
+            Screen::Result(_) => Ctx::Result,
+            Screen::Details(_) => Ctx::Details,
+        }
+    }
+
+    pub fn text_focus(&self) -> bool {
+        if self.popup.is_some() {
+            return false;
+        }
+        match &self.screen {
+            Screen::Main => self.search.is_some(),
+            Screen::Form(f) => f.text_focus() && f.submitting.is_none(),
+            _ => false,
+        }
+    }
+
+    /// Whether a command has something to act on now (the hint bar shows
+    /// only those). The keys still work otherwise and say why not.
+    pub fn applies(&self, cmd: Cmd) -> bool {
+        let row = self.table.selected_row();
+        let status = match &self.screen {
+            Screen::Details(d) => Status::parse(&d.get.status),
+            _ => row.map(|r| r.status),
+        };
+        if let Screen::Form(f) = &self.screen
+            && f.submitting.is_some()
+            && self.popup.is_none()
+        {
+            return cmd == Cmd::Help;
+        }
+        match (self.ctx(), cmd) {
+            (Ctx::Main, Cmd::Back) => !self.table.query().is_empty(),
+            (Ctx::Main, Cmd::Open | Cmd::CopyCert | Cmd::CopyCa) => row.is_some(),
+            (Ctx::Main, Cmd::CopyKey) => row.is_some_and(|r| r.key_stored),
+            (Ctx::Details, Cmd::CopyKey) => match &self.screen {
+                Screen::Details(d) => d.get.result.private_key_stored,
+                _ => false,
+            },
+            (Ctx::Result, Cmd::CopyKey) => match &self.screen {
+                Screen::Result(r) => !r.resp.private_key.is_empty(),
+                _ => false,
+            },
+            (Ctx::Main | Ctx::Details, Cmd::Revoke) => status == Some(Status::Active),
+            (Ctx::Main | Ctx::Details, Cmd::Activate) => status == Some(Status::Revoked),
+            (Ctx::Main | Ctx::Details, Cmd::Delete) => {
+                matches!(status, Some(Status::Revoked | Status::Expired))
+            }
+            (Ctx::Main, Cmd::FocusNext) => self.sites.len() > 1,
+            (Ctx::Form, Cmd::Left | Cmd::Right | Cmd::Toggle) => match &self.screen {
+                Screen::Form(f) => f.focus != super::form::Field::Submit,
+                _ => false,
+            },
+            (Ctx::Confirm, Cmd::Left | Cmd::Right) => {
+                matches!(&self.popup, Some(Popup::Confirm(c)) if matches!(c.op, Op::Revoke(_)))
+            }
+            _ => true,
+        }
+    }
+
+    // ---- input -------------------------------------------------------------
+
+    /// A terminal event: keys and pastes become actions, focus regained
+    /// re-reads the store. Resizes need nothing: the next draw adapts.
+    pub fn handle_event(&mut self, ev: &TermEvent) {
+        match ev {
+            TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                // Nothing is bound to Alt. A terminal reports Esc followed
+                // at once by a key as Alt+key: take it as the two keys.
+                if k.modifiers.contains(KeyModifiers::ALT) {
+                    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+                    self.handle_event(&TermEvent::Key(esc));
+                    let mut plain = *k;
+                    plain.modifiers.remove(KeyModifiers::ALT);
+                    self.handle_event(&TermEvent::Key(plain));
+                    return;
+                }
+                if let Some(a) = keys::action_for(k, self.ctx(), self.text_focus()) {
+                    self.step(a);
+                }
+            }
+            TermEvent::Paste(s) => self.step(Action::Paste(s.clone())),
+            TermEvent::FocusGained => self.step(Action::FocusGained),
+            _ => {}
+        }
+    }
+
+    /// The update function.
+    pub fn step(&mut self, action: Action) {
+        match action {
+            Action::Tick => self.tick(),
+            Action::FocusGained => self.reload(),
+            Action::Cmd(Cmd::Quit) => self.quit = true,
+            Action::Paste(text) => self.paste(&text),
+            Action::Edit(e) => self.edit(e),
+            Action::Cmd(cmd) => self.command(cmd),
+        }
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        if let Some(popup) = self.popup.take() {
+            self.popup = self.popup_command(popup, cmd);
+            return;
+        }
+        if cmd == Cmd::Help {
+            self.popup = Some(Popup::Help(Scroll::default()));
+            return;
+        }
+        let screen = std::mem::replace(&mut self.screen, Screen::Main);
+        self.screen = match screen {
+            Screen::Main => {
+                self.main_command(cmd);
+                // A command may have opened another screen.
+                std::mem::replace(&mut self.screen, Screen::Main)
+            }
+            Screen::Form(f) => self.form_command(f, cmd),
+            Screen::Result(r) => self.result_command(r, cmd),
+            Screen::Details(d) => self.details_command(d, cmd),
+        };
+    }
+
+    fn popup_command(&mut self, popup: Popup, cmd: Cmd) -> Option<Popup> {
+        match popup {
+            Popup::Help(s) => {
+                if cmd == Cmd::Back {
+                    return None;
+                }
+                scroll_command(&s, cmd);
+                Some(Popup::Help(s))
+            }
+            Popup::Message(_) if cmd == Cmd::Back => None,
+            Popup::Message(m) => Some(Popup::Message(m)),
+            Popup::Confirm(mut c) => match cmd {
+                Cmd::Confirm => {
+                    self.busy = Some(format!("{} {}…", verb_ing(c.op), c.label));
+                    self.outbox.push(Effect::Job(Job::Change {
+                        op: c.op(),
+                        id: c.id.clone(),
+                        label: c.label.clone(),
+                    }));
+                    None
+                }
+                Cmd::Cancel => None,
+                Cmd::Left | Cmd::Right if matches!(c.op, Op::Revoke(_)) => {
+                    let n = RevocationReason::ALL.len() + 1;
+                    c.reason = if cmd == Cmd::Right {
+                        (c.reason + 1) % n
+                    } else {
+                        (c.reason + n - 1) % n
+                    };
+                    Some(Popup::Confirm(c))
+                }
+                _ => Some(Popup::Confirm(c)),
+            },
+        }
+    }
+
+    // ---- status line ---------------------------------------------------------------
+
+    fn set_note(&mut self, kind: NoteKind, text: String) {
+        self.note = Some(Note {
+            kind,
+            text,
+            at: Instant::now(),
+        });
+    }
+
+    fn info(&mut self, text: String) {
+        self.set_note(NoteKind::Info, text);
+    }
+
+    fn warn(&mut self, text: String) {
+        self.set_note(NoteKind::Warning, text);
+    }
+
+    /// An error from the service: a popup with its ESA code and message.
+    fn fail(&mut self, title: &str, error: EsaError) {
+        self.set_note(
+            NoteKind::Error,
+            format!("[{}] {}", error.code, sanitize(&error.message)),
+        );
+        self.popup = Some(Popup::Message(Message {
+            title: title.to_owned(),
+            error,
+        }));
+    }
+}
+
+fn scroll_command(s: &Scroll, cmd: Cmd) {
+    match cmd {
+        Cmd::Up => s.by(-1),
+        Cmd::Down => s.by(1),
+        Cmd::PageUp => s.page_up(),
+        Cmd::PageDown => s.page_down(),
+        Cmd::Top => s.top(),
+        Cmd::Bottom => s.bottom(),
+        _ => {}
+    }
+}
+
+/// A name cut for a status message, so the message's point still fits.
+fn short(label: &str) -> String {
+    crate::text::clip(label, 28)
+}
+
+/// "web · alice.example", or the CN alone, from store text.
+pub fn row_label(name: &str, common_name: &str) -> String {
+    super::rows::label(&sanitize(name), &sanitize(common_name))
+}
+
+fn verb_ing(op: Op) -> &'static str {
+    match op {
+        Op::Revoke(_) => "Revoking",
+        Op::Activate => "Activating",
+        Op::Delete => "Deleting",
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}

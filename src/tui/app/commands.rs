@@ -1,0 +1,306 @@
+//! Key commands per screen: the main screen, the issue form, the result
+//! and the details. Each takes the screen by value and returns the next.
+
+use std::time::Instant;
+
+use zeroize::Zeroizing;
+
+use super::{
+    App, Confirm, DetailsView, Effect, Pane, Popup, ResultView, Screen, row_label, scroll_command,
+    short,
+};
+use crate::error::EsaError;
+use crate::service::Status;
+use crate::text::sanitize;
+use crate::tui::action::Cmd;
+use crate::tui::form::{IssueForm, Pasted, looks_like_csr};
+use crate::tui::input::{Edit, TextInput};
+use crate::tui::scroll::Scroll;
+use crate::tui::worker::{Job, Op};
+
+impl App {
+    pub(super) fn main_command(&mut self, cmd: Cmd) {
+        if self.search.is_some() {
+            match cmd {
+                Cmd::Open => self.search = None,
+                Cmd::Back => {
+                    self.search = None;
+                    self.table.set_query("");
+                }
+                Cmd::Up => self.table.move_by(-1),
+                Cmd::Down => self.table.move_by(1),
+                _ => {}
+            }
+            return;
+        }
+        let row = self.table.selected_row().cloned();
+        match cmd {
+            Cmd::Back => self.table.set_query(""),
+            Cmd::FocusNext | Cmd::FocusPrev if !self.sites_shown.get() => {
+                // No room for the sites list: Tab goes to the next site.
+                self.focus = Pane::Table;
+                let n = self.sites.len().max(1);
+                self.site_sel = if cmd == Cmd::FocusNext {
+                    (self.site_sel + 1) % n
+                } else {
+                    (self.site_sel + n - 1) % n
+                };
+                self.sync_site();
+            }
+            Cmd::FocusNext | Cmd::FocusPrev => {
+                self.focus = match self.focus {
+                    Pane::Sites => Pane::Table,
+                    Pane::Table => Pane::Sites,
+                };
+            }
+            Cmd::Up | Cmd::Down | Cmd::PageUp | Cmd::PageDown | Cmd::Top | Cmd::Bottom => {
+                self.move_selection(cmd)
+            }
+            Cmd::New => self.open_form(),
+            Cmd::Open => match self.focus {
+                Pane::Sites => self.focus = Pane::Table,
+                Pane::Table => {
+                    if let Some(r) = row {
+                        self.open_details(&r.id);
+                    }
+                }
+            },
+            Cmd::Search => {
+                self.focus = Pane::Table;
+                self.search = Some(TextInput::new(self.table.query()));
+            }
+            Cmd::Sort => {
+                let (key, _) = self.table.sort();
+                self.table.set_sort(key.next(), false);
+            }
+            Cmd::SortReverse => {
+                let (key, desc) = self.table.sort();
+                self.table.set_sort(key, !desc);
+            }
+            Cmd::Reload => {
+                self.reload();
+                self.info("Re-reading the store…".into());
+            }
+            Cmd::CopyCert | Cmd::CopyKey | Cmd::CopyCa => match row {
+                Some(r) => self.copy_stored(cmd, &r.id, r.site_id, &r.label()),
+                None => self.warn("No certificate is selected".into()),
+            },
+            Cmd::Revoke | Cmd::Activate | Cmd::Delete => match row {
+                Some(r) => self.ask(cmd, &r.id, &r.label(), r.status),
+                None => self.warn("No certificate is selected".into()),
+            },
+            _ => {}
+        }
+    }
+
+    pub(super) fn move_selection(&mut self, cmd: Cmd) {
+        if self.focus == Pane::Sites && self.sites_shown.get() {
+            let last = self.sites.len().saturating_sub(1);
+            self.site_sel = match cmd {
+                Cmd::Up | Cmd::PageUp => self.site_sel.saturating_sub(1),
+                Cmd::Down | Cmd::PageDown => (self.site_sel + 1).min(last),
+                Cmd::Top => 0,
+                _ => last,
+            };
+            self.sync_site();
+            return;
+        }
+        let page = self.table.page();
+        match cmd {
+            Cmd::Up => self.table.move_by(-1),
+            Cmd::Down => self.table.move_by(1),
+            Cmd::PageUp => self.table.move_by(-page),
+            Cmd::PageDown => self.table.move_by(page),
+            Cmd::Top => self.table.top(),
+            _ => self.table.bottom(),
+        }
+    }
+
+    pub(super) fn sync_site(&mut self) {
+        let id = self.selected_site().map(|s| s.site_id);
+        self.table.set_site(id);
+    }
+
+    pub(super) fn open_form(&mut self) {
+        let site = self.selected_site().map(|s| s.site_id);
+        let form = IssueForm::new(&self.service, &self.sites, site);
+        self.screen = Screen::Form(Box::new(form));
+    }
+
+    pub(super) fn open_details(&mut self, id: &str) {
+        match self.service.get(id) {
+            Ok(get) => {
+                self.screen = Screen::Details(Box::new(DetailsView {
+                    get,
+                    scroll: Scroll::default(),
+                }))
+            }
+            Err(e) => self.fail("Cannot open the certificate", e),
+        }
+    }
+
+    pub(super) fn form_command(&mut self, mut f: Box<IssueForm>, cmd: Cmd) -> Screen {
+        if f.submitting.is_some() {
+            if cmd == Cmd::Back {
+                self.warn("Issuing is under way and cannot be interrupted".into());
+            }
+            return Screen::Form(f);
+        }
+        match cmd {
+            Cmd::Back => {
+                self.info("Left the form; nothing was issued".into());
+                return Screen::Main;
+            }
+            Cmd::FocusNext => f.focus_step(true),
+            Cmd::FocusPrev => f.focus_step(false),
+            Cmd::Left => f.cycle(false, &self.service),
+            Cmd::Right | Cmd::Toggle => f.cycle(true, &self.service),
+            Cmd::Newline => f.newline(&self.service),
+            Cmd::ClearField => f.clear_csr(&self.service),
+            Cmd::Submit => {
+                if let Some(valid) = f.submit(&self.service) {
+                    f.submitting = Some(Instant::now());
+                    self.outbox.push(Effect::Job(Job::Issue(Box::new(valid))));
+                }
+            }
+            _ => {}
+        }
+        Screen::Form(f)
+    }
+
+    pub(super) fn result_command(&mut self, mut r: Box<ResultView>, cmd: Cmd) -> Screen {
+        match cmd {
+            Cmd::Back => {
+                if r.key_only_here() && !r.leave_armed {
+                    r.leave_armed = true;
+                    self.warn(
+                        "The private key is not stored and will not be shown again: K copies it; Esc again leaves"
+                            .into(),
+                    );
+                    return Screen::Result(r);
+                }
+                if r.leave_armed {
+                    self.note = None;
+                }
+                if self.table.select_id(&r.resp.id) {
+                    self.focus = Pane::Table;
+                }
+                return Screen::Main;
+            }
+            Cmd::CopyCert => {
+                let what = format!(
+                    "the certificate PEM of {}",
+                    short(&sanitize(&r.resp.common_name))
+                );
+                self.copy(what, Zeroizing::new(r.resp.certificate.clone()), false);
+            }
+            Cmd::CopyKey => {
+                if r.resp.private_key.is_empty() {
+                    self.warn("Issued for your CSR: the private key never left you".into());
+                } else {
+                    let what = format!(
+                        "the private key of {}",
+                        short(&sanitize(&r.resp.common_name))
+                    );
+                    let key = Zeroizing::new(r.resp.private_key.expose().to_owned());
+                    self.copy(what, key, true);
+                }
+            }
+            Cmd::CopyCa => self.copy_ca(r.site_id),
+            Cmd::CopyJson => match serde_json::to_string_pretty(&r.resp) {
+                Ok(json) => {
+                    let secret = !r.resp.private_key.is_empty();
+                    self.copy("the response JSON".into(), Zeroizing::new(json), secret);
+                }
+                Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
+            },
+            other => scroll_command(&r.scroll, other),
+        }
+        Screen::Result(r)
+    }
+
+    pub(super) fn details_command(&mut self, d: Box<DetailsView>, cmd: Cmd) -> Screen {
+        let r = &d.get.result;
+        let label = row_label(&r.name, &r.common_name);
+        match cmd {
+            Cmd::Back => {
+                self.table.select_id(&r.id);
+                return Screen::Main;
+            }
+            Cmd::CopyCert | Cmd::CopyKey | Cmd::CopyCa => {
+                let (id, site) = (r.id.clone(), r.site_id);
+                self.copy_stored(cmd, &id, site, &label);
+            }
+            Cmd::CopyJson => match serde_json::to_string_pretty(&d.get) {
+                Ok(json) => self.copy(
+                    format!("the details JSON of {}", short(&label)),
+                    Zeroizing::new(json),
+                    false,
+                ),
+                Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
+            },
+            Cmd::Revoke | Cmd::Activate | Cmd::Delete => {
+                let status = Status::parse(&d.get.status).unwrap_or(Status::Active);
+                let id = r.id.clone();
+                self.ask(cmd, &id, &label, status);
+            }
+            other => scroll_command(&d.scroll, other),
+        }
+        Screen::Details(d)
+    }
+
+    pub(super) fn ask(&mut self, cmd: Cmd, id: &str, label: &str, status: Status) {
+        let op = match cmd {
+            Cmd::Revoke => Op::Revoke(None),
+            Cmd::Activate => Op::Activate,
+            _ => Op::Delete,
+        };
+        self.popup = Some(Popup::Confirm(Confirm {
+            op,
+            id: id.to_owned(),
+            label: label.to_owned(),
+            status,
+            reason: 0,
+        }));
+    }
+
+    pub(super) fn edit(&mut self, e: Edit) {
+        if let Some(input) = self.search.as_mut() {
+            input.apply(e);
+            let q = input.value().to_owned();
+            self.table.set_query(&q);
+            return;
+        }
+        if let Screen::Form(f) = &mut self.screen
+            && f.submitting.is_none()
+        {
+            f.edit(e, &self.service);
+        }
+    }
+
+    pub(super) fn paste(&mut self, text: &str) {
+        if self.popup.is_some() {
+            return;
+        }
+        if matches!(self.screen, Screen::Main) && self.search.is_none() && looks_like_csr(text) {
+            // A CSR pasted on the main screen: open the form with it.
+            self.open_form();
+        }
+        if let Screen::Form(f) = &mut self.screen {
+            let pasted = f.submitting.is_none().then(|| f.paste(text, &self.service));
+            if pasted == Some(Pasted::Csr) {
+                let msg = match &f.csr_preview {
+                    Some(p) => format!("CSR pasted: {} · {}", p.subject, p.key),
+                    None => "CSR pasted; it has a problem, see the form".into(),
+                };
+                self.info(msg);
+            }
+            return;
+        }
+        if let Some(input) = self.search.as_mut() {
+            input.insert_str(text.trim());
+            let q = input.value().to_owned();
+            self.table.set_query(&q);
+        }
+    }
+}

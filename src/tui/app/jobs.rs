@@ -1,0 +1,236 @@
+//! Copies, store reads and the results of workers.
+
+use std::time::Instant;
+
+use zeroize::Zeroizing;
+
+use super::{App, CopyRequest, Effect, NOTE_FOR, NoteKind, ResultView, Screen, capitalise, short};
+use crate::error::EsaError;
+use crate::service::{CreateResponse, ExportWhat};
+use crate::text::sanitize;
+use crate::tui::action::Cmd;
+use crate::tui::clipboard::CopyOutcome;
+use crate::tui::scroll::Scroll;
+use crate::tui::worker::{Done, Job, Op, Snapshot};
+
+impl App {
+    // ---- copies --------------------------------------------------------------
+
+    pub(super) fn copy(&mut self, what: String, text: Zeroizing<String>, secret: bool) {
+        self.outbox
+            .push(Effect::Copy(CopyRequest { what, text, secret }));
+    }
+
+    pub(super) fn copy_ca(&mut self, site_id: u64) {
+        match self.service.ca_pem(site_id) {
+            Ok(pem) => self.copy(
+                format!("the CA certificate of site {site_id}"),
+                Zeroizing::new(pem),
+                false,
+            ),
+            Err(e) => self.fail("Cannot read the CA certificate", e),
+        }
+    }
+
+    /// c/K/A on a stored certificate (table or details).
+    pub(super) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
+        let (what, export, secret) = match cmd {
+            Cmd::CopyCa => return self.copy_ca(site_id),
+            Cmd::CopyKey => ("the private key", ExportWhat::Key, true),
+            _ => ("the certificate PEM", ExportWhat::Cert, false),
+        };
+        match self.service.export(id, export) {
+            Ok(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                self.copy(
+                    format!("{what} of {}", short(label)),
+                    Zeroizing::new(text),
+                    secret,
+                );
+            }
+            Err(e) => self.fail(&format!("Cannot copy {what}"), e),
+        }
+    }
+
+    /// The runtime's report on a copy.
+    pub fn copied(&mut self, what: &str, outcome: &CopyOutcome) {
+        let text = outcome.describe(what);
+        if outcome.is_failure() {
+            self.set_note(NoteKind::Error, text);
+        } else {
+            self.set_note(NoteKind::Success, text);
+        }
+    }
+
+    // ---- loading and jobs ------------------------------------------------------
+
+    /// Re-reads the store on a worker (one read at a time; a request during
+    /// a read queues one more).
+    pub fn reload(&mut self) {
+        if self.load.in_flight {
+            self.load.pending = true;
+            return;
+        }
+        self.load.in_flight = true;
+        self.outbox.push(Effect::Job(Job::Load));
+    }
+
+    pub(super) fn tick(&mut self) {
+        self.spinner = self.spinner.wrapping_add(1);
+        if let Some(n) = &self.note
+            && n.kind != NoteKind::Error
+            && n.at.elapsed() > NOTE_FOR
+        {
+            self.note = None;
+            self.redraw = true;
+        }
+        let due = self
+            .last_poll
+            .is_none_or(|t| t.elapsed() >= self.poll_every);
+        if due && self.load.loaded && !self.load.in_flight {
+            self.last_poll = Some(Instant::now());
+            if let Ok(stamp) = self.service.change_stamp()
+                && Some(stamp) != self.stamp
+            {
+                self.reload();
+            }
+        }
+    }
+
+    /// A worker's result.
+    pub fn done(&mut self, done: Done) {
+        match done {
+            Done::Loaded(r) => self.loaded(r),
+            Done::Issued(r) => self.issued(r),
+            Done::Changed {
+                op,
+                id,
+                label,
+                result,
+            } => {
+                self.busy = None;
+                match result {
+                    Ok(_) => {
+                        self.set_note(
+                            NoteKind::Success,
+                            format!("{} {label} ({id})", capitalise(op.done())),
+                        );
+                        self.refresh_details(&id, op);
+                        self.reload();
+                    }
+                    Err(e) => self.fail(&format!("{} refused", op.verb()), e),
+                }
+            }
+        }
+    }
+
+    /// A job that could not even start.
+    pub fn worker_failed(&mut self, e: EsaError) {
+        self.busy = None;
+        self.load.in_flight = false;
+        if let Screen::Form(f) = &mut self.screen {
+            f.submitting = None;
+        }
+        self.fail("Cannot run the operation", e);
+    }
+
+    pub(super) fn loaded(&mut self, r: Result<Snapshot, EsaError>) {
+        self.load.in_flight = false;
+        match r {
+            Ok(snap) => {
+                let keep = self.selected_site().map(|s| s.site_id);
+                self.stamp = snap.stamp;
+                self.sites = snap.sites;
+                self.site_sel = keep
+                    .and_then(|id| self.sites.iter().position(|s| s.site_id == id))
+                    .unwrap_or(0);
+                self.table.replace_rows(snap.rows);
+                self.sync_site();
+                if let Some(id) = self.pending_select.take() {
+                    self.table.select_id(&id);
+                }
+                if snap.damaged > 0 && self.load.damaged != snap.damaged {
+                    self.warn(format!(
+                        "{} unreadable store entries were skipped (their paths are in the log)",
+                        snap.damaged
+                    ));
+                }
+                self.load.damaged = snap.damaged;
+                self.load.loaded = true;
+                self.load.error = None;
+            }
+            Err(e) => {
+                self.set_note(
+                    NoteKind::Error,
+                    format!(
+                        "Cannot read the store: [{}] {}",
+                        e.code,
+                        sanitize(&e.message)
+                    ),
+                );
+                self.load.error = Some(e);
+                // Keep polling: the store may come back.
+                self.load.loaded = true;
+                self.stamp = None;
+            }
+        }
+        if std::mem::take(&mut self.load.pending) {
+            self.reload();
+        }
+    }
+
+    pub(super) fn issued(&mut self, r: Result<CreateResponse, EsaError>) {
+        let Screen::Form(f) = &mut self.screen else {
+            // The form is gone (cannot happen: it stays while issuing).
+            if let Ok(resp) = r {
+                self.pending_select = Some(resp.id);
+                self.reload();
+            }
+            return;
+        };
+        match r {
+            Ok(resp) => {
+                let site_id = f.site_id().unwrap_or_default();
+                self.set_note(
+                    NoteKind::Success,
+                    format!("Issued {} (Id {})", sanitize(&resp.common_name), resp.id),
+                );
+                self.pending_select = Some(resp.id.clone());
+                if let Some(i) = self.sites.iter().position(|s| s.site_id == site_id) {
+                    self.site_sel = i;
+                    self.sync_site();
+                }
+                self.screen = Screen::Result(Box::new(ResultView {
+                    key_kept: self.service.config().store.keep_private_keys,
+                    resp,
+                    site_id,
+                    scroll: Scroll::default(),
+                    leave_armed: false,
+                }));
+                self.reload();
+            }
+            Err(e) => {
+                let note = format!("Not issued: [{}] {}", e.code, sanitize(&e.message));
+                f.fail(e);
+                self.set_note(NoteKind::Error, note);
+            }
+        }
+    }
+
+    pub(super) fn refresh_details(&mut self, id: &str, op: Op) {
+        let Screen::Details(d) = &mut self.screen else {
+            return;
+        };
+        if d.get.result.id != id {
+            return;
+        }
+        if op == Op::Delete {
+            self.screen = Screen::Main;
+            return;
+        }
+        if let Ok(get) = self.service.get(id) {
+            d.get = get;
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! The issue form: its fields, its focus and its inline errors. Every rule
+//! is the service's: each field is checked with the matching
+//! `Service::check_*` as it changes, and submitting goes through
+//! `Service::validate`, so the form cannot disagree with the CLI.
+
+use std::cell::Cell;
+use std::time::Instant;
+
+use crate::error::{ErrorCode, EsaError};
+use crate::pki::{MAX_CSR_BYTES, PkeyType};
+use crate::service::{CreateRequest, Service, SiteSummary, ValidRequest};
+use crate::text::sanitize;
+
+use super::input::{Edit, MultiLine, TextInput, normalize_newlines};
+use super::keys::Ctx;
+
+/// Quick choices for ValidityDays (←/→ in the field).
+pub const PRESETS: [u32; 4] = [30, 90, 365, 730];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Site,
+    Source,
+    Days,
+    KeyType,
+    Csr,
+    CommonName,
+    Name,
+    Submit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Generate,
+    Csr,
+}
+
+const GENERATE_FIELDS: &[Field] = &[
+    Field::Site,
+    Field::Source,
+    Field::Days,
+    Field::KeyType,
+    Field::CommonName,
+    Field::Name,
+    Field::Submit,
+];
+const CSR_FIELDS: &[Field] = &[
+    Field::Site,
+    Field::Source,
+    Field::Days,
+    Field::Csr,
+    Field::CommonName,
+    Field::Name,
+    Field::Submit,
+];
+
+/// What a valid CSR will contribute, for display (sanitised).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrPreview {
+    pub subject: String,
+    pub key: String,
+    pub sans: Vec<String>,
+    pub has_cn: bool,
+}
+
+/// How a paste was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pasted {
+    /// A PEM CSR: the form switched to CSR mode with it.
+    Csr,
+    /// Into the focused text field.
+    Field,
+    /// Nowhere: a choice has the focus.
+    Ignored,
+}
+
+#[derive(Debug)]
+pub struct IssueForm {
+    /// (SiteId, name) of the config's sites, names sanitised.
+    pub sites: Vec<(u64, String)>,
+    pub site: usize,
+    pub source: Source,
+    pub days: TextInput,
+    /// Index into [`PkeyType::SPELLINGS`].
+    pub key_type: usize,
+    pub csr: MultiLine,
+    pub csr_preview: Option<CsrPreview>,
+    pub common_name: TextInput,
+    pub name: TextInput,
+    pub focus: Field,
+    errors: Vec<(Field, EsaError)>,
+    touched: Vec<Field>,
+    submit_tried: bool,
+    /// A failure that belongs to no field (quota, store).
+    pub form_error: Option<EsaError>,
+    /// Set while the worker issues.
+    pub submitting: Option<Instant>,
+    /// First line shown; the renderer keeps the focus in view.
+    pub scroll: Cell<usize>,
+}
+
+/// A label for one of ESA's PkeyType spellings: `ECDSA P-256 (ECC_256)`.
+pub fn key_type_label(spelling: &str) -> String {
+    match PkeyType::parse(spelling) {
+        Some(t) => format!("{} ({spelling})", t.label()),
+        None => spelling.to_owned(),
+    }
+}
+
+/// Whether pasted text is (or holds) a PEM CSR.
+pub fn looks_like_csr(text: &str) -> bool {
+    text.contains("-----BEGIN CERTIFICATE REQUEST-----")
+        || text.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")
+}
+
+/// The field an error code belongs to.
+fn field_of(code: ErrorCode) -> Option<Field> {
+    Some(match code {
+        ErrorCode::MissingSiteId | ErrorCode::InvalidSiteId => Field::Site,
+        ErrorCode::InvalidValidityDays => Field::Days,
+        ErrorCode::InvalidPkeyType => Field::KeyType,
+        ErrorCode::InvalidCsr => Field::Csr,
+        ErrorCode::InvalidCommonName => Field::CommonName,
+        ErrorCode::InvalidName => Field::Name,
+        _ => return None,
+    })
+}
+
+impl IssueForm {
+    /// A form for `site_id` (else the first site), with the config's
+    /// defaults.
+    pub fn new(service: &Service, sites: &[SiteSummary], site_id: Option<u64>) -> IssueForm {
+        let cfg = service.config();
+        // The config's list is the authority; the loaded summaries may lag.
+        let sites: Vec<(u64, String)> = if cfg.sites.is_empty() {
+            sites
+                .iter()
+                .map(|s| (s.site_id, sanitize(&s.site_name)))
+                .collect()
+        } else {
+            cfg.sites
+                .iter()
+                .map(|s| (s.id, sanitize(&s.name)))
+                .collect()
+        };
+        let site = site_id
+            .and_then(|id| sites.iter().position(|s| s.0 == id))
+            .unwrap_or(0);
+        let default_type = cfg.defaults.pkey_type.as_esa();
+        let key_type = PkeyType::SPELLINGS
+            .iter()
+            .position(|s| *s == default_type)
+            .unwrap_or(0);
+        let mut form = IssueForm {
+            sites,
+            site,
+            source: Source::Generate,
+            days: TextInput::new(&cfg.defaults.validity_days.to_string()),
+            key_type,
+            csr: MultiLine::new(MAX_CSR_BYTES + 1),
+            csr_preview: None,
+            common_name: TextInput::default(),
+            name: TextInput::default(),
+            focus: Field::Days,
+            errors: Vec::new(),
+            touched: Vec::new(),
+            submit_tried: false,
+            form_error: None,
+            submitting: None,
+            scroll: Cell::new(0),
+        };
+        form.revalidate(service);
+        form
+    }
+
+    pub fn fields(&self) -> &'static [Field] {
+        match self.source {
+            Source::Generate => GENERATE_FIELDS,
+            Source::Csr => CSR_FIELDS,
+        }
+    }
+
+    pub fn site_id(&self) -> Option<u64> {
+        self.sites.get(self.site).map(|s| s.0)
+    }
+
+    pub fn key_spelling(&self) -> &'static str {
+        PkeyType::SPELLINGS[self.key_type % PkeyType::SPELLINGS.len()]
+    }
+
+    /// Whether the focused field takes typed text.
+    pub fn text_focus(&self) -> bool {
+        matches!(
+            self.focus,
+            Field::Days | Field::Csr | Field::CommonName | Field::Name
+        )
+    }
+
+    pub fn ctx(&self) -> Ctx {
+        match self.focus {
+            Field::Csr => Ctx::FormCsr,
+            Field::CommonName | Field::Name => Ctx::FormText,
+            _ => Ctx::Form,
+        }
+    }
+
+    /// The error to show beside a field: once the field was edited, or
+    /// after a submit was tried.
+    pub fn error(&self, f: Field) -> Option<&EsaError> {
+        if !(self.submit_tried || self.touched.contains(&f)) {
+            return None;
+        }
+        self.errors.iter().find(|(g, _)| *g == f).map(|(_, e)| e)
+    }
+
+    fn touch(&mut self, f: Field) {
+        if !self.touched.contains(&f) {
+            self.touched.push(f);
+        }
+    }
+
+    pub fn focus_step(&mut self, forward: bool) {
+        let fields = self.fields();
+        let i = fields.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let n = fields.len();
+        let j = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
+        self.focus = fields[j];
+    }
+
+    /// ←/→/Space: the next or previous choice, or a ValidityDays preset.
+    pub fn cycle(&mut self, forward: bool, service: &Service) {
+        match self.focus {
+            Field::Site if !self.sites.is_empty() => {
+                let n = self.sites.len();
+                self.site = if forward {
+                    (self.site + 1) % n
+                } else {
+                    (self.site + n - 1) % n
+                };
+            }
+            Field::Source => {
+                self.source = match self.source {
+                    Source::Generate => Source::Csr,
+                    Source::Csr => Source::Generate,
+                };
+            }
+            Field::KeyType => {
+                let n = PkeyType::SPELLINGS.len();
+                self.key_type = if forward {
+                    (self.key_type + 1) % n
+                } else {
+                    (self.key_type + n - 1) % n
+                };
+            }
+            Field::Days => {
+                let now: Option<u32> = self.days.value().trim().parse().ok();
+                let next = match (now, forward) {
+                    (Some(d), true) => PRESETS.iter().find(|p| **p > d),
+                    (Some(d), false) => PRESETS.iter().rev().find(|p| **p < d),
+                    (None, _) => PRESETS.iter().find(|p| **p == 365),
+                };
+                if let Some(p) = next {
+                    self.days.set(&p.to_string());
+                    self.touch(Field::Days);
+                }
+            }
+            _ => return,
+        }
+        self.form_error = None;
+        self.revalidate(service);
+    }
+
+    /// A key typed into the focused field.
+    pub fn edit(&mut self, e: Edit, service: &Service) {
+        let changed = match self.focus {
+            Field::Days => self.days.apply(e),
+            Field::CommonName => self.common_name.apply(e),
+            Field::Name => self.name.apply(e),
+            Field::Csr => self.csr.apply(e),
+            _ => false,
+        };
+        if changed {
+            self.changed(self.focus, service);
+        }
+    }
+
+    pub fn newline(&mut self, service: &Service) {
+        if self.focus == Field::Csr && self.csr.newline() {
+            self.changed(Field::Csr, service);
+        }
+    }
+
+    pub fn clear_csr(&mut self, service: &Service) {
+        self.csr.set("");
+        self.changed(Field::Csr, service);
+    }
+
+    fn changed(&mut self, f: Field, service: &Service) {
+        self.touch(f);
+        self.form_error = None;
+        self.revalidate(service);
+    }
+
+    /// A bracketed paste. A PEM CSR switches the form to CSR mode wherever
+    /// the focus was.
+    pub fn paste(&mut self, raw: &str, service: &Service) -> Pasted {
+        let text = normalize_newlines(raw);
+        if looks_like_csr(&text) {
+            self.source = Source::Csr;
+            self.focus = Field::Csr;
+            let mut pem = text.trim().to_owned();
+            pem.push('\n');
+            self.csr.set(&pem);
+            self.changed(Field::Csr, service);
+            return Pasted::Csr;
+        }
+        let one_line = text.trim_end_matches('\n');
+        match self.focus {
+            Field::Csr => self.csr.push_str(&text),
+            Field::Days => self.days.insert_str(one_line),
+            Field::CommonName => self.common_name.insert_str(one_line),
+            Field::Name => self.name.insert_str(one_line),
+            _ => return Pasted::Ignored,
+        }
+        self.changed(self.focus, service);
+        Pasted::Field
+    }
+
+    /// Runs every field's check; errors are kept for display.
+    pub fn revalidate(&mut self, service: &Service) {
+        let mut errors = Vec::new();
+        let site = self.site_id().map(|id| id.to_string());
+        if let Err(e) = service.check_site_id(site.as_deref()) {
+            errors.push((Field::Site, e));
+        }
+        if let Err(e) = service.check_validity_days(Some(self.days.value())) {
+            errors.push((Field::Days, e));
+        }
+        self.csr_preview = None;
+        match self.source {
+            Source::Generate => {
+                if let Err(e) = service.check_pkey_type(Some(self.key_spelling())) {
+                    errors.push((Field::KeyType, e));
+                }
+            }
+            Source::Csr => match service.check_csr(self.csr.text().as_bytes()) {
+                Ok(p) => {
+                    self.csr_preview = Some(CsrPreview {
+                        subject: sanitize(&p.subject_display),
+                        key: p.key_algorithm.label(),
+                        sans: p.san_strings.iter().map(|s| sanitize(s)).collect(),
+                        has_cn: p.common_name.is_some(),
+                    })
+                }
+                Err(e) => errors.push((Field::Csr, e)),
+            },
+        }
+        if let Err(e) = service.check_common_name(Some(self.common_name.value())) {
+            errors.push((Field::CommonName, e));
+        }
+        if let Err(e) = service.check_name(Some(self.name.value())) {
+            errors.push((Field::Name, e));
+        }
+        self.errors = errors;
+    }
+
+    /// The request as the CLI would build it from the same inputs.
+    pub fn request(&self) -> CreateRequest {
+        let csr = self.source == Source::Csr;
+        CreateRequest {
+            site_id: self.site_id().map(|id| id.to_string()),
+            validity_days: Some(self.days.value().to_owned()),
+            pkey_type: (!csr).then(|| self.key_spelling().to_owned()),
+            csr: csr.then(|| self.csr.text().as_bytes().to_vec()),
+            common_name: Some(self.common_name.value().to_owned()),
+            name: Some(self.name.value().to_owned()),
+        }
+    }
+
+    /// Enter/Ctrl-S: the validated request, or `None` with the errors
+    /// shown and the focus on the first bad field.
+    pub fn submit(&mut self, service: &Service) -> Option<ValidRequest> {
+        self.submit_tried = true;
+        self.form_error = None;
+        self.revalidate(service);
+        let fields = self.fields();
+        if let Some(f) = fields
+            .iter()
+            .find(|f| self.errors.iter().any(|(g, _)| g == *f))
+        {
+            self.focus = *f;
+            return None;
+        }
+        match service.validate(&self.request()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    /// An error from issuing: beside its field when it has one.
+    pub fn fail(&mut self, e: EsaError) {
+        self.submitting = None;
+        self.submit_tried = true;
+        match field_of(e.code) {
+            Some(f) => {
+                self.errors.retain(|(g, _)| *g != f);
+                self.errors.push((f, e));
+                self.focus = f;
+            }
+            None => self.form_error = Some(e),
+        }
+    }
+}

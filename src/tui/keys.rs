@@ -1,0 +1,507 @@
+//! The key map: one table ([`BINDINGS`]) from which key handling, the
+//! hint bar and the help popup are all derived, so they cannot drift.
+
+use std::fmt;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::action::{Action, Cmd};
+use super::input::Edit;
+
+/// Where the keyboard is: each binding lists the contexts it works in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ctx {
+    /// The sites list or the certificates table.
+    Main,
+    /// Typing a filter after `/`.
+    Search,
+    /// The issue form, on a choice (site, key source, validity, key type)
+    /// or the Issue button.
+    Form,
+    /// The issue form, in CommonName or Name.
+    FormText,
+    /// The issue form, in the multi-line CSR field.
+    FormCsr,
+    Result,
+    Details,
+    Help,
+    Confirm,
+    Message,
+}
+
+/// A key as the table writes it: a code, maybe with Ctrl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec {
+    code: KeyCode,
+    ctrl: bool,
+}
+
+const fn ch(c: char) -> KeySpec {
+    KeySpec {
+        code: KeyCode::Char(c),
+        ctrl: false,
+    }
+}
+
+const fn ctrl(c: char) -> KeySpec {
+    KeySpec {
+        code: KeyCode::Char(c),
+        ctrl: true,
+    }
+}
+
+const fn key(code: KeyCode) -> KeySpec {
+    KeySpec { code, ctrl: false }
+}
+
+impl KeySpec {
+    /// Printable keys go into a focused text field instead.
+    fn is_printable(self) -> bool {
+        matches!(self.code, KeyCode::Char(_)) && !self.ctrl
+    }
+
+    fn matches(self, ev: &KeyEvent) -> bool {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl != self.ctrl || ev.modifiers.contains(KeyModifiers::ALT) {
+            return false;
+        }
+        match (self.code, ev.code) {
+            // Shift is in the character already ('K'); terminals differ in
+            // whether they also report SHIFT, so it is not compared.
+            (KeyCode::Char(a), KeyCode::Char(b)) => {
+                a == b || (self.ctrl && a.eq_ignore_ascii_case(&b))
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) if self.ctrl => write!(f, "{}", c.to_ascii_uppercase()),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Delete => f.write_str("Del"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// One command: its keys, where it works, and its words.
+#[derive(Debug)]
+pub struct Binding {
+    pub cmd: Cmd,
+    pub keys: &'static [KeySpec],
+    pub ctx: &'static [Ctx],
+    /// Short label for the hint bar; empty: help popup only.
+    pub hint: &'static str,
+    /// The sentence in the help popup.
+    pub help: &'static str,
+}
+
+use Ctx::*;
+
+const FORM: &[Ctx] = &[Form, FormText, FormCsr];
+const VIEWS: &[Ctx] = &[Main, Details, Result];
+const SCROLL: &[Ctx] = &[Main, Details, Result, Help];
+const HELP_WORKS: &[Ctx] = &[Main, Form, FormText, FormCsr, Result, Details];
+
+const fn b(
+    cmd: Cmd,
+    keys: &'static [KeySpec],
+    ctx: &'static [Ctx],
+    hint: &'static str,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        cmd,
+        keys,
+        ctx,
+        hint,
+        help,
+    }
+}
+
+/// Every key binding, most useful first (the hint bar keeps this order and
+/// drops from the end when the terminal is narrow).
+#[rustfmt::skip]
+pub const BINDINGS: &[Binding] = &[
+    b(Cmd::Help, &[ch('?'), key(KeyCode::F(1))], HELP_WORKS, "help", "Show this help"),
+    b(Cmd::Quit, &[ctrl('c')], &[Main, Search, Form, FormText, FormCsr, Result, Details, Help, Confirm, Message], "", "Quit, from anywhere"),
+    b(Cmd::New, &[ch('n')], &[Main], "new", "Issue a new certificate for the selected site"),
+    b(Cmd::Open, &[key(KeyCode::Enter)], &[Main], "open", "Open the selected certificate (in Sites: go to its certificates)"),
+    b(Cmd::Search, &[ch('/')], &[Main], "search", "Filter by CommonName, Name, or Id / serial / fingerprint prefix"),
+    b(Cmd::CopyCert, &[ch('c')], VIEWS, "copy cert", "Copy the certificate PEM"),
+    b(Cmd::CopyKey, &[ch('K')], VIEWS, "copy key", "Copy the private key PEM (kept out of clipboard history)"),
+    b(Cmd::CopyCa, &[ch('A')], VIEWS, "copy CA", "Copy the site CA certificate PEM"),
+    b(Cmd::CopyJson, &[ch('J')], &[Result, Details], "copy JSON", "Copy the whole response as JSON"),
+    b(Cmd::Revoke, &[ch('r')], &[Main, Details], "revoke", "Revoke (asks first; an RFC 5280 reason can be given)"),
+    b(Cmd::Activate, &[ch('a')], &[Main, Details], "activate", "Re-activate a revoked certificate (asks first)"),
+    b(Cmd::Delete, &[ch('D')], &[Main, Details], "delete", "Delete a revoked or expired certificate (asks first)"),
+    b(Cmd::Quit, &[ch('q')], &[Main], "quit", "Quit"),
+    b(Cmd::Sort, &[ch('s')], &[Main], "sort", "Sort by issue time, expiry, status, name (cycles)"),
+    b(Cmd::SortReverse, &[ch('S')], &[Main], "", "Reverse the sort order"),
+    b(Cmd::FocusNext, &[key(KeyCode::Tab)], &[Main], "focus", "Move the focus between Sites and Certificates (too narrow for Sites: next site)"),
+    b(Cmd::FocusPrev, &[key(KeyCode::BackTab)], &[Main], "", "Move the focus back"),
+    b(Cmd::Reload, &[ctrl('r'), key(KeyCode::F(5))], &[Main], "", "Re-read the store now (it is also re-read when it changes)"),
+    b(Cmd::Open, &[key(KeyCode::Enter)], &[Search], "keep filter", "Keep the filter and go back to the table"),
+    b(Cmd::Back, &[key(KeyCode::Esc)], &[Search], "clear", "Clear the filter"),
+    b(Cmd::Submit, &[key(KeyCode::Enter)], &[Form, FormText], "issue", "Issue the certificate (in the CSR field: a new line)"),
+    b(Cmd::Submit, &[ctrl('s')], FORM, "issue", "Issue the certificate, from any field"),
+    b(Cmd::Newline, &[key(KeyCode::Enter)], &[FormCsr], "new line", "New line in the CSR"),
+    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down), ch('j')], FORM, "next", "Next field"),
+    b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up), ch('k')], FORM, "prev", "Previous field"),
+    b(Cmd::Left, &[key(KeyCode::Left)], &[Form], "change", "Previous choice; in ValidityDays the previous preset (30/90/365/730)"),
+    b(Cmd::Right, &[key(KeyCode::Right)], &[Form], "change", "Next choice; in ValidityDays the next preset"),
+    b(Cmd::Toggle, &[ch(' ')], &[Form], "", "Next choice"),
+    b(Cmd::ClearField, &[ctrl('u')], &[FormCsr], "clear", "Empty the CSR field"),
+    b(Cmd::Back, &[key(KeyCode::Esc)], FORM, "cancel", "Leave the form without issuing"),
+    b(Cmd::Down, &[key(KeyCode::Down), ch('j')], &[Main, Details, Result, Help, Search], "", "Move down / scroll"),
+    b(Cmd::Up, &[key(KeyCode::Up), ch('k')], &[Main, Details, Result, Help, Search], "", "Move up / scroll"),
+    b(Cmd::PageDown, &[key(KeyCode::PageDown)], SCROLL, "", "One page down"),
+    b(Cmd::PageUp, &[key(KeyCode::PageUp)], SCROLL, "", "One page up"),
+    b(Cmd::Top, &[ch('g'), key(KeyCode::Home)], SCROLL, "", "To the top"),
+    b(Cmd::Bottom, &[ch('G'), key(KeyCode::End)], SCROLL, "", "To the bottom"),
+    b(Cmd::Back, &[key(KeyCode::Esc)], &[Main], "clear filter", "Clear the filter"),
+    b(Cmd::Back, &[key(KeyCode::Esc)], &[Details, Result], "back", "Back to the certificates"),
+    b(Cmd::Back, &[key(KeyCode::Esc), ch('?'), ch('q')], &[Help], "close", "Close the help"),
+    b(Cmd::Confirm, &[ch('y'), key(KeyCode::Enter)], &[Confirm], "yes", "Do it"),
+    b(Cmd::Cancel, &[ch('n'), key(KeyCode::Esc)], &[Confirm], "no", "Cancel"),
+    b(Cmd::Left, &[key(KeyCode::Left)], &[Confirm], "reason", "Revocation reason: previous"),
+    b(Cmd::Right, &[key(KeyCode::Right)], &[Confirm], "reason", "Revocation reason: next"),
+    b(Cmd::Back, &[key(KeyCode::Enter), key(KeyCode::Esc)], &[Message], "close", "Close the message"),
+];
+
+/// Keys that edit a focused text field (the help lists them).
+pub const EDIT_KEYS: &[(&str, &str)] = &[
+    ("←/→ Home End", "Move the cursor (CommonName, Name, search)"),
+    ("Backspace Del", "Delete a character"),
+    (
+        "Ctrl-U / Ctrl-W",
+        "Empty the field / delete the word before the cursor",
+    ),
+    (
+        "paste",
+        "Pasting a PEM CSR anywhere in the form switches it to CSR mode",
+    ),
+];
+
+/// The help popup's sections: a title and the contexts it covers.
+pub const HELP_SECTIONS: &[(&str, &[Ctx])] = &[
+    ("Certificates", &[Main]),
+    ("Search", &[Search]),
+    ("Issue form", FORM),
+    ("Result of issuing", &[Result]),
+    ("Certificate details", &[Details]),
+    ("Confirmations and messages", &[Confirm, Message]),
+];
+
+/// The action for a key press in a context. `text_focus`: a text field has
+/// the focus, so printable keys are typed into it.
+pub fn action_for(ev: &KeyEvent, ctx: Ctx, text_focus: bool) -> Option<Action> {
+    if !matches!(ev.kind, KeyEventKind::Press | KeyEventKind::Repeat) {
+        return None;
+    }
+    let plain = !ev
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    if text_focus
+        && plain
+        && let KeyCode::Char(c) = ev.code
+    {
+        return Some(Action::Edit(Edit::Char(c)));
+    }
+    let bound = BINDINGS.iter().filter(|b| b.ctx.contains(&ctx)).find(|b| {
+        b.keys
+            .iter()
+            .any(|k| k.matches(ev) && !(text_focus && k.is_printable()))
+    });
+    if let Some(b) = bound {
+        return Some(Action::Cmd(b.cmd));
+    }
+    if !text_focus {
+        return None;
+    }
+    let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+    let edit = match ev.code {
+        KeyCode::Backspace => Edit::Backspace,
+        KeyCode::Delete => Edit::Delete,
+        KeyCode::Left => Edit::Left,
+        KeyCode::Right => Edit::Right,
+        KeyCode::Home => Edit::Home,
+        KeyCode::End => Edit::End,
+        KeyCode::Char('u') if ctrl => Edit::Clear,
+        KeyCode::Char('w') if ctrl => Edit::DeleteWord,
+        KeyCode::Char('h') if ctrl => Edit::Backspace,
+        _ => return None,
+    };
+    Some(Action::Edit(edit))
+}
+
+/// The keys of a binding that work now, as text (`↓/j`).
+pub fn keys_label(b: &Binding, text_focus: bool) -> String {
+    b.keys
+        .iter()
+        .filter(|k| !(text_focus && k.is_printable()))
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The hint bar's entries for a context: (keys, label), in table order.
+/// Each binding shows its first key that works now; entries whose labels
+/// share a first word merge (`c/K/A copy cert/key/CA`). `applies` lets the
+/// app hide commands that have nothing to act on (no selection, no key).
+pub fn hints(ctx: Ctx, text_focus: bool, applies: impl Fn(Cmd) -> bool) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for b in BINDINGS
+        .iter()
+        .filter(|b| b.ctx.contains(&ctx) && !b.hint.is_empty())
+    {
+        if !applies(b.cmd) {
+            continue;
+        }
+        let Some(key) = b.keys.iter().find(|k| !(text_focus && k.is_printable())) else {
+            continue;
+        };
+        let key = key.to_string();
+        if let Some((keys, _)) = out.iter_mut().find(|(_, h)| h == b.hint) {
+            if !keys.split('/').any(|k| k == key) {
+                keys.push('/');
+                keys.push_str(&key);
+            }
+            continue;
+        }
+        let (verb, rest) = b.hint.split_once(' ').unwrap_or((b.hint, ""));
+        if let Some((keys, label)) = out.last_mut()
+            && !rest.is_empty()
+            && label.split_once(' ').is_some_and(|(v, _)| v == verb)
+        {
+            keys.push('/');
+            keys.push_str(&key);
+            label.push('/');
+            label.push_str(rest);
+            continue;
+        }
+        out.push((key, b.hint.to_owned()));
+    }
+    out
+}
+
+/// The help popup's rows for one section: (keys, sentence), deduplicated.
+pub fn help_rows(ctxs: &[Ctx]) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for b in BINDINGS
+        .iter()
+        .filter(|b| b.ctx.iter().any(|c| ctxs.contains(c)))
+    {
+        // Ctrl-C and the help key are listed once, under Certificates.
+        let everywhere =
+            b.cmd == Cmd::Help || (b.cmd == Cmd::Quit && b.keys.iter().any(|k| k.ctrl));
+        if everywhere && ctxs != [Main] {
+            continue;
+        }
+        let row = (keys_label(b, false), b.help);
+        if !out.contains(&row) {
+            out.push(row);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    fn act(code: KeyCode, ctx: Ctx, text: bool) -> Option<Action> {
+        action_for(&press(code, KeyModifiers::NONE), ctx, text)
+    }
+
+    #[test]
+    fn spec_core_keys_in_the_main_screen() {
+        let cases = [
+            ('?', Cmd::Help),
+            ('q', Cmd::Quit),
+            ('j', Cmd::Down),
+            ('k', Cmd::Up),
+            ('n', Cmd::New),
+            ('/', Cmd::Search),
+            ('c', Cmd::CopyCert),
+            ('K', Cmd::CopyKey),
+            ('A', Cmd::CopyCa),
+            ('r', Cmd::Revoke),
+            ('a', Cmd::Activate),
+            ('D', Cmd::Delete),
+        ];
+        for (c, cmd) in cases {
+            assert_eq!(
+                act(KeyCode::Char(c), Main, false),
+                Some(Action::Cmd(cmd)),
+                "{c}"
+            );
+        }
+        assert_eq!(
+            act(KeyCode::Enter, Main, false),
+            Some(Action::Cmd(Cmd::Open))
+        );
+        assert_eq!(
+            act(KeyCode::Tab, Main, false),
+            Some(Action::Cmd(Cmd::FocusNext))
+        );
+        assert_eq!(
+            act(KeyCode::BackTab, Main, false),
+            Some(Action::Cmd(Cmd::FocusPrev))
+        );
+        assert_eq!(
+            act(KeyCode::Down, Main, false),
+            Some(Action::Cmd(Cmd::Down))
+        );
+        assert_eq!(
+            act(KeyCode::Esc, Details, false),
+            Some(Action::Cmd(Cmd::Back))
+        );
+        // Uppercase letters arrive with SHIFT on most terminals.
+        let shifted = press(KeyCode::Char('K'), KeyModifiers::SHIFT);
+        assert_eq!(
+            action_for(&shifted, Main, false),
+            Some(Action::Cmd(Cmd::CopyKey))
+        );
+    }
+
+    #[test]
+    fn ctrl_c_quits_everywhere() {
+        let ev = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        for ctx in [
+            Main, Search, Form, FormText, FormCsr, Result, Details, Help, Confirm, Message,
+        ] {
+            for text in [false, true] {
+                assert_eq!(
+                    action_for(&ev, ctx, text),
+                    Some(Action::Cmd(Cmd::Quit)),
+                    "{ctx:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn printable_keys_go_into_a_focused_field() {
+        for c in ['q', 'j', '?', 'n', 'K', ' '] {
+            assert_eq!(
+                act(KeyCode::Char(c), FormText, true),
+                Some(Action::Edit(Edit::Char(c)))
+            );
+        }
+        assert_eq!(
+            act(KeyCode::Char('j'), Search, true),
+            Some(Action::Edit(Edit::Char('j')))
+        );
+        assert_eq!(
+            act(KeyCode::Down, Search, true),
+            Some(Action::Cmd(Cmd::Down))
+        );
+        assert_eq!(
+            act(KeyCode::Left, FormText, true),
+            Some(Action::Edit(Edit::Left))
+        );
+        assert_eq!(act(KeyCode::Left, Form, true), Some(Action::Cmd(Cmd::Left)));
+        assert_eq!(
+            act(KeyCode::Enter, FormCsr, true),
+            Some(Action::Cmd(Cmd::Newline))
+        );
+        assert_eq!(
+            act(KeyCode::Enter, FormText, true),
+            Some(Action::Cmd(Cmd::Submit))
+        );
+        assert_eq!(
+            act(KeyCode::F(1), FormText, true),
+            Some(Action::Cmd(Cmd::Help))
+        );
+        let ctrl_u = press(KeyCode::Char('u'), KeyModifiers::CONTROL);
+        assert_eq!(
+            action_for(&ctrl_u, FormText, true),
+            Some(Action::Edit(Edit::Clear))
+        );
+        assert_eq!(
+            action_for(&ctrl_u, FormCsr, true),
+            Some(Action::Cmd(Cmd::ClearField))
+        );
+        // No field: q quits only on the main screen.
+        assert_eq!(act(KeyCode::Char('q'), Form, false), None);
+    }
+
+    #[test]
+    fn hints_and_help_come_from_the_same_table() {
+        let main = hints(Main, false, |_| true);
+        assert_eq!(main[0], ("?".to_owned(), "help".to_owned()));
+        assert!(main.iter().any(|(k, h)| k == "r" && h == "revoke"));
+        assert!(
+            main.iter()
+                .any(|(k, h)| k == "c/K/A" && h == "copy cert/key/CA")
+        );
+        let no_key = hints(Main, false, |c| c != Cmd::CopyKey);
+        assert!(
+            no_key
+                .iter()
+                .any(|(k, h)| k == "c/A" && h == "copy cert/CA")
+        );
+        // In a text field '?' is typed, so the bar offers F1.
+        let text = hints(FormText, true, |_| true);
+        assert_eq!(text[0], ("F1".to_owned(), "help".to_owned()));
+        // Every hint of every context is in the help.
+        for (_, ctxs) in HELP_SECTIONS {
+            let rows = help_rows(ctxs);
+            for ctx in *ctxs {
+                for (_, hint) in hints(*ctx, false, |_| true) {
+                    let first = hint.split('/').next().unwrap_or_default();
+                    let binding = BINDINGS
+                        .iter()
+                        .find(|b| b.hint == first && b.ctx.contains(ctx));
+                    let help = binding.map(|b| b.help).unwrap_or_default();
+                    assert!(
+                        rows.iter().any(|(_, h)| *h == help) || help == "Show this help",
+                        "{hint} of {ctx:?} is not in the help"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        let all = [
+            Main, Search, Form, FormText, FormCsr, Result, Details, Help, Confirm, Message,
+        ];
+        for ctx in all {
+            let mut seen: Vec<KeySpec> = Vec::new();
+            for b in BINDINGS.iter().filter(|b| b.ctx.contains(&ctx)) {
+                for k in b.keys {
+                    assert!(!seen.contains(k), "{k} is bound twice in {ctx:?}");
+                    seen.push(*k);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1027 @@
+//! Tests of the TUI without a terminal: keys in, state out (the effects
+//! are run here, synchronously, as the runtime would), and whole screens
+//! drawn on ratatui's `TestBackend`, compared as insta snapshots.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::{Color, Modifier};
+use time::macros::datetime;
+
+use super::action::Action;
+use super::app::{App, Effect, NoteKind, Popup, Screen};
+use super::clipboard::Clipboard;
+use super::form::{Field, Source};
+use super::rows::{CertRow, tests::summary};
+use super::theme::Theme;
+use super::worker::{self, Done, Snapshot};
+use super::{keys::Ctx, ui};
+use crate::config;
+use crate::error::ErrorCode;
+use crate::service::{CreateRequest, CreateResponse, ListQuery, Service, SiteSummary};
+
+const SITE: u64 = 1234567890123;
+
+/// A temporary config and store, the app on it, and what it copied.
+struct Harness {
+    _dir: tempfile::TempDir,
+    app: App,
+    /// (what, text, secret) of every copy.
+    copies: Vec<(String, String, bool)>,
+    clipboard: Clipboard,
+    /// What OSC 52 copies wrote to the "terminal".
+    term: Vec<u8>,
+}
+
+fn config_text(store_extra: &str) -> String {
+    format!(
+        "[store]\npath = \"store\"\n{store_extra}\n[ca]\nkey_type = \"ED25519\"\n\
+         [defaults]\nvalidity_days = 365\npkey_type = \"ECC\"\n\
+         [[site]]\nid = {SITE}\nname = \"example.com\"\n\
+         [[site]]\nid = 42\nname = \"other.example\"\nmax_client_certificates = 2\n"
+    )
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with_store("")
+    }
+
+    fn with_store(store_extra: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let cfg = config::parse(&config_text(store_extra), &path).unwrap();
+        let service = Service::open(cfg).unwrap();
+        let mut app = App::new(service, Theme::plain());
+        app.clipboard_info = "OSC 52 via the terminal (test)".into();
+        app.set_poll_interval(std::time::Duration::ZERO);
+        app.start(None);
+        let mut h = Harness {
+            _dir: dir,
+            app,
+            copies: Vec::new(),
+            clipboard: Clipboard::osc52_only("test"),
+            term: Vec::new(),
+        };
+        h.run();
+        h
+    }
+
+    fn root(&self) -> std::path::PathBuf {
+        self._dir.path().to_path_buf()
+    }
+
+    /// Runs the app's effects as the runtime does, until none are left.
+    fn run(&mut self) {
+        loop {
+            let effects = self.app.take_effects();
+            if effects.is_empty() {
+                return;
+            }
+            for e in effects {
+                match e {
+                    Effect::Job(job) => {
+                        let done = worker::run(self.app.service(), job);
+                        self.app.done(done);
+                    }
+                    Effect::Copy(req) => {
+                        self.copies
+                            .push((req.what.clone(), req.text.to_string(), req.secret));
+                        let out = self.clipboard.copy(&req.text, req.secret, &mut self.term);
+                        self.app.copied(&req.what, &out);
+                    }
+                }
+            }
+        }
+    }
+
+    fn key_mod(&mut self, code: KeyCode, m: KeyModifiers) {
+        self.app
+            .handle_event(&TermEvent::Key(KeyEvent::new(code, m)));
+        self.run();
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.key_mod(code, KeyModifiers::NONE);
+    }
+
+    fn ch(&mut self, c: char) {
+        let m = if c.is_ascii_uppercase() {
+            KeyModifiers::SHIFT
+        } else {
+            KeyModifiers::NONE
+        };
+        self.key_mod(KeyCode::Char(c), m);
+    }
+
+    fn ctrl(&mut self, c: char) {
+        self.key_mod(KeyCode::Char(c), KeyModifiers::CONTROL);
+    }
+
+    fn typ(&mut self, s: &str) {
+        for c in s.chars() {
+            self.ch(c);
+        }
+    }
+
+    fn paste(&mut self, s: &str) {
+        self.app.handle_event(&TermEvent::Paste(s.to_owned()));
+        self.run();
+    }
+
+    fn step(&mut self, a: Action) {
+        self.app.step(a);
+        self.run();
+    }
+
+    /// Issues through the service, as another process (the CLI) would.
+    fn issue(&self, cn: &str, name: &str, days: u32) -> CreateResponse {
+        self.app
+            .service()
+            .clone()
+            .create(&CreateRequest {
+                site_id: Some(SITE.to_string()),
+                validity_days: Some(days.to_string()),
+                pkey_type: Some("ED25519".into()),
+                common_name: Some(cn.into()),
+                name: Some(name.into()),
+                csr: None,
+            })
+            .unwrap()
+    }
+
+    fn draw(&self, w: u16, h: u16) -> String {
+        render(&self.app, w, h).backend().to_string()
+    }
+
+    fn form(&self) -> &super::form::IssueForm {
+        match &self.app.screen {
+            Screen::Form(f) => f,
+            other => panic!("not in the form: {other:?}"),
+        }
+    }
+
+    fn note(&self) -> String {
+        self.app
+            .note
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default()
+    }
+
+    fn labels(&self) -> Vec<String> {
+        let (_, rows) = self.app.table.window(1000);
+        rows.map(|r| r.common_name.clone()).collect()
+    }
+}
+
+fn render(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(f, app)).unwrap();
+    t
+}
+
+/// A PEM CSR made here (Ed25519: fixed size, so screens are stable).
+fn csr_pem(cn: &str) -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Acme");
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+/// Fixed sites and certificates for the main-screen snapshots.
+fn fixture(h: &mut Harness) {
+    let mut rows = [
+        summary(
+            1,
+            SITE,
+            "web-frontend",
+            "frontend.example.com",
+            "active",
+            "2027-03-01T00:00:00Z",
+        ),
+        summary(
+            2,
+            SITE,
+            "",
+            "alice@example.com",
+            "active",
+            "2026-06-20T12:00:00Z",
+        ),
+        summary(
+            3,
+            SITE,
+            "batch",
+            "batch-runner.internal",
+            "revoked",
+            "2026-12-01T00:00:00Z",
+        ),
+        summary(
+            4,
+            SITE,
+            "",
+            "old-laptop.example.com",
+            "expired",
+            "2026-05-01T00:00:00Z",
+        ),
+        summary(
+            5,
+            SITE,
+            "ci",
+            "ci.example.com",
+            "active",
+            "2028-06-01T00:00:00Z",
+        ),
+        summary(6, 42, "", "other.example", "active", "2027-01-01T00:00:00Z"),
+    ];
+    for (r, key) in rows.iter_mut().zip([
+        "ECC_256", "RSA_2048", "ED25519", "RSA_4096", "ECC_384", "ECC_256",
+    ]) {
+        r.pkey_type = key.into();
+    }
+    let site = |id: u64, name: &str, ca: bool, counts: [usize; 4], max: Option<u64>| SiteSummary {
+        site_id: id,
+        site_name: name.into(),
+        ca_certificate_id: if ca { "c".repeat(32) } else { String::new() },
+        ca_common_name: format!("{name} Client CA"),
+        ca_not_after: if ca {
+            "2036-01-01T00:00:00Z".into()
+        } else {
+            String::new()
+        },
+        ca_key_type: "ECC_256".into(),
+        active: counts[0],
+        revoked: counts[1],
+        expired: counts[2],
+        expiring_soon: counts[3],
+        max_client_certificates: max,
+    };
+    h.app.set_clock(datetime!(2026-06-01 00:00:00 UTC));
+    h.app.done(Done::Loaded(Ok(Snapshot {
+        stamp: None,
+        sites: vec![
+            site(SITE, "example.com", true, [3, 1, 1, 1], None),
+            site(42, "other.example", true, [1, 0, 0, 0], Some(2)),
+        ],
+        rows: rows
+            .iter()
+            .enumerate()
+            .map(|(i, s)| CertRow::from_summary(s, i as u32))
+            .collect(),
+        damaged: 0,
+    })));
+}
+
+/// Placeholders for what differs between runs: request ids, hex ids and
+/// serials, fingerprints, times, PEM bodies. Hex and PEM filters eat the
+/// padding after them so lines stay the same length whatever the match.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            r"[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[0-9A-F]{4}-[0-9A-F]{12} *",
+            "[REQUEST-ID] ",
+        ),
+        (r"\b[0-9a-f]{64}\b *", "[SHA256] "),
+        (r"\b[0-9a-f]{28,40}\b *", "[HEX] "),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        // PEM body lines (Ed25519 keeps their count and lengths stable).
+        (r"(│  |┆)[A-Za-z0-9+/=]{8,}…? *│", "$1[BASE64] │"),
+    ]
+}
+
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({ filters => filters(), prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+// ---- state logic: keys in, state out -----------------------------------------
+
+#[test]
+fn starts_with_a_load_and_lists_what_the_store_holds() {
+    let h0 = Harness::new();
+    assert!(h0.app.load.loaded && h0.app.table.is_empty());
+    let mut h = h0;
+    h.issue("a.example", "", 30);
+    h.issue("b.example", "lbl", 30);
+    h.step(Action::FocusGained);
+    let mut labels = h.labels();
+    labels.sort();
+    assert_eq!(labels, ["a.example", "b.example"]);
+}
+
+#[test]
+fn a_change_by_another_process_shows_up_on_the_next_tick() {
+    let mut h = Harness::new();
+    h.step(Action::Tick);
+    assert!(h.app.table.is_empty());
+    h.issue("cli.example", "", 30);
+    h.step(Action::Tick);
+    assert_eq!(h.labels(), ["cli.example"]);
+    // No change: no reload is even asked for.
+    h.app.step(Action::Tick);
+    assert!(h.app.take_effects().is_empty());
+}
+
+#[test]
+fn quit_keys() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.ch('q'); // typed into ValidityDays, not a quit
+    assert!(!h.app.should_quit());
+    assert_eq!(h.form().days.value(), "365q");
+    h.ctrl('c');
+    assert!(h.app.should_quit());
+    let mut h = Harness::new();
+    h.ch('q');
+    assert!(h.app.should_quit());
+}
+
+#[test]
+fn esc_then_a_key_at_once_is_not_lost_as_alt() {
+    let mut h = Harness::new();
+    h.ch('?');
+    h.key_mod(KeyCode::Char('n'), KeyModifiers::ALT);
+    assert!(h.app.popup.is_none());
+    assert!(matches!(h.app.screen, Screen::Form(_)));
+}
+
+#[test]
+fn esc_leaves_the_form_without_issuing() {
+    let mut h = Harness::new();
+    h.ch('n');
+    assert_eq!(h.app.ctx(), Ctx::Form);
+    assert_eq!(h.form().focus, Field::Days);
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.app.screen, Screen::Main));
+    let n = h.app.service().list(&ListQuery::default()).unwrap();
+    assert_eq!(n.response.total_count, 0);
+    assert!(h.note().contains("nothing was issued"));
+}
+
+#[test]
+fn the_form_issues_a_certificate_on_a_worker_and_shows_the_result() {
+    let mut h = Harness::new();
+    h.ch('n');
+    // Defaults from the config; the site pre-selected.
+    assert_eq!(h.form().site_id(), Some(SITE));
+    assert_eq!(h.form().key_spelling(), "ECC_256");
+    h.key(KeyCode::Down); // Key type
+    h.key(KeyCode::Right); // ECC_384
+    h.key(KeyCode::Right); // ED25519
+    assert_eq!(h.form().key_spelling(), "ED25519");
+    h.key(KeyCode::Down);
+    h.typ("form.example.com");
+    h.key(KeyCode::Tab);
+    h.typ("made in the form");
+    // Submitting hands a job to the runtime and shows progress.
+    h.app.handle_event(&TermEvent::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert!(h.form().submitting.is_some());
+    assert!(
+        h.draw(80, 24)
+            .contains("Generating the Ed25519 key and signing")
+    );
+    // While it runs, Esc cannot drop it.
+    h.app.step(Action::Cmd(super::action::Cmd::Back));
+    assert!(matches!(h.app.screen, Screen::Form(_)));
+    h.run();
+    let Screen::Result(r) = &h.app.screen else {
+        panic!("no result: {:?}", h.app.screen)
+    };
+    assert_eq!(r.resp.common_name, "form.example.com");
+    assert!(r.resp.private_key.expose().contains("PRIVATE KEY"));
+    let id = r.resp.id.clone();
+    assert!(h.note().starts_with("Issued form.example.com"));
+    // Back to the table, the new certificate selected.
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.app.screen, Screen::Main));
+    assert_eq!(h.app.table.selected_row().unwrap().id, id);
+    assert_eq!(h.app.table.selected_row().unwrap().name, "made in the form");
+}
+
+#[test]
+fn inline_errors_use_the_service_codes_and_block_submitting() {
+    let mut h = Harness::new();
+    h.ch('n');
+    // Untouched fields show nothing.
+    assert!(h.form().error(Field::Days).is_none());
+    for _ in 0..3 {
+        h.key(KeyCode::Backspace);
+    }
+    h.typ("0");
+    let e = h.form().error(Field::Days).unwrap();
+    assert_eq!(e.code, ErrorCode::InvalidValidityDays);
+    // ←/→ presets repair it.
+    h.key(KeyCode::Right);
+    assert_eq!(h.form().days.value(), "30");
+    assert!(h.form().error(Field::Days).is_none());
+    // A control character in Name.
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(h.form().focus, Field::Name);
+    h.paste("bad\u{7}name");
+    assert_eq!(
+        h.form().error(Field::Name).unwrap().code,
+        ErrorCode::InvalidName
+    );
+    h.ctrl('s');
+    assert!(h.app.take_effects().is_empty());
+    assert_eq!(h.form().focus, Field::Name);
+    assert!(h.draw(100, 30).contains("✗ InvalidParameter.Name: Name"));
+}
+
+#[test]
+fn quota_refusals_land_in_the_form() {
+    let mut h = Harness::new();
+    h.ch('j'); // Sites has no focus: j moves in the table; go to site 42
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Down);
+    assert_eq!(h.app.selected_site().unwrap().site_id, 42);
+    for _ in 0..3 {
+        h.ch('n');
+        h.ctrl('s');
+        if matches!(h.app.screen, Screen::Result(_)) {
+            h.key(KeyCode::Esc);
+        }
+    }
+    let f = h.form();
+    assert_eq!(
+        f.form_error.as_ref().unwrap().code,
+        ErrorCode::QuotaCheckFailed
+    );
+    assert!(f.submitting.is_none());
+}
+
+#[test]
+fn a_pasted_csr_switches_the_form_to_csr_mode_wherever_the_focus_is() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    assert_eq!(h.form().focus, Field::Site);
+    // Windows line ends and bare CRs are normalised.
+    let pem = csr_pem("csr.example.com").replace('\n', "\r\n");
+    h.paste(&pem);
+    let f = h.form();
+    assert_eq!(f.source, Source::Csr);
+    assert_eq!(f.focus, Field::Csr);
+    assert!(!f.csr.text().contains('\r'));
+    let p = f.csr_preview.as_ref().unwrap();
+    assert_eq!(p.subject, "CN=csr.example.com, O=Acme");
+    assert_eq!(p.key, "Ed25519");
+    assert!(h.note().contains("CSR pasted"));
+    h.ctrl('s');
+    let Screen::Result(r) = &h.app.screen else {
+        panic!("no result")
+    };
+    assert_eq!(r.resp.common_name, "csr.example.com");
+    assert!(r.resp.private_key.is_empty());
+}
+
+#[test]
+fn a_csr_pasted_on_the_main_screen_opens_the_form() {
+    let mut h = Harness::new();
+    h.paste(&csr_pem("main.example.com"));
+    assert_eq!(h.form().source, Source::Csr);
+    assert!(h.form().csr_preview.is_some());
+}
+
+#[test]
+fn a_bad_csr_is_marked_and_typing_it_works_without_bracketed_paste() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Right); // Key source: CSR
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(h.form().focus, Field::Csr);
+    h.typ("garbage");
+    assert_eq!(
+        h.form().error(Field::Csr).unwrap().code,
+        ErrorCode::InvalidCsr
+    );
+    h.ctrl('u');
+    // Enter is a new line here, not a submit: a terminal without bracketed
+    // paste types the CSR line by line.
+    for line in csr_pem("typed.example").lines() {
+        h.typ(line);
+        h.key(KeyCode::Enter);
+    }
+    assert!(matches!(h.app.screen, Screen::Form(_)));
+    assert!(
+        h.form().csr_preview.is_some(),
+        "{:?}",
+        h.form().error(Field::Csr)
+    );
+}
+
+#[test]
+fn search_filters_live_and_esc_clears() {
+    let mut h = Harness::new();
+    let a = h.issue("alpha.example", "", 30);
+    h.issue("beta.example", "build", 30);
+    h.step(Action::FocusGained);
+    h.ch('/');
+    assert_eq!(h.app.ctx(), Ctx::Search);
+    h.typ("bu");
+    assert_eq!(h.labels(), ["beta.example"]);
+    h.key(KeyCode::Enter); // keep the filter
+    assert_eq!(h.app.ctx(), Ctx::Main);
+    assert_eq!(h.labels(), ["beta.example"]);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.labels().len(), 2);
+    // Id and fingerprint prefixes.
+    h.ch('/');
+    h.typ(&a.id[..6]);
+    assert_eq!(h.labels(), ["alpha.example"]);
+    h.key(KeyCode::Esc);
+    h.ch('/');
+    h.typ(&a.fingerprint_sha256[..8].to_uppercase());
+    assert_eq!(h.labels(), ["alpha.example"]);
+}
+
+#[test]
+fn sort_cycles_and_reverses() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    assert_eq!(h.app.table.sort().0.label(), "issued");
+    h.ch('s');
+    assert_eq!(h.app.table.sort().0.label(), "expiry");
+    assert_eq!(h.labels()[0], "old-laptop.example.com");
+    h.ch('S');
+    assert_eq!(h.labels()[0], "ci.example.com");
+    h.ch('s');
+    h.ch('s');
+    assert_eq!(h.app.table.sort().0.label(), "name");
+    assert_eq!(h.labels()[0], "alice@example.com");
+}
+
+#[test]
+fn revoke_asks_names_the_certificate_and_takes_a_reason() {
+    let mut h = Harness::new();
+    let c = h.issue("victim.example", "laptop", 30);
+    h.step(Action::FocusGained);
+    h.ch('r');
+    let Some(Popup::Confirm(conf)) = &h.app.popup else {
+        panic!("no confirmation")
+    };
+    assert_eq!(conf.id, c.id);
+    assert_eq!(conf.label, "laptop · victim.example");
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("Revoke this certificate?") && screen.contains(&c.id));
+    h.key(KeyCode::Right);
+    h.key(KeyCode::Right); // keyCompromise
+    h.ch('y');
+    assert!(h.note().starts_with("Revoked laptop · victim.example"));
+    let got = h.app.service().get(&c.id).unwrap();
+    assert_eq!(got.status, "revoked");
+    assert_eq!(got.result.revoke_reason.as_deref(), Some("keyCompromise"));
+    assert_eq!(
+        h.app.table.selected_row().unwrap().status.as_str(),
+        "revoked"
+    );
+    // n cancels.
+    h.ch('a');
+    h.ch('n');
+    assert!(h.app.popup.is_none());
+    assert_eq!(h.app.service().get(&c.id).unwrap().status, "revoked");
+}
+
+#[test]
+fn refused_transitions_show_the_esa_code() {
+    let mut h = Harness::new();
+    let c = h.issue("active.example", "", 30);
+    h.step(Action::FocusGained);
+    h.ch('D');
+    h.ch('y');
+    let Some(Popup::Message(m)) = &h.app.popup else {
+        panic!("no message")
+    };
+    assert_eq!(m.error.code, ErrorCode::StatusError);
+    assert!(h.draw(80, 24).contains("Certificate.StatusError"));
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Error);
+    h.key(KeyCode::Enter);
+    assert!(h.app.popup.is_none());
+    assert!(h.app.service().get(&c.id).is_ok());
+    // Revoke, then delete: the row leaves the table.
+    h.ch('r');
+    h.ch('y');
+    h.ch('D');
+    h.key(KeyCode::Enter);
+    assert!(h.app.table.is_empty());
+    assert!(h.note().starts_with("Deleted"));
+}
+
+#[test]
+fn details_show_get_and_act_on_the_certificate() {
+    let mut h = Harness::new();
+    let c = h.issue("details.example", "", 30);
+    h.step(Action::FocusGained);
+    h.key(KeyCode::Enter);
+    let Screen::Details(d) = &h.app.screen else {
+        panic!("no details")
+    };
+    assert_eq!(d.get.result.id, c.id);
+    h.ch('c');
+    h.ch('K');
+    h.ch('A');
+    h.ch('J');
+    let secrets: Vec<bool> = h.copies.iter().map(|c| c.2).collect();
+    assert_eq!(secrets, [false, true, false, false]);
+    assert_eq!(h.copies[0].1, c.certificate);
+    assert_eq!(h.copies[1].1, c.private_key.expose());
+    assert!(h.copies[2].1.contains("BEGIN CERTIFICATE"));
+    assert!(h.copies[3].1.contains("\"FingerprintSha256\""));
+    assert!(!h.copies[3].1.contains("PRIVATE KEY"));
+    assert!(
+        h.note().starts_with(
+            "Sent the details JSON of details.example to the terminal clipboard (OSC 52"
+        )
+    );
+    // Revoking from the details refreshes them.
+    h.ch('r');
+    h.ch('y');
+    let Screen::Details(d) = &h.app.screen else {
+        panic!("left the details")
+    };
+    assert_eq!(d.get.status, "revoked");
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.app.screen, Screen::Main));
+}
+
+#[test]
+fn copies_from_the_table_and_their_outcome_in_the_status_line() {
+    let mut h = Harness::new();
+    let c = h.issue("copy.example", "", 30);
+    h.step(Action::FocusGained);
+    h.ch('c');
+    assert_eq!(h.copies[0].1, c.certificate);
+    assert!(h.term.starts_with(b"\x1b]52;c;"));
+    assert!(h.note().contains("terminal clipboard (OSC 52"));
+    h.ch('K');
+    assert!(h.copies[1].2, "a private key is a secret copy");
+}
+
+#[test]
+fn without_a_kept_key_the_result_warns_and_esc_asks_twice() {
+    let mut h = Harness::with_store("keep_private_keys = false");
+    h.ch('n');
+    h.ctrl('s');
+    assert!(h.draw(100, 30).contains("will not be shown again"));
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.app.screen, Screen::Result(_)));
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
+    h.ch('J');
+    assert!(h.copies[0].1.contains("PRIVATE KEY") && h.copies[0].2);
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.app.screen, Screen::Main));
+    // The table cannot copy a key that was not kept: the service says why.
+    h.ch('K');
+    let Some(Popup::Message(m)) = &h.app.popup else {
+        panic!("no message")
+    };
+    assert!(m.error.message.contains("keep_private_keys = false"));
+}
+
+#[test]
+fn store_errors_are_shown_and_the_app_keeps_running() {
+    let mut h = Harness::new();
+    let sites = h.root().join("store/sites");
+    std::fs::remove_dir_all(&sites).unwrap();
+    std::fs::write(&sites, "not a folder").unwrap();
+    h.step(Action::FocusGained);
+    let e = h.app.load.error.as_ref().unwrap();
+    assert_eq!(e.code, ErrorCode::InternalException);
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("Cannot read the store"), "{screen}");
+    // Still usable; once repaired the next poll reads it again.
+    h.ch('?');
+    assert!(matches!(h.app.popup, Some(Popup::Help(_))));
+    h.key(KeyCode::Esc);
+    std::fs::remove_file(&sites).unwrap();
+    std::fs::create_dir(&sites).unwrap();
+    h.step(Action::Tick);
+    assert!(h.app.load.error.is_none());
+}
+
+#[test]
+fn too_narrow_for_the_sites_list_tab_steps_through_sites() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let _ = h.draw(50, 20);
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.selected_site().unwrap().site_id, 42);
+    assert!(h.draw(50, 20).contains("Certificates · other.example"));
+    h.ch('k'); // still moves in the table, not in the hidden list
+    assert_eq!(h.app.selected_site().unwrap().site_id, 42);
+    let _ = h.draw(100, 30);
+    h.key(KeyCode::Tab);
+    assert_eq!(h.app.focus, super::app::Pane::Sites);
+}
+
+#[test]
+fn hints_follow_the_selection() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let bar = |h: &Harness| {
+        let s = h.draw(140, 24);
+        s.lines().last().unwrap_or_default().to_owned()
+    };
+    // frontend: active
+    assert!(bar(&h).contains("r revoke") && !bar(&h).contains("a activate"));
+    h.ch('j');
+    h.ch('j'); // batch: revoked
+    assert!(bar(&h).contains("a activate") && bar(&h).contains("D delete"));
+    assert!(!bar(&h).contains("r revoke"));
+}
+
+// ---- drawing ------------------------------------------------------------------
+
+/// Every screen at every awkward size: nothing may panic.
+#[test]
+fn any_size_draws_without_panicking() {
+    let mut h = Harness::new();
+    h.issue(
+        "size.example",
+        "a very long label that will not fit anywhere at all",
+        3650,
+    );
+    h.step(Action::FocusGained);
+    let sizes = [
+        (0, 0),
+        (1, 1),
+        (2, 1),
+        (1, 40),
+        (10, 3),
+        (39, 9),
+        (40, 10),
+        (41, 11),
+        (45, 12),
+        (59, 14),
+        (60, 15),
+        (80, 24),
+        (300, 5),
+        (200, 80),
+    ];
+    type Setup = Box<dyn Fn(&mut Harness)>;
+    let mut states: Vec<Setup> = vec![
+        Box::new(|_| {}),
+        Box::new(|h| h.ch('/')),
+        Box::new(|h| h.ch('?')),
+        Box::new(|h| h.ch('r')),
+        Box::new(|h| h.key(KeyCode::Enter)),
+        Box::new(|h| h.ch('n')),
+        Box::new(|h| {
+            h.ch('n');
+            h.paste(&csr_pem("tiny.example"));
+        }),
+        Box::new(|h| {
+            h.ch('n');
+            h.ctrl('s');
+        }),
+        Box::new(|h| h.ch('D')),
+    ];
+    for (i, setup) in states.drain(..).enumerate() {
+        let mut h = Harness::new();
+        h.issue(
+            "size.example",
+            "a very long label that will not fit anywhere at all",
+            3650,
+        );
+        h.step(Action::FocusGained);
+        setup(&mut h);
+        if i == 8 {
+            h.ch('y'); // the refusal message
+        }
+        for (w, ht) in sizes {
+            let _ = render(&h.app, w, ht);
+        }
+    }
+}
+
+#[test]
+fn no_colour_at_all_with_no_color_and_selection_is_reversed() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let t = render(&h.app, 100, 30);
+    let buf = t.backend().buffer();
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset),
+        "a colour was used with NO_COLOR"
+    );
+    // The selected row (frontend) is REVERSED and BOLD.
+    let y = (0..buf.area.height)
+        .find(|&y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+                .contains("› web-frontend")
+        })
+        .unwrap();
+    let cell = &buf[(40, y)];
+    assert!(cell.modifier.contains(Modifier::REVERSED | Modifier::BOLD));
+    h.app.theme = Theme::colored();
+    let t = render(&h.app, 100, 30);
+    assert!(
+        t.backend()
+            .buffer()
+            .content
+            .iter()
+            .any(|c| c.fg != Color::Reset)
+    );
+    assert!(Theme::colored().uses_color() && !Theme::plain().uses_color());
+}
+
+#[test]
+fn store_text_is_sanitised_before_it_is_drawn() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let mut evil = summary(
+        9,
+        SITE,
+        "x\u{1b}[2Jy",
+        "\u{202e}evil",
+        "active",
+        "2027-01-01T00:00:00Z",
+    );
+    evil.site_name = "example.com".into();
+    let mut rows: Vec<CertRow> = h.app.table.rows().to_vec();
+    rows.push(CertRow::from_summary(&evil, 99));
+    h.app.table.replace_rows(rows);
+    let screen = h.draw(120, 30);
+    assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
+    assert!(screen.contains("x\\u{1b}[2Jy"));
+}
+
+// ---- snapshots ----------------------------------------------------------------
+
+#[test]
+fn snapshot_main_screen() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    snapshot!("main_120x30", h.draw(120, 30));
+    snapshot!("main_80x24", h.draw(80, 24));
+    snapshot!("main_tiny_30x8", h.draw(30, 8));
+    h.ch('/');
+    h.typ("example");
+    snapshot!("main_search_80x24", h.draw(80, 24));
+}
+
+#[test]
+fn snapshot_confirm_revoke() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    h.ch('r');
+    h.key(KeyCode::Right);
+    h.key(KeyCode::Right);
+    snapshot!("confirm_revoke_80x24", h.draw(80, 24));
+}
+
+#[test]
+fn snapshot_issue_form_with_an_inline_error() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Backspace);
+    h.key(KeyCode::Backspace);
+    h.key(KeyCode::Backspace);
+    h.typ("4000");
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.typ("client-7.example.com");
+    snapshot!("form_generate_error_80x24", h.draw(80, 24));
+}
+
+#[test]
+fn snapshot_issue_form_csr_mode() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.paste(&csr_pem("csr.example.com"));
+    snapshot!("form_csr_80x24", h.draw(80, 24));
+}
+
+#[test]
+fn snapshot_result_and_details() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Right);
+    h.key(KeyCode::Right); // Ed25519: fixed-size PEMs
+    h.key(KeyCode::Down);
+    h.typ("alice.example.com");
+    h.key(KeyCode::Down);
+    h.typ("alice's laptop");
+    h.ctrl('s');
+    snapshot!("result_100x40", h.draw(100, 40));
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Enter);
+    let Screen::Details(d) = &h.app.screen else {
+        panic!("no details")
+    };
+    let nb = crate::pki::parse_esa_time(&d.get.result.not_before).unwrap();
+    h.app.set_clock(nb + time::Duration::hours(1));
+    snapshot!("details_100x40", h.draw(100, 40));
+}
+
+#[test]
+fn snapshot_result_when_the_key_is_not_kept() {
+    let mut h = Harness::with_store("keep_private_keys = false");
+    h.ch('n');
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Right);
+    h.key(KeyCode::Right);
+    h.key(KeyCode::Down);
+    h.typ("once.example.com");
+    h.ctrl('s');
+    h.key(KeyCode::Esc);
+    snapshot!("result_key_not_kept_100x30", h.draw(100, 30));
+}
+
+#[test]
+fn snapshot_help() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    h.ch('?');
+    snapshot!("help_100x60", h.draw(100, 60));
+}
+
+// ---- the README's key map ---------------------------------------------------------
+
+/// The key map as a Markdown table, from the same table as the help.
+fn key_map_markdown() -> String {
+    use super::keys::{EDIT_KEYS, HELP_SECTIONS, help_rows};
+    let mut out = String::from("| Where | Keys | What |\n| --- | --- | --- |\n");
+    for (title, ctxs) in HELP_SECTIONS {
+        for (keys, text) in help_rows(ctxs) {
+            out.push_str(&format!("| {title} | `{keys}` | {text} |\n"));
+        }
+    }
+    for (keys, text) in EDIT_KEYS {
+        out.push_str(&format!("| Text fields | `{keys}` | {text} |\n"));
+    }
+    out
+}
+
+#[test]
+fn the_readme_key_map_matches_the_bindings() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = key_map_markdown();
+    assert!(
+        readme.contains(&table),
+        "README.md's key map is out of date; replace it with:\n\n{table}"
+    );
+}
+
+/// 100,000 certificates: a frame (and a filter keystroke with its frame)
+/// builds only the visible rows. Asserted in release builds, reported in
+/// debug ones.
+#[test]
+fn a_100k_table_draws_only_its_window() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let rows: Vec<CertRow> = (0..100_000u32)
+        .map(|i| {
+            let s = summary(
+                i,
+                SITE,
+                "",
+                &format!("client-{i}.example"),
+                "active",
+                "2027-01-01T00:00:00Z",
+            );
+            CertRow::from_summary(&s, i)
+        })
+        .collect();
+    h.app.table.replace_rows(rows);
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let start = std::time::Instant::now();
+    t.draw(|f| ui::draw(f, &h.app)).unwrap();
+    let frame = start.elapsed();
+    h.ch('/');
+    let start = std::time::Instant::now();
+    h.ch('7');
+    let filtered = start.elapsed();
+    t.draw(|f| ui::draw(f, &h.app)).unwrap();
+    let keystroke = start.elapsed();
+    eprintln!(
+        "100k rows: frame {frame:?}, filter keystroke {filtered:?}, with its frame {keystroke:?}"
+    );
+    assert!(t.backend().to_string().contains("client-7.example"));
+    if !cfg!(debug_assertions) {
+        assert!(keystroke.as_millis() < 16, "{keystroke:?}");
+    }
+}

@@ -1,0 +1,95 @@
+//! GetClientCertificate for one certificate: every field, then its PEM.
+//! Never the private key: that is shown only right after issuing.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph};
+
+use super::text::{kv_lines, pem_lines, position};
+use crate::tui::app::{App, DetailsView};
+
+const KEY_W: usize = 19;
+
+fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
+    let t = app.theme;
+    let r = &d.get.result;
+    let days = crate::pki::parse_esa_time(&r.not_after)
+        .map(|na| (na - app.now()).whole_days())
+        .map(|d| {
+            if d < 0 {
+                format!(" (expired {} days ago)", -d)
+            } else {
+                format!(" (in {d} days)")
+            }
+        })
+        .unwrap_or_default();
+    let not_after = format!("{}{days}", r.not_after);
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let fields: Vec<(&str, String)> = vec![
+        ("Id", r.id.clone()),
+        ("Name", r.name.clone()),
+        ("CommonName", r.common_name.clone()),
+        ("Status", r.status.clone()),
+        ("Type", r.kind.clone()),
+        (
+            "SiteId · SiteName",
+            format!("{} · {}", r.site_id, r.site_name),
+        ),
+        ("Issuer", r.issuer.clone()),
+        ("CACertificateId", r.ca_certificate_id.clone()),
+        ("SAN", r.san.clone()),
+        ("SerialNumber", r.serial_number.clone()),
+        ("FingerprintSha256", r.fingerprint_sha256.clone()),
+        ("SignatureAlgorithm", r.signature_algorithm.clone()),
+        ("PubkeyAlgorithm", r.pubkey_algorithm.clone()),
+        ("PkeyType", r.pkey_type.clone()),
+        ("ValidityDays", r.validity_days.clone()),
+        ("NotBefore", r.not_before.clone()),
+        ("NotAfter", not_after),
+        ("CreateTime", r.create_time.clone()),
+        ("UpdateTime", r.update_time.clone()),
+        ("PrivateKeyStored", yes_no(r.private_key_stored).to_owned()),
+    ];
+    let mut out = Vec::new();
+    for (k, v) in &fields {
+        out.extend(kv_lines(k, v, KEY_W, w, t.label()));
+    }
+    let optional = [
+        ("RevokeTime", &r.revoke_time),
+        ("RevokeReason", &r.revoke_reason),
+        ("RenewedFrom", &r.renewed_from),
+        ("RenewedBy", &r.renewed_by),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            out.extend(kv_lines(k, v, KEY_W, w, t.label()));
+        }
+    }
+    out.push(Line::raw(""));
+    out.push(Line::styled("Certificate", t.label()));
+    out.extend(pem_lines(&d.get.certificate, w));
+    out
+}
+
+pub fn draw(frame: &mut Frame, app: &App, d: &DetailsView, area: Rect) {
+    let t = app.theme;
+    let outer = Block::bordered().border_style(t.border(true));
+    let inner = outer.inner(area);
+    let all = lines(app, d, usize::from(inner.width));
+    let h = usize::from(inner.height);
+    let first = d.scroll.clamp(all.len(), h);
+    let title = format!(
+        " {} ",
+        super::text::fit(
+            &crate::tui::app::row_label(&d.get.result.name, &d.get.result.common_name),
+            usize::from(area.width).saturating_sub(24)
+        )
+    );
+    let block = outer
+        .title(Line::styled(title, t.label()))
+        .title_top(Line::styled(position(first, h, all.len()), t.dim()).right_aligned());
+    frame.render_widget(block, area);
+    let shown: Vec<Line> = all.into_iter().skip(first).take(h).collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+}

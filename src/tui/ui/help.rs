@@ -1,0 +1,79 @@
+//! The help popup, generated from the key map (the same table as the hint
+//! bar), plus the legend and how copies are made.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::text::{pad, position, wrap};
+use crate::service::EXPIRING_SOON_DAYS;
+use crate::tui::app::App;
+use crate::tui::keys::{EDIT_KEYS, HELP_SECTIONS, help_rows};
+use crate::tui::scroll::Scroll;
+
+const KEYS_W: usize = 16;
+
+fn lines(app: &App, w: usize) -> Vec<Line<'static>> {
+    let t = app.theme;
+    let mut out = Vec::new();
+    let row = |out: &mut Vec<Line<'static>>, keys: &str, text: &str| {
+        for (i, part) in wrap(text, w.saturating_sub(KEYS_W + 1))
+            .into_iter()
+            .enumerate()
+        {
+            let k = if i == 0 {
+                pad(keys, KEYS_W)
+            } else {
+                " ".repeat(KEYS_W)
+            };
+            out.push(Line::from(vec![
+                Span::styled(k, t.key()),
+                Span::raw(" "),
+                Span::raw(part),
+            ]));
+        }
+    };
+    for (title, ctxs) in HELP_SECTIONS {
+        out.push(Line::styled(title.to_string(), t.header()));
+        for (keys, text) in help_rows(ctxs) {
+            row(&mut out, &keys, text);
+        }
+        out.push(Line::raw(""));
+    }
+    out.push(Line::styled("Editing text", t.header()));
+    for (keys, text) in EDIT_KEYS {
+        row(&mut out, keys, text);
+    }
+    out.push(Line::raw(""));
+    out.push(Line::styled("Table marks", t.header()));
+    row(
+        &mut out,
+        "!12d",
+        &format!("Active and expires within {EXPIRING_SOON_DAYS} days (Left column)"),
+    );
+    row(&mut out, "-3d", "Expired that many days ago");
+    row(&mut out, "›", "The selected row or site");
+    out.push(Line::raw(""));
+    out.push(Line::styled("Clipboard", t.header()));
+    for l in wrap(&app.clipboard_info, w) {
+        out.push(Line::raw(l));
+    }
+    out
+}
+
+pub fn draw(frame: &mut Frame, app: &App, scroll: &Scroll, body: Rect) {
+    let t = app.theme;
+    let area = super::popup_area(frame, body, 84, body.height);
+    let outer = Block::bordered().border_style(t.border(true));
+    let inner = outer.inner(area);
+    let all = lines(app, usize::from(inner.width));
+    let h = usize::from(inner.height);
+    let first = scroll.clamp(all.len(), h);
+    let block = outer
+        .title(Line::styled(" Keys ", t.label()))
+        .title_top(Line::styled(position(first, h, all.len()), t.dim()).right_aligned());
+    frame.render_widget(block, area);
+    let shown: Vec<Line> = all.into_iter().skip(first).take(h).collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+}

@@ -1,0 +1,341 @@
+//! The main screen: the sites of the config on the left, the selected
+//! site's certificates on the right. Only the rows in the visible window
+//! are turned into lines, however many certificates there are.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::text::{fit, pad, pad_left, width};
+use crate::service::{EXPIRING_SOON_DAYS, SiteSummary, Status};
+use crate::text::sanitize;
+use crate::tui::app::{App, Pane};
+use crate::tui::rows::CertRow;
+
+/// Below this width the sites list is left out (the table's title still
+/// names the site).
+const SITES_MIN_TOTAL: u16 = 60;
+
+pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
+    let sites_w = if area.width < SITES_MIN_TOTAL {
+        0
+    } else {
+        (area.width / 4).clamp(24, 30)
+    };
+    app.sites_shown.set(sites_w > 0);
+    if sites_w > 0 {
+        draw_sites(
+            frame,
+            app,
+            Rect {
+                width: sites_w,
+                ..area
+            },
+        );
+    }
+    let table = Rect {
+        x: area.x + sites_w,
+        width: area.width - sites_w,
+        ..area
+    };
+    draw_certs(frame, app, table);
+}
+
+fn date(s: &str) -> &str {
+    s.get(..10).unwrap_or(s)
+}
+
+/// The CA line and the counts line of a site in the list, the counts in
+/// words when they fit in `w` columns, abbreviated otherwise.
+fn site_lines(s: &SiteSummary, w: usize) -> [String; 2] {
+    let ca = if s.ca_certificate_id.is_empty() {
+        "no CA yet".to_string()
+    } else {
+        format!("CA ✓ {}", sanitize(&s.ca_key_type))
+    };
+    let counts = |active: &str, revoked: &str, expired: &str| {
+        let mut out = format!("{} {active}", s.active);
+        if s.revoked > 0 {
+            out.push_str(&format!(", {} {revoked}", s.revoked));
+        }
+        if s.expired > 0 {
+            out.push_str(&format!(", {} {expired}", s.expired));
+        }
+        out
+    };
+    let long = counts("active", "revoked", "expired");
+    let counts = if width(&long) <= w {
+        long
+    } else {
+        counts("act", "rev", "exp")
+    };
+    [ca, counts]
+}
+
+fn draw_sites(frame: &mut Frame, app: &App, area: Rect) {
+    let t = app.theme;
+    let focused = app.focus == Pane::Sites;
+    let block = Block::bordered()
+        .title(Line::styled(" Sites ", t.label()))
+        .border_style(t.border(focused));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let w = usize::from(inner.width);
+    let per_page = usize::from(inner.height / 3).max(1);
+    let first = app.site_sel.saturating_sub(per_page - 1);
+    let mut lines = Vec::new();
+    for (i, s) in app.sites.iter().enumerate().skip(first).take(per_page) {
+        let selected = i == app.site_sel;
+        let style = match (selected, focused) {
+            (true, true) => t.selected(),
+            (true, false) => t.marked(),
+            _ => Style::new(),
+        };
+        let mark = if selected { "›" } else { " " };
+        let total = s.active + s.revoked + s.expired;
+        let count = format!(" {total}");
+        let name = fit(&sanitize(&s.site_name), w.saturating_sub(2 + width(&count)));
+        let gap = w.saturating_sub(2 + width(&name) + width(&count));
+        lines.push(Line::styled(
+            format!("{mark} {name}{}{count}", " ".repeat(gap)),
+            style,
+        ));
+        for l in site_lines(s, w.saturating_sub(2)) {
+            lines.push(Line::styled(pad(&format!("  {l}"), w), style));
+        }
+    }
+    if app.sites.is_empty() {
+        lines.push(Line::styled(fit("No sites in the config", w), t.warn()));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Column widths of the table for an inner width.
+struct Columns {
+    label: usize,
+    serial: bool,
+}
+
+const STATUS_W: usize = 7;
+const KEY_W: usize = 8;
+const DATE_W: usize = 10;
+const LEFT_W: usize = 6;
+const SERIAL_W: usize = 8;
+const MARK_W: usize = 2;
+
+impl Columns {
+    fn new(w: usize) -> Columns {
+        let fixed = MARK_W + STATUS_W + KEY_W + DATE_W + LEFT_W + 4;
+        let serial = w >= fixed + SERIAL_W + 1 + 30;
+        let used = fixed + if serial { SERIAL_W + 1 } else { 0 };
+        Columns {
+            label: w.saturating_sub(used + 1).max(4),
+            serial,
+        }
+    }
+
+    fn header(&self) -> String {
+        let mut s = format!(
+            "{}{} {} {} {} {}",
+            " ".repeat(MARK_W),
+            pad("Name · CommonName", self.label),
+            pad("Status", STATUS_W),
+            pad("Key", KEY_W),
+            pad("NotAfter", DATE_W),
+            pad_left("Left", LEFT_W),
+        );
+        if self.serial {
+            s.push(' ');
+            s.push_str(&pad("Serial", SERIAL_W));
+        }
+        s
+    }
+}
+
+/// Days left as the table shows them: `364d`, `!12d` within the
+/// expiring-soon window, `-3d` once past.
+pub fn left_text(row: &CertRow, app: &App) -> String {
+    match row.days_left(app.now()) {
+        None => "?".into(),
+        Some(d) if row.status == Status::Active && d < EXPIRING_SOON_DAYS => format!("!{d}d"),
+        Some(d) => format!("{d}d"),
+    }
+}
+
+fn row_line(app: &App, row: &CertRow, cols: &Columns, selected: bool, w: usize) -> Line<'static> {
+    let t = app.theme;
+    let mark = if selected { "› " } else { "  " };
+    let left = left_text(row, app);
+    let mut cells = vec![
+        Span::raw(mark.to_string()),
+        Span::raw(pad(&row.label(), cols.label)),
+        Span::raw(" "),
+        Span::styled(pad(row.status.as_str(), STATUS_W), t.status(row.status)),
+        Span::raw(" "),
+        Span::raw(pad(&row.key_type, KEY_W)),
+        Span::raw(" "),
+        Span::raw(pad(date(&row.not_after), DATE_W)),
+        Span::raw(" "),
+    ];
+    let left_style = if left.starts_with('!') {
+        t.warn()
+    } else {
+        Style::new()
+    };
+    cells.push(Span::styled(pad_left(&left, LEFT_W), left_style));
+    if cols.serial {
+        cells.push(Span::raw(" "));
+        // A short serial is a prefix, like a short commit hash.
+        let short: String = row.serial.chars().take(SERIAL_W).collect();
+        cells.push(Span::styled(pad(&short, SERIAL_W), t.dim()));
+    }
+    let used: usize = cells.iter().map(|s| s.width()).sum();
+    cells.push(Span::raw(" ".repeat(w.saturating_sub(used))));
+    let mut line = Line::from(cells);
+    if selected {
+        line = line.style(if app.focus == Pane::Table || !app.sites_shown.get() {
+            t.selected()
+        } else {
+            t.marked()
+        });
+    }
+    line
+}
+
+fn summary_lines(app: &App, w: usize) -> Vec<Line<'static>> {
+    let t = app.theme;
+    let Some(s) = app.selected_site() else {
+        return vec![];
+    };
+    let ca = if s.ca_certificate_id.is_empty() {
+        "No CA yet: it is created with the first certificate".to_string()
+    } else {
+        format!(
+            "CA {} · {} · until {}",
+            sanitize(&s.ca_common_name),
+            sanitize(&s.ca_key_type),
+            date(&s.ca_not_after)
+        )
+    };
+    let mut counts = format!("{} active", s.active);
+    if s.expiring_soon > 0 {
+        counts.push_str(&format!(
+            " (!{} within {EXPIRING_SOON_DAYS}d)",
+            s.expiring_soon
+        ));
+    }
+    counts.push_str(&format!(" · {} revoked · {} expired", s.revoked, s.expired));
+    if let Some(max) = s.max_client_certificates {
+        counts.push_str(&format!(" · quota {}/{max}", s.active + s.revoked));
+    }
+    vec![
+        Line::styled(fit(&ca, w), t.dim()),
+        Line::styled(fit(&counts, w), t.dim()),
+    ]
+}
+
+fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
+    let t = app.theme;
+    let focused = app.focus == Pane::Table || !app.sites_shown.get();
+    let site = app
+        .selected_site()
+        .map(|s| format!(" Certificates · {} ", sanitize(&s.site_name)))
+        .unwrap_or_else(|| " Certificates ".into());
+    let (key, desc) = app.table.sort();
+    let sort = format!(" sort: {} {} ", key.label(), if desc { "↓" } else { "↑" });
+    let block = Block::bordered()
+        .title(Line::styled(site, t.label()))
+        .title_top(Line::styled(sort, t.dim()).right_aligned())
+        .border_style(t.border(focused));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let w = usize::from(inner.width);
+    let mut lines = summary_lines(app, w);
+    let search_line = search_line(app, w);
+    let reserved = lines.len() + 1 + usize::from(search_line.is_some());
+    let rows_h = usize::from(inner.height).saturating_sub(reserved);
+    let cols = Columns::new(w);
+    lines.push(Line::styled(pad(&cols.header(), w), t.header()));
+
+    if let Some(e) = &app.load.error {
+        lines.push(Line::styled(
+            fit(&format!("✗ Cannot read the store: [{}]", e.code), w),
+            t.error(),
+        ));
+        for l in super::text::wrap(&sanitize(&e.message), w.saturating_sub(2)) {
+            lines.push(Line::raw(format!("  {l}")));
+        }
+    } else if !app.load.loaded {
+        lines.push(Line::styled(fit("Reading the store…", w), t.dim()));
+    } else if app.table.is_empty() {
+        let msg = if app.table.query().is_empty() {
+            "No certificates yet: press n to issue one".to_string()
+        } else {
+            format!(
+                "Nothing matches “{}”: Esc clears the filter",
+                sanitize(app.table.query())
+            )
+        };
+        lines.push(Line::styled(fit(&msg, w), t.dim()));
+    } else {
+        let (offset, rows) = app.table.window(rows_h);
+        let sel = app.table.selected_index();
+        for (i, row) in rows.enumerate() {
+            lines.push(row_line(app, row, &cols, offset + i == sel, w));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    if let Some((line, cursor)) = search_line {
+        let y = inner.bottom() - 1;
+        frame.render_widget(
+            Paragraph::new(line),
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
+        );
+        if let Some(x) = cursor {
+            frame.set_cursor_position((inner.x + x, y));
+        }
+    }
+}
+
+/// The filter line: while typing (with the cursor) or while a filter is
+/// kept.
+fn search_line(app: &App, w: usize) -> Option<(Line<'static>, Option<u16>)> {
+    let t = app.theme;
+    let count = format!(" {} of {} ", app.table.len(), app.table.site_total());
+    let room = w.saturating_sub(width(&count) + 3);
+    if let Some(input) = &app.search {
+        let (shown, cx) = input.window(u16::try_from(room).unwrap_or(u16::MAX));
+        let shown = sanitize(&shown);
+        let gap = w.saturating_sub(2 + width(&shown) + width(&count));
+        let line = Line::from(vec![
+            Span::styled("/ ", t.key()),
+            Span::raw(shown),
+            Span::raw(" ".repeat(gap)),
+            Span::styled(count, t.dim()),
+        ]);
+        return Some((line, Some(2 + cx)));
+    }
+    if app.table.query().is_empty() {
+        return None;
+    }
+    let text = format!("filter: {}", sanitize(app.table.query()));
+    let text = fit(&text, room);
+    let gap = w.saturating_sub(width(&text) + width(&count));
+    Some((
+        Line::from(vec![
+            Span::styled(text, t.marked()),
+            Span::raw(" ".repeat(gap)),
+            Span::styled(count, t.dim()),
+        ]),
+        None,
+    ))
+}

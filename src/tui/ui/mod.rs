@@ -1,0 +1,165 @@
+//! Drawing: pure functions of the app state (`&App`), one file per screen
+//! or popup. Every screen shares the frame drawn here: a title line, the
+//! body, a status line and the bar of keys that work in the current
+//! context (generated from the key map, like the help popup).
+
+mod confirm;
+mod details;
+mod form;
+mod help;
+mod main_screen;
+mod message;
+mod result;
+pub mod text;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+use super::app::{App, NoteKind, Popup, Screen};
+use super::keys;
+use text::{fit, width};
+
+/// Below this the app draws one line asking for a bigger terminal.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn spinner(app: &App) -> &'static str {
+    SPINNER[app.spinner % SPINNER.len()]
+}
+
+/// Draws the whole screen. Never panics, whatever the size.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "Terminal too small: {}×{}, need {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        );
+        let line = Line::styled(fit(&msg, usize::from(area.width)), app.theme.warn());
+        frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
+        return;
+    }
+    let title = Rect { height: 1, ..area };
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height - 3,
+        ..area
+    };
+    let status = Rect {
+        y: area.bottom() - 2,
+        height: 1,
+        ..area
+    };
+    let hints = Rect {
+        y: area.bottom() - 1,
+        height: 1,
+        ..area
+    };
+    draw_title(frame, app, title);
+    match &app.screen {
+        Screen::Main => main_screen::draw(frame, app, body),
+        Screen::Form(f) => form::draw(frame, app, f, body),
+        Screen::Result(r) => result::draw(frame, app, r, body),
+        Screen::Details(d) => details::draw(frame, app, d, body),
+    }
+    match &app.popup {
+        Some(Popup::Help(s)) => help::draw(frame, app, s, body),
+        Some(Popup::Confirm(c)) => confirm::draw(frame, app, c, body),
+        Some(Popup::Message(m)) => message::draw(frame, app, m, body),
+        None => {}
+    }
+    draw_status(frame, app, status);
+    draw_hints(frame, app, hints);
+}
+
+fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
+    let t = app.theme;
+    let screen = match &app.screen {
+        Screen::Main => "Client certificates",
+        Screen::Form(_) => "New client certificate",
+        Screen::Result(_) => "Certificate issued",
+        Screen::Details(_) => "Certificate details",
+    };
+    let right = if app.load.in_flight && !app.load.loaded {
+        format!("{} reading the store ", spinner(app))
+    } else {
+        let n = app.table.rows().len();
+        let s = app.sites.len();
+        format!(
+            "{n} certificate{} · {s} site{} ",
+            if n == 1 { "" } else { "s" },
+            if s == 1 { "" } else { "s" }
+        )
+    };
+    let w = usize::from(area.width);
+    let left_w = w.saturating_sub(width(&right) + 1);
+    let left = fit(&format!(" esa-certs › {screen}"), left_w);
+    let gap = w.saturating_sub(width(&left) + width(&right));
+    let mut spans = vec![Span::styled(left, t.title())];
+    if gap > 0 && width(&right) < w {
+        spans.push(Span::raw(" ".repeat(gap)));
+        spans.push(Span::styled(right, t.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
+    let t = app.theme;
+    let w = usize::from(area.width);
+    let busy = app.busy.as_ref().map(|b| format!(" {} {b} ", spinner(app)));
+    let busy_w = busy.as_ref().map_or(0, |b| width(b));
+    let mut spans = Vec::new();
+    if let Some(n) = &app.note {
+        let (mark, style) = match n.kind {
+            NoteKind::Info => ("·", Style::new()),
+            NoteKind::Success => ("✓", t.ok()),
+            NoteKind::Warning => ("!", t.warn()),
+            NoteKind::Error => ("✗", t.error()),
+        };
+        let room = w.saturating_sub(busy_w + 1);
+        spans.push(Span::styled(
+            fit(&format!(" {mark} {}", n.text), room),
+            style,
+        ));
+    }
+    if let Some(b) = busy {
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        spans.push(Span::raw(" ".repeat(w.saturating_sub(used + busy_w))));
+        spans.push(Span::styled(fit(&b, w), t.warn()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys that work here, as many as fit, most useful first.
+fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
+    let t = app.theme;
+    let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
+    let w = usize::from(area.width);
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for (keys, label) in hints {
+        let need = width(&keys) + 1 + width(&label);
+        if used + need > w {
+            break;
+        }
+        spans.push(Span::styled(keys, t.key()));
+        spans.push(Span::raw(format!(" {label}  ")));
+        used += need + 2;
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Clears a popup's area and returns it.
+pub fn popup_area(frame: &mut Frame, body: Rect, w: u16, h: u16) -> Rect {
+    let r = text::centered(body, w, h);
+    frame.render_widget(Clear, r);
+    r
+}

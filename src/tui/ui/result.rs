@@ -1,0 +1,83 @@
+//! The result of CreateClientCertificate: every field of the response,
+//! then the PEMs, scrollable. When the key is not stored it says so first,
+//! in words.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph};
+
+use super::text::{kv_lines, pem_lines, position, wrap};
+use crate::tui::app::{App, ResultView};
+
+const KEY_W: usize = 19;
+
+fn lines(app: &App, r: &ResultView, w: usize) -> Vec<Line<'static>> {
+    let t = app.theme;
+    let resp = &r.resp;
+    let mut out = Vec::new();
+    if r.key_only_here() {
+        let msg = "keep_private_keys = false: the private key below is NOT stored and will not be shown again. Copy it now with K (or the whole response with J).";
+        for l in wrap(msg, w.saturating_sub(2)) {
+            out.push(Line::styled(format!("! {l}"), t.warn()));
+        }
+        out.push(Line::raw(""));
+    }
+    let fields = [
+        ("RequestId", resp.request_id.as_str()),
+        ("Id", &resp.id),
+        ("Status", &resp.status),
+        ("CommonName", &resp.common_name),
+        ("NotBefore", &resp.not_before),
+        ("NotAfter", &resp.not_after),
+        ("Issuer", &resp.issuer),
+        ("SerialNumber", &resp.serial_number),
+        ("FingerprintSha256", &resp.fingerprint_sha256),
+        ("SignatureAlgorithm", &resp.signature_algorithm),
+        ("ValidityDays", &resp.validity_days),
+        ("CACertificateId", &resp.ca_certificate_id),
+    ];
+    for (k, v) in fields {
+        out.extend(kv_lines(k, v, KEY_W, w, t.label()));
+    }
+    out.push(Line::raw(""));
+    out.push(Line::styled("Certificate", t.label()));
+    out.extend(pem_lines(&resp.certificate, w));
+    out.push(Line::raw(""));
+    out.push(Line::styled("PrivateKey", t.label()));
+    if resp.private_key.is_empty() {
+        out.push(Line::styled(
+            "  (empty: issued for your CSR, the private key never left you)",
+            t.dim(),
+        ));
+    } else {
+        out.extend(pem_lines(resp.private_key.expose(), w));
+        if r.key_kept {
+            out.push(Line::styled(
+                format!("  also stored: esa-certs export {} --what key", resp.id),
+                t.dim(),
+            ));
+        } else {
+            out.push(Line::styled(
+                "  NOT stored: this is the only copy",
+                t.warn(),
+            ));
+        }
+    }
+    out
+}
+
+pub fn draw(frame: &mut Frame, app: &App, r: &ResultView, area: Rect) {
+    let t = app.theme;
+    let outer = Block::bordered().border_style(t.border(true));
+    let inner = outer.inner(area);
+    let all = lines(app, r, usize::from(inner.width));
+    let h = usize::from(inner.height);
+    let first = r.scroll.clamp(all.len(), h);
+    let block = outer
+        .title(Line::styled(" Certificate issued ", t.label()))
+        .title_top(Line::styled(position(first, h, all.len()), t.dim()).right_aligned());
+    frame.render_widget(block, area);
+    let shown: Vec<Line> = all.into_iter().skip(first).take(h).collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+}

@@ -1,0 +1,141 @@
+//! Work that must not freeze the screen runs on a worker thread: reading
+//! the whole store, issuing (RSA-4096 key generation takes about a
+//! second), and the lifecycle operations (they wait for the store lock).
+//! Each job reports back once, as a message on the event channel.
+
+use std::sync::mpsc::Sender;
+
+use crate::error::{EsaError, EsaResult};
+use crate::pki::RevocationReason;
+use crate::service::{
+    CreateResponse, ListQuery, Service, SiteSummary, StatusChangeResponse, ValidRequest,
+};
+
+use super::event::Event;
+use super::rows::CertRow;
+
+/// A revoke, activate or delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Revoke(Option<RevocationReason>),
+    Activate,
+    Delete,
+}
+
+impl Op {
+    /// "Revoke", "Activate", "Delete".
+    pub fn verb(self) -> &'static str {
+        match self {
+            Op::Revoke(_) => "Revoke",
+            Op::Activate => "Activate",
+            Op::Delete => "Delete",
+        }
+    }
+
+    /// "revoked", "activated", "deleted".
+    pub fn done(self) -> &'static str {
+        match self {
+            Op::Revoke(_) => "revoked",
+            Op::Activate => "activated",
+            Op::Delete => "deleted",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Job {
+    /// List the sites and every certificate.
+    Load,
+    Issue(Box<ValidRequest>),
+    Change {
+        op: Op,
+        id: String,
+        label: String,
+    },
+}
+
+/// Everything the main screen shows, read in one go.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The store's change stamp taken before reading: a change during the
+    /// read moves it, and the next poll reads again.
+    pub stamp: Option<u64>,
+    pub sites: Vec<SiteSummary>,
+    pub rows: Vec<CertRow>,
+    /// Entries that could not be read (logged with their paths).
+    pub damaged: usize,
+}
+
+// Sent once per job: not worth boxing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Done {
+    Loaded(EsaResult<Snapshot>),
+    Issued(EsaResult<CreateResponse>),
+    Changed {
+        op: Op,
+        id: String,
+        label: String,
+        result: EsaResult<StatusChangeResponse>,
+    },
+}
+
+/// Runs a job on the calling thread (the worker, or a test).
+pub fn run(service: &Service, job: Job) -> Done {
+    match job {
+        Job::Load => Done::Loaded(load(service)),
+        Job::Issue(v) => Done::Issued(service.create_valid(&v)),
+        Job::Change { op, id, label } => {
+            let result = match op {
+                Op::Revoke(reason) => service.revoke(&id, reason),
+                Op::Activate => service.activate(&id),
+                Op::Delete => service.delete(&id),
+            };
+            Done::Changed {
+                op,
+                id,
+                label,
+                result,
+            }
+        }
+    }
+}
+
+fn load(service: &Service) -> EsaResult<Snapshot> {
+    let stamp = service.change_stamp().ok();
+    let sites = service.sites()?.sites;
+    let listing = service.list(&ListQuery::default())?;
+    for d in &listing.damaged {
+        tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
+    }
+    let rows = listing
+        .response
+        .result
+        .iter()
+        .enumerate()
+        .map(|(i, s)| CertRow::from_summary(s, u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    Ok(Snapshot {
+        stamp,
+        sites,
+        rows,
+        damaged: listing.damaged.len(),
+    })
+}
+
+/// Runs a job on a new thread; the result arrives as [`Event::Done`].
+pub fn spawn(service: &Service, job: Job, tx: &Sender<Event>) {
+    let service = service.clone();
+    let tx2 = tx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("esa-certs-worker".into())
+        .spawn(move || {
+            let done = run(&service, job);
+            let _ = tx2.send(Event::Done(done));
+        });
+    if let Err(e) = spawned {
+        // The job is lost with the closure; say so instead of waiting forever.
+        let err = EsaError::internal(format!("cannot start a worker thread: {e}"));
+        let _ = tx.send(Event::WorkerFailed(err));
+    }
+}

@@ -1,0 +1,440 @@
+//! End-to-end runs of the real binary in a real pseudo-terminal (tmux):
+//! keys and bracketed pastes go in through tmux, the screen is read back
+//! with capture-pane, and the outcome is checked in the store and with
+//! openssl. Every wait polls the screen (no fixed sleeps) with a generous
+//! timeout, for slow shared machines.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{SITE, World, have, openssl};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+macro_rules! require_tmux {
+    () => {
+        if !have("tmux", &["-V"]) {
+            eprintln!("SKIPPED: tmux is not installed (apt-get install tmux)");
+            return;
+        }
+    };
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A private tmux server running esa-certs in one 100×30 pane. Dropping it
+/// kills the server, also when the test fails.
+struct Tmux {
+    socket: String,
+    conf: PathBuf,
+    /// The shell writes the app's exit status here (tmux itself does not
+    /// always reap a pane's process in time to report it).
+    status: PathBuf,
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+impl Tmux {
+    /// Starts the app on `world`'s config. `env` adds variables; DISPLAY
+    /// is removed unless `env` sets it.
+    fn start(world: &World, env: &[(&str, &str)]) -> Tmux {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let socket = format!("esa-e2e-{}-{n}", std::process::id());
+        let conf = world.path(&format!("tmux-{n}.conf"));
+        // Keep the pane after the app exits (to read its exit status), and
+        // let applications set tmux's buffer with OSC 52.
+        std::fs::write(
+            &conf,
+            "set -g remain-on-exit on\nset -g set-clipboard on\nset -g history-limit 0\n",
+        )
+        .unwrap();
+        let status = world.path(&format!("tmux-{n}.status"));
+        let mut cmd = String::from("env -u DISPLAY -u ESA_CERTS_CONFIG -u NO_COLOR");
+        let dir = world.dir.path();
+        for (k, v) in [
+            ("HOME", dir.to_path_buf()),
+            ("XDG_CONFIG_HOME", dir.join("xdg-config")),
+            ("XDG_DATA_HOME", dir.join("xdg-data")),
+        ] {
+            cmd.push_str(&format!(" {k}={}", quote(&v.display().to_string())));
+        }
+        for (k, v) in env {
+            cmd.push_str(&format!(" {k}={}", quote(v)));
+        }
+        cmd.push_str(&format!(
+            " {} --config {}; echo $? > {}",
+            quote(env!("CARGO_BIN_EXE_esa-certs")),
+            quote(&world.config.display().to_string()),
+            quote(&status.display().to_string()),
+        ));
+        let t = Tmux {
+            socket,
+            conf,
+            status,
+        };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg(&self.conf)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run tmux")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    /// Types text literally.
+    fn text(&self, s: &str) {
+        assert!(
+            self.run(&["send-keys", "-t", "e2e", "-l", s])
+                .status
+                .success()
+        );
+    }
+
+    /// Pastes a file's text the way a terminal does: as a bracketed paste
+    /// when the app turned that mode on (`paste-buffer -p`).
+    fn paste_file(&self, path: &Path) {
+        let p = path.display().to_string();
+        assert!(
+            self.run(&["load-buffer", "-b", "e2e-paste", &p])
+                .status
+                .success()
+        );
+        let out = self.run(&["paste-buffer", "-p", "-d", "-b", "e2e-paste", "-t", "e2e"]);
+        assert!(out.status.success());
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    fn format(&self, f: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "e2e", f]);
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Presses → on the focused choice until it shows `label`.
+    fn choose(&self, label: &str) {
+        for _ in 0..10 {
+            let before = self.screen();
+            if before.contains(label) {
+                return;
+            }
+            self.keys(&["Right"]);
+            self.wait_until("the choice to change", |s| s != before);
+        }
+        panic!("{label} is not among the choices:\n{}", self.screen());
+    }
+
+    /// Waits until the screen shows `needle`; returns the screen.
+    fn wait_for(&self, needle: &str) -> String {
+        self.wait_until(&format!("{needle:?} on screen"), |s| s.contains(needle))
+    }
+
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if ok(&s) {
+                return s;
+            }
+            if start.elapsed() > TIMEOUT {
+                panic!("timed out waiting for {what}; the screen was:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits for the app to exit; returns its exit status.
+    fn wait_exit(&self) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Ok(s) = std::fs::read_to_string(&self.status)
+                && let Ok(code) = s.trim().parse()
+            {
+                return code;
+            }
+            if start.elapsed() > TIMEOUT {
+                panic!("the app did not exit; the screen was:\n{}", self.screen());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+fn verify(world: &World, cert_pem: &str, name: &str) {
+    let cert = world.write(name, cert_pem);
+    let ca = world.ca_file(SITE);
+    let (ok, out) = openssl(&[
+        "verify",
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        &ca.display().to_string(),
+        &cert.display().to_string(),
+    ]);
+    assert!(ok && out.contains(": OK"), "openssl verify: {out}");
+}
+
+fn only_certificate(world: &World) -> serde_json::Value {
+    let list = world.json(&["list", "--json"]);
+    assert_eq!(list["TotalCount"], 1, "{list}");
+    list["Result"][0].clone()
+}
+
+#[test]
+fn issue_an_ecdsa_certificate_through_the_form() {
+    require_tmux!();
+    require_openssl!();
+    let world = World::new("");
+    let t = Tmux::start(&world, &[]);
+    t.wait_for("No certificates yet");
+    assert_eq!(t.format("#{alternate_on}"), "1");
+
+    // A tiny window gets a note, not a crash; back to full size.
+    t.run(&["resize-window", "-t", "e2e", "-x", "30", "-y", "8"]);
+    t.wait_for("Terminal too small");
+    t.run(&["resize-window", "-t", "e2e", "-x", "100", "-y", "30"]);
+    t.wait_for("No certificates yet");
+
+    t.keys(&["n"]);
+    t.wait_for("New client certificate");
+    t.keys(&["Down"]);
+    t.choose("‹ ECDSA P-256 (ECC_256) ›");
+    t.keys(&["Down"]);
+    t.text("e2e.example.com");
+    t.keys(&["Down"]);
+    t.text("from tmux");
+    t.wait_for("from tmux");
+    t.keys(&["Enter"]);
+    let result = t.wait_for("Certificate issued");
+    assert!(result.contains("e2e.example.com"), "{result}");
+    assert!(result.contains("ECDSA-SHA256"), "{result}");
+
+    t.keys(&["Escape"]);
+    let main = t.wait_for("from tmux · e2e.example.com");
+    assert!(
+        main.contains("ECC_256") && main.contains("active"),
+        "{main}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    // The terminal was given back: no alternate screen any more.
+    assert_eq!(t.format("#{alternate_on}"), "0");
+
+    let c = only_certificate(&world);
+    assert_eq!(c["CommonName"], "e2e.example.com");
+    assert_eq!(c["Name"], "from tmux");
+    assert_eq!(c["PkeyType"], "ECC_256");
+    let id = c["Id"].as_str().unwrap();
+    verify(&world, &world.ok(&["export", id]), "e2e.pem");
+}
+
+#[test]
+fn paste_a_csr_made_by_openssl_and_issue_from_it() {
+    require_tmux!();
+    require_openssl!();
+    let world = World::new("");
+    let key = world.path("csr.key");
+    let csr = world.path("req.csr");
+    let (ok, out) = openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key.display().to_string(),
+        "-subj",
+        "/CN=csr-e2e.example.com/O=Acme",
+        "-out",
+        &csr.display().to_string(),
+    ]);
+    assert!(ok, "openssl req: {out}");
+
+    let t = Tmux::start(&world, &[]);
+    t.wait_for("No certificates yet");
+    t.keys(&["n"]);
+    t.wait_for("New client certificate");
+    // Pasted while ValidityDays has the focus: the form switches to CSR
+    // mode by itself and shows what the CSR asks for.
+    t.paste_file(&csr);
+    let form = t.wait_for("✓ CN=csr-e2e.example.com, O=Acme · ECDSA P-256");
+    assert!(form.contains("‹ Use my CSR ›"), "{form}");
+    t.keys(&["C-s"]);
+    let result = t.wait_for("Certificate issued");
+    assert!(result.contains("csr-e2e.example.com"), "{result}");
+    t.keys(&["End"]);
+    t.wait_for("the private key never left you");
+    t.keys(&["Escape"]);
+    t.wait_for("csr-e2e.example.com");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+
+    let c = only_certificate(&world);
+    assert_eq!(c["CommonName"], "csr-e2e.example.com");
+    assert_eq!(c["Type"], "csr");
+    let id = c["Id"].as_str().unwrap();
+    let pem = world.ok(&["export", id]);
+    verify(&world, &pem, "csr-cert.pem");
+    // The certificate carries the CSR's public key.
+    let cert = world.write("csr-cert2.pem", &pem);
+    let (_, cert_key) = openssl(&[
+        "x509",
+        "-noout",
+        "-pubkey",
+        "-in",
+        &cert.display().to_string(),
+    ]);
+    let (_, csr_key) = openssl(&[
+        "req",
+        "-noout",
+        "-pubkey",
+        "-in",
+        &csr.display().to_string(),
+    ]);
+    assert_eq!(cert_key, csr_key);
+}
+
+#[test]
+fn without_a_display_copies_go_to_the_terminal_by_osc52() {
+    require_tmux!();
+    let world = World::new("");
+    let issued = world.issue("ED25519", 30);
+    let t = Tmux::start(&world, &[]);
+    t.wait_for(issued["Id"].as_str().unwrap().get(..12).unwrap());
+    t.keys(&["c"]);
+    t.wait_for("to the terminal clipboard (OSC 52");
+    // tmux (set-clipboard on) took the OSC 52 text into its buffer.
+    let buf = t.run(&["show-buffer"]);
+    assert_eq!(
+        String::from_utf8_lossy(&buf.stdout),
+        issued["Certificate"].as_str().unwrap()
+    );
+    t.keys(&["C-c"]);
+    assert_eq!(t.wait_exit(), 0);
+}
+
+/// An X server for the native clipboard; killed on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Option<Xvfb> {
+        // A display number nobody uses (no lock file, no socket).
+        let base = 90 + std::process::id() % 400;
+        let n = (base..base + 50).find(|n| {
+            !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+                && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        })?;
+        let display = format!(":{n}");
+        let child = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "640x480x24",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut x = Xvfb { child, display };
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        let start = Instant::now();
+        while !socket.exists() {
+            let exited = x.child.try_wait().ok().flatten().is_some();
+            if exited || start.elapsed() > TIMEOUT {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(x)
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn with_a_display_copies_go_to_the_native_clipboard() {
+    require_tmux!();
+    if !have("xclip", &["-version"]) || Command::new("Xvfb").arg("-help").output().is_err() {
+        eprintln!("SKIPPED: Xvfb and xclip are not installed (apt-get install xvfb xclip)");
+        return;
+    }
+    let Some(x) = Xvfb::start() else {
+        eprintln!("SKIPPED: Xvfb did not start");
+        return;
+    };
+    let world = World::new("");
+    let issued = world.issue("ED25519", 30);
+    let t = Tmux::start(&world, &[("DISPLAY", &x.display)]);
+    t.wait_for(issued["Id"].as_str().unwrap().get(..12).unwrap());
+    let read_clipboard = || {
+        let out = Command::new("xclip")
+            .args(["-o", "-selection", "clipboard"])
+            .env("DISPLAY", &x.display)
+            .stdin(Stdio::null())
+            .output()
+            .expect("xclip");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    t.keys(&["c"]);
+    t.wait_for("Copied the certificate PEM");
+    assert_eq!(read_clipboard(), issued["Certificate"].as_str().unwrap());
+    t.keys(&["K"]);
+    t.wait_for("to the clipboard (not in its history)");
+    assert_eq!(read_clipboard(), issued["PrivateKey"].as_str().unwrap());
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+}
