@@ -85,7 +85,7 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
         .flatten()
         .map(|e| e.cert_path().display().to_string())
         .unwrap_or_default();
-    writeln!(out, "{:<19} {entry_dir}", "Stored in").map_err(io)?;
+    writeln!(out, "{:<19} {entry_dir}", "Certificate file").map_err(io)?;
     if r.private_key.is_empty() {
         writeln!(
             out,
