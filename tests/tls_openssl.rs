@@ -77,8 +77,12 @@ impl Server {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
+            // s_server prints ACCEPT once it listens. A TCP probe alone is
+            // not enough: when two tests race for one port, the probe can
+            // reach the other test's server while ours failed to bind.
+            if self.log().contains("ACCEPT") {
+                return matches!(self.child.try_wait(), Ok(None))
+                    && TcpStream::connect(("127.0.0.1", self.port)).is_ok();
             }
             std::thread::sleep(Duration::from_millis(25));
         }
