@@ -28,6 +28,8 @@ pub const CONFIG_ENV: &str = "ESA_CERTS_CONFIG";
 pub const MAX_VALIDITY_DAYS: u32 = 3650;
 /// Longest a site CA may live.
 pub const MAX_CA_VALIDITY_DAYS: u32 = 36500;
+/// Biggest config file read (a real one is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// RFC 5280's upper bound for a CommonName.
 pub const MAX_COMMON_NAME_CHARS: usize = 64;
 
@@ -79,6 +81,10 @@ pub struct CaConfig {
     pub common_name: String,
     pub key_type: PkeyType,
     pub validity_days: u32,
+    /// Keep each site CA's private key encrypted at rest (PKCS#8 PBES2);
+    /// the passphrase comes from `ESA_CERTS_CA_PASSPHRASE_FILE`, a prompt
+    /// or the TUI.
+    pub protect_key: bool,
 }
 
 impl CaConfig {
@@ -170,10 +176,24 @@ fn write_default(path: &Path) -> std::io::Result<()> {
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: 1,
+            key: String::new(),
+            message: format!(
+                "the file is larger than {MAX_CONFIG_BYTES} bytes; a config is a few KiB"
+            ),
+        });
+    }
     let text = String::from_utf8(bytes).map_err(|e| ConfigError::Invalid {
         path: path.to_path_buf(),
         line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -250,6 +270,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             common_name: raw.ca.common_name.into_inner().0,
             key_type: raw.ca.key_type,
             validity_days: raw.ca.validity_days,
+            protect_key: raw.ca.protect_key,
         },
         crl: CrlConfig {
             next_update_days: raw.crl.next_update_days,
@@ -375,6 +396,8 @@ struct RawCa {
     key_type: PkeyType,
     #[serde(default = "default_ca_days", deserialize_with = "ca_days")]
     validity_days: u32,
+    #[serde(default)]
+    protect_key: bool,
 }
 
 impl Default for RawCa {
@@ -383,6 +406,7 @@ impl Default for RawCa {
             common_name: default_ca_cn(),
             key_type: default_ca_key(),
             validity_days: default_ca_days(),
+            protect_key: false,
         }
     }
 }
