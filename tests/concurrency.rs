@@ -48,13 +48,13 @@ fn concurrency_worker() {
     };
     let s = service(std::path::Path::new(&config_path));
     let mut mine: Vec<String> = Vec::new();
-    let mut x: u64 = u64::from(std::process::id()) * 2_654_435_761 | 1;
+    let mut x: u64 = (u64::from(std::process::id()) * 2_654_435_761) | 1;
     let mut out = String::new();
     for op in 0..OPS {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if mine.is_empty() || x % 4 != 0 {
+        if mine.is_empty() || !x.is_multiple_of(4) {
             if op % 50 == 7 {
                 // Now and then a small bulk issue (one operation).
                 s.create_many(&request(), 5, |r| {
