@@ -209,6 +209,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses config text; `path` is used for error messages and to resolve a
 /// relative store path.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    if let Some((offset, why)) = too_deep(text) {
+        return Err(invalid(path, text, offset..offset, why));
+    }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         invalid(path, text, span, e.message().trim().to_owned())
@@ -283,6 +286,64 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     })
 }
 
+/// Deepest nesting of arrays/inline tables, and most dotted-key parts, a
+/// config may use. The TOML parser recurses once per level, so without a
+/// bound a crafted file (`a = [[[[…`) overflows the stack and aborts.
+pub const MAX_NESTING: usize = 32;
+
+/// Finds the first place where `text` nests deeper than [`MAX_NESTING`]
+/// (brackets and braces outside strings and comments, or dots in a key).
+fn too_deep(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    let (mut depth, mut dots, mut i) = (0usize, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = b[i..].starts_with(&[q, q, q]);
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    if q == b'"' && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if triple && b[i..].starts_with(&[q, q, q]) {
+                        i += 3;
+                        break;
+                    }
+                    if !triple && (b[i] == q || b[i] == b'\n') {
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'.' => dots += 1,
+            b'\n' | b'=' => dots = 0,
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Some((
+                i,
+                format!("values are nested more than {MAX_NESTING} levels deep"),
+            ));
+        }
+        if dots > MAX_NESTING {
+            return Some((i, format!("a key has more than {MAX_NESTING} dotted parts")));
+        }
+        i += 1;
+    }
+    None
+}
+
 fn expand_path(p: &str, base: &Path) -> PathBuf {
     let expanded = match p.strip_prefix("~/") {
         Some(rest) => match std::env::var_os("HOME") {
@@ -310,11 +371,12 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// on that line (with its table prefix).
 fn invalid(path: &Path, text: &str, span: Range<usize>, message: String) -> ConfigError {
     let line = line_of(text, span.start);
+    // Both quote the file: keep its control characters off the terminal.
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
-        key: key_at_line(text, line),
-        message,
+        key: crate::text::clip(&crate::text::sanitize(&key_at_line(text, line)), 80),
+        message: crate::text::sanitize(&message),
     }
 }
 
