@@ -678,6 +678,18 @@ fn check_modes(dir: &Path, d: &mut Diagnosis) {
             );
         } else if m.is_dir() {
             check_modes(&p, d);
+        } else if e
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"))
+        {
+            d.problem(
+                "temporary-left",
+                None,
+                None,
+                &p,
+                "a temporary of an interrupted write; the next write command removes it (or doctor --fix)",
+            );
         } else {
             let mode = m.permissions().mode() & 0o777;
             let name = e.file_name().to_string_lossy().into_owned();

@@ -215,7 +215,42 @@ impl Store {
 
     fn after_lock(&self, lock: WriteLock) -> Result<WriteLock, StoreError> {
         journal::recover(&self.tmp_dir(), self)?;
+        self.remove_dead_temporaries()?;
         Ok(lock)
+    }
+
+    /// Removes `.<name>.tmp-*` files that an interrupted [`replace`] left
+    /// next to site files (CRL, CRL state, CA key) and the listing cache.
+    /// Only writers holding the exclusive lock create them, so under the
+    /// lock every one found belongs to a dead writer. (Temporaries of
+    /// certificate entries are the journal's business.)
+    fn remove_dead_temporaries(&self) -> Result<(), StoreError> {
+        let mut dirs = vec![self.root.join("index")];
+        for site in self.site_ids()? {
+            dirs.push(self.site_dir(site));
+            dirs.push(self.site_dir(site).join("ca"));
+        }
+        for dir in dirs {
+            let Ok(rd) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"))
+                {
+                    let p = e.path();
+                    match fs::remove_file(&p) {
+                        Ok(()) => {
+                            tracing::warn!(path = %p.display(), "removed a temporary of an interrupted write");
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io_err("remove", &p)(e)),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Takes the shared lock.
