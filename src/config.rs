@@ -28,6 +28,8 @@ pub const CONFIG_ENV: &str = "ESA_CERTS_CONFIG";
 pub const MAX_VALIDITY_DAYS: u32 = 3650;
 /// Longest a site CA may live.
 pub const MAX_CA_VALIDITY_DAYS: u32 = 36500;
+/// Biggest config file read (a real one is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// RFC 5280's upper bound for a CommonName.
 pub const MAX_COMMON_NAME_CHARS: usize = 64;
 
@@ -79,6 +81,10 @@ pub struct CaConfig {
     pub common_name: String,
     pub key_type: PkeyType,
     pub validity_days: u32,
+    /// Keep each site CA's private key encrypted at rest (PKCS#8 PBES2);
+    /// the passphrase comes from `ESA_CERTS_CA_PASSPHRASE_FILE`, a prompt
+    /// or the TUI.
+    pub protect_key: bool,
 }
 
 impl CaConfig {
@@ -170,10 +176,24 @@ fn write_default(path: &Path) -> std::io::Result<()> {
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: 1,
+            key: String::new(),
+            message: format!(
+                "the file is larger than {MAX_CONFIG_BYTES} bytes; a config is a few KiB"
+            ),
+        });
+    }
     let text = String::from_utf8(bytes).map_err(|e| ConfigError::Invalid {
         path: path.to_path_buf(),
         line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -189,6 +209,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses config text; `path` is used for error messages and to resolve a
 /// relative store path.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    if let Some((offset, why)) = too_deep(text) {
+        return Err(invalid(path, text, offset..offset, why));
+    }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         invalid(path, text, span, e.message().trim().to_owned())
@@ -250,6 +273,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             common_name: raw.ca.common_name.into_inner().0,
             key_type: raw.ca.key_type,
             validity_days: raw.ca.validity_days,
+            protect_key: raw.ca.protect_key,
         },
         crl: CrlConfig {
             next_update_days: raw.crl.next_update_days,
@@ -260,6 +284,64 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         },
         sites,
     })
+}
+
+/// Deepest nesting of arrays/inline tables, and most dotted-key parts, a
+/// config may use. The TOML parser recurses once per level, so without a
+/// bound a crafted file (`a = [[[[…`) overflows the stack and aborts.
+pub const MAX_NESTING: usize = 32;
+
+/// Finds the first place where `text` nests deeper than [`MAX_NESTING`]
+/// (brackets and braces outside strings and comments, or dots in a key).
+fn too_deep(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    let (mut depth, mut dots, mut i) = (0usize, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            q @ (b'"' | b'\'') => {
+                let triple = b[i..].starts_with(&[q, q, q]);
+                i += if triple { 3 } else { 1 };
+                while i < b.len() {
+                    if q == b'"' && b[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if triple && b[i..].starts_with(&[q, q, q]) {
+                        i += 3;
+                        break;
+                    }
+                    if !triple && (b[i] == q || b[i] == b'\n') {
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'.' => dots += 1,
+            b'\n' | b'=' => dots = 0,
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Some((
+                i,
+                format!("values are nested more than {MAX_NESTING} levels deep"),
+            ));
+        }
+        if dots > MAX_NESTING {
+            return Some((i, format!("a key has more than {MAX_NESTING} dotted parts")));
+        }
+        i += 1;
+    }
+    None
 }
 
 fn expand_path(p: &str, base: &Path) -> PathBuf {
@@ -289,11 +371,12 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// on that line (with its table prefix).
 fn invalid(path: &Path, text: &str, span: Range<usize>, message: String) -> ConfigError {
     let line = line_of(text, span.start);
+    // Both quote the file: keep its control characters off the terminal.
     ConfigError::Invalid {
         path: path.to_path_buf(),
         line,
-        key: key_at_line(text, line),
-        message,
+        key: crate::text::clip(&crate::text::sanitize(&key_at_line(text, line)), 80),
+        message: crate::text::sanitize(&message),
     }
 }
 
@@ -375,6 +458,8 @@ struct RawCa {
     key_type: PkeyType,
     #[serde(default = "default_ca_days", deserialize_with = "ca_days")]
     validity_days: u32,
+    #[serde(default)]
+    protect_key: bool,
 }
 
 impl Default for RawCa {
@@ -383,6 +468,7 @@ impl Default for RawCa {
             common_name: default_ca_cn(),
             key_type: default_ca_key(),
             validity_days: default_ca_days(),
+            protect_key: false,
         }
     }
 }

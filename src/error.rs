@@ -32,6 +32,14 @@ pub enum ErrorCode {
     QuotaCheckFailed,
     /// The certificate's status does not allow the operation.
     StatusError,
+    /// A site CA key is encrypted at rest and no passphrase was available
+    /// (no `ESA_CERTS_CA_PASSPHRASE_FILE`, no terminal, nothing set by the
+    /// front end), or the passphrase given does not decrypt it. Nothing was
+    /// changed. Front ends ask for a passphrase and retry with
+    /// [`crate::service::Service::set_ca_passphrase`].
+    CaPassphrase,
+    /// `doctor` found problems in the store (each one is listed).
+    StoreProblems,
     /// I/O or an internal failure; nothing was half-written.
     InternalException,
 }
@@ -52,6 +60,8 @@ impl ErrorCode {
             ErrorCode::InvalidConfig => "InvalidParameter.Config",
             ErrorCode::QuotaCheckFailed => "QuotaCheckFailed.Function",
             ErrorCode::StatusError => "Certificate.StatusError",
+            ErrorCode::CaPassphrase => "InvalidParameter.CAPassphrase",
+            ErrorCode::StoreProblems => "Store.ProblemsFound",
             ErrorCode::InternalException => "InternalException",
         }
     }
@@ -63,7 +73,7 @@ impl ErrorCode {
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::MissingSiteId,
         ErrorCode::InvalidSiteId,
         ErrorCode::InvalidValidityDays,
@@ -76,6 +86,8 @@ impl ErrorCode {
         ErrorCode::InvalidConfig,
         ErrorCode::QuotaCheckFailed,
         ErrorCode::StatusError,
+        ErrorCode::CaPassphrase,
+        ErrorCode::StoreProblems,
         ErrorCode::InternalException,
     ];
 }

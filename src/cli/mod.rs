@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{MAX_CSR_BYTES, P12Mode, RevocationReason};
-use crate::service::{CreateRequest, ExportWhat, ListQuery, Service, Status};
+use crate::service::{
+    AuditQuery, CreateRequest, ExportWhat, ListQuery, Service, Status, parse_since,
+};
 
 /// A terminal certificate desk for mTLS client certificates: each site of the
 /// config has its own CA, which issues, revokes and re-activates client
@@ -62,11 +64,9 @@ pub enum Command {
     Renew(RenewArgs),
     /// Delete a revoked or expired certificate (DeleteClientCertificate).
     Delete { id: String },
-    /// Print the site CA certificate (PEM), creating the CA on first use.
-    Ca {
-        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
-        site_id: Option<String>,
-    },
+    /// Print the site CA certificate (PEM), creating the CA on first use;
+    /// `ca rekey-protect` encrypts (or re-encrypts) CA keys at rest.
+    Ca(CaArgs),
     /// Issue and print the site's current CRL (PEM).
     Crl {
         #[arg(long, value_name = "ID", allow_hyphen_values = true)]
@@ -74,6 +74,62 @@ pub enum Command {
     },
     /// List the sites of the config with their CA and counts.
     Sites,
+    /// Check the store entry by entry (read-only); exit 1 with
+    /// Store.ProblemsFound when something is wrong.
+    Doctor {
+        /// Apply the safe repairs only: narrow file modes, finish
+        /// interrupted writes, regenerate CRLs, rebuild the listing cache.
+        /// Nothing is ever deleted.
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Show the audit trail: every issue, renewal, revocation, activation,
+    /// deletion, key export and CA key change, with who and when.
+    Log(LogArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CaArgs {
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub site_id: Option<String>,
+    #[command(subcommand)]
+    pub action: Option<CaAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaAction {
+    /// Encrypt a site CA's private key at rest (PKCS#8 PBES2, AES-256-CBC,
+    /// PBKDF2-HMAC-SHA256), or re-encrypt it under a new passphrase.
+    RekeyProtect {
+        #[arg(
+            long,
+            value_name = "ID",
+            allow_hyphen_values = true,
+            required_unless_present = "all"
+        )]
+        site_id: Option<String>,
+        /// Every site of the config that has a CA.
+        #[arg(long, conflicts_with = "site_id")]
+        all: bool,
+        /// The new passphrase: content of FILE (one trailing newline
+        /// stripped). Without it: $ESA_CERTS_CA_PASSPHRASE_FILE when the key
+        /// is still plaintext, else asked twice on the terminal.
+        #[arg(long, value_name = "FILE")]
+        new_passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub site_id: Option<String>,
+    /// Only records of this certificate Id.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Only records at or after this date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +245,7 @@ pub fn open_service(flag: Option<&Path>) -> EsaResult<(Service, Option<PathBuf>)
     let (cfg, created) = config::load_or_init(&path).map_err(config_error)?;
     let service = Service::open(cfg)?;
     crate::logging::init(service.store().root());
+    service.set_passphrase_prompt(std::sync::Arc::new(password::ca_prompt));
     if created {
         tracing::info!(path = %path.display(), "wrote the default config");
     }
@@ -306,10 +363,47 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             let r = service.delete(&id)?;
             output::changed(&mut out, &r, "deleted", json)
         }
-        Command::Ca { site_id } => {
+        Command::Ca(CaArgs {
+            site_id,
+            action: None,
+        }) => {
             let site = service.check_site_id(site_id.as_deref())?;
             let pem = service.ca_pem(site.id)?;
             out.write_all(pem.as_bytes()).map_err(stdout_err)
+        }
+        Command::Ca(CaArgs {
+            action:
+                Some(CaAction::RekeyProtect {
+                    site_id,
+                    all,
+                    new_passphrase_file,
+                }),
+            ..
+        }) => rekey_protect(service, site_id, all, new_passphrase_file, json, &mut out),
+        Command::Doctor { fix } => doctor(service, fix, json, &mut out),
+        Command::Log(a) => {
+            let q = AuditQuery {
+                site_id: a
+                    .site_id
+                    .as_deref()
+                    .map(|s| parse_site(service, s))
+                    .transpose()?,
+                id: a.id.map(|id| id.trim().to_owned()),
+                since: a.since.as_deref().map(parse_since).transpose()?,
+            };
+            let r = service.audit_log(&q)?;
+            for s in &r.skipped_lines {
+                eprintln!(
+                    "warning: skipped line {} of the audit log: {}",
+                    s.line,
+                    crate::text::sanitize(&s.reason)
+                );
+            }
+            if json {
+                output::json(&mut out, &r)
+            } else {
+                output::audit(&mut out, &r)
+            }
         }
         Command::Crl { site_id } => {
             let site = service.check_site_id(site_id.as_deref())?;
@@ -412,6 +506,92 @@ fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> EsaResult<(
         }
         None => out.write_all(&bytes).map_err(stdout_err),
     }
+}
+
+fn doctor(service: &Service, fix: bool, json: bool, out: &mut impl Write) -> EsaResult<()> {
+    let report = service.doctor(fix)?;
+    if json {
+        output::json(out, &report)?;
+    } else {
+        output::doctor(out, &report)?;
+    }
+    out.flush().map_err(stdout_err)?;
+    if report.clean {
+        Ok(())
+    } else {
+        Err(EsaError::new(
+            ErrorCode::StoreProblems,
+            format!(
+                "doctor found {} problem(s) in the store{}",
+                report.problems,
+                if fix {
+                    " that --fix cannot repair safely"
+                } else {
+                    "; see above (doctor --fix repairs the safe ones)"
+                }
+            ),
+        ))
+    }
+}
+
+fn rekey_protect(
+    service: &Service,
+    site_id: Option<String>,
+    all: bool,
+    new_file: Option<PathBuf>,
+    json: bool,
+    out: &mut impl Write,
+) -> EsaResult<()> {
+    let sites: Vec<u64> = if all {
+        let mut v = Vec::new();
+        for s in &service.config().sites {
+            if service.store().ca_meta(s.id).ok().flatten().is_some() {
+                v.push(s.id);
+            }
+        }
+        v
+    } else {
+        vec![service.check_site_id(site_id.as_deref())?.id]
+    };
+    let any_plain = sites
+        .iter()
+        .map(|&s| service.ca_key_protected(s).map(|p| !p))
+        .collect::<EsaResult<Vec<bool>>>()?
+        .into_iter()
+        .any(|plain| plain);
+    let new = match new_file {
+        Some(f) => crate::service::read_passphrase_file(&f)?,
+        None => match std::env::var_os(crate::service::CA_PASSPHRASE_ENV).filter(|_| any_plain) {
+            // Migration: the passphrase the store will be opened with.
+            Some(f) => crate::service::read_passphrase_file(Path::new(&f))?,
+            None => password::new_ca_passphrase()?,
+        },
+    };
+    let mut done = Vec::new();
+    for site in sites {
+        let was_plain = service.rekey_protect(site, &new)?;
+        if !json {
+            eprintln!(
+                "esa-certs: the CA key of site {site} is now encrypted at rest ({})",
+                if was_plain {
+                    "it was plaintext"
+                } else {
+                    "new passphrase"
+                }
+            );
+        }
+        done.push(serde_json::json!({"SiteId": site, "WasPlaintext": was_plain}));
+    }
+    if json {
+        output::json(
+            out,
+            &serde_json::json!({
+                "RequestId": crate::pki::new_request_id(),
+                "Result": done,
+            }),
+        )?;
+    }
+    Ok(())
 }
 
 fn parse_site(service: &Service, raw: &str) -> EsaResult<u64> {

@@ -288,3 +288,58 @@ pub fn sites(out: &mut impl Write, r: &SitesResponse) -> EsaResult<()> {
     }
     Ok(())
 }
+
+/// `log`: one line per record, oldest first.
+pub fn audit(out: &mut impl Write, r: &crate::service::AuditResponse) -> EsaResult<()> {
+    for e in &r.result {
+        let detail = e
+            .detail
+            .as_deref()
+            .map(|d| format!("  ({})", sanitize(d)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}  {:<10}  site {}  {}  serial {}  by {} (pid {}){}",
+            e.time,
+            sanitize(&e.operation),
+            e.site_id,
+            sanitize(&e.id),
+            sanitize(&e.serial_number),
+            sanitize(&e.user),
+            e.pid,
+            detail
+        )
+        .map_err(io)?;
+    }
+    if r.result.is_empty() {
+        writeln!(out, "no audit records").map_err(io)?;
+    }
+    Ok(())
+}
+
+/// `doctor`: findings, then a summary line.
+pub fn doctor(out: &mut impl Write, r: &crate::service::DoctorReport) -> EsaResult<()> {
+    use crate::service::Severity;
+    for f in &r.findings {
+        let tag = match (f.severity, f.fixed) {
+            (_, true) => "fixed",
+            (Severity::Problem, false) => "problem",
+            (Severity::Note, false) => "note",
+        };
+        writeln!(out, "{tag:<7}  {:<20}  {}", f.kind, f.path).map_err(io)?;
+        writeln!(out, "         {}", f.detail).map_err(io)?;
+    }
+    writeln!(
+        out,
+        "checked {} site(s), {} certificate(s): {} problem(s){}",
+        r.checked_sites,
+        r.checked_certificates,
+        r.problems,
+        if r.fixed > 0 {
+            format!(", {} fixed", r.fixed)
+        } else {
+            String::new()
+        }
+    )
+    .map_err(io)
+}

@@ -8,7 +8,10 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::service::{MAX_P12_PASSWORD_CHARS, Secret, check_p12_password};
+use crate::service::{
+    CA_PASSPHRASE_ENV, MAX_P12_PASSWORD_CHARS, PassphrasePurpose, Secret, check_ca_passphrase,
+    check_p12_password,
+};
 
 /// Biggest password file read (a password is one line).
 const MAX_FILE_BYTES: u64 = 4 * (MAX_P12_PASSWORD_CHARS as u64) + 2;
@@ -89,6 +92,56 @@ fn prompt() -> EsaResult<Secret> {
         ));
     }
     Ok(first)
+}
+
+/// The CLI's CA passphrase prompt: asks on the terminal (twice for a new
+/// passphrase); `None` when stdin is not a terminal.
+pub fn ca_prompt(site_id: u64, purpose: PassphrasePurpose) -> EsaResult<Option<Secret>> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    match purpose {
+        PassphrasePurpose::Unlock => {
+            let p = ask_ca(&format!("Passphrase of the CA key of site {site_id}: "))?;
+            check_ca_passphrase(p.expose())?;
+            Ok(Some(p))
+        }
+        PassphrasePurpose::New => new_ca_passphrase().map(Some),
+    }
+}
+
+/// A new CA passphrase, asked twice on the terminal.
+pub fn new_ca_passphrase() -> EsaResult<Secret> {
+    if !std::io::stdin().is_terminal() {
+        return Err(EsaError::new(
+            ErrorCode::CaPassphrase,
+            format!(
+                "a new CA passphrase is needed: give --new-passphrase-file FILE or set {CA_PASSPHRASE_ENV}; \
+                 stdin is not a terminal to ask on"
+            ),
+        ));
+    }
+    let first = ask_ca("New CA key passphrase: ")?;
+    check_ca_passphrase(first.expose())?;
+    let again = ask_ca("Repeat the passphrase: ")?;
+    if first != again {
+        return Err(EsaError::new(
+            ErrorCode::CaPassphrase,
+            "the two passphrases do not match; nothing was changed",
+        ));
+    }
+    Ok(first)
+}
+
+fn ask_ca(label: &str) -> EsaResult<Secret> {
+    rpassword::prompt_password(label)
+        .map(|p| Secret(Zeroizing::new(p)))
+        .map_err(|e| {
+            EsaError::new(
+                ErrorCode::CaPassphrase,
+                format!("cannot read the passphrase from the terminal: {e}"),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -111,6 +111,11 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
             )));
         }
     }
+    if !outer_encoding_is_strict(der) {
+        return Err(reject(
+            "the CSR's signature algorithm or signature field is not valid DER; the CSR was altered",
+        ));
+    }
     csr.verify_signature().map_err(|e| {
         reject(format!(
             "the CSR signature does not verify ({e}); the CSR was altered or not signed by its key"
@@ -145,6 +150,49 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
         public_key,
         der_sha256: super::sha256_hex(der),
     })
+}
+
+/// Reads one DER header at `at`: (tag, offset of the content, content length).
+fn der_header(der: &[u8], at: usize) -> Option<(u8, usize, usize)> {
+    let tag = *der.get(at)?;
+    let first = *der.get(at + 1)?;
+    if first < 0x80 {
+        return Some((tag, at + 2, usize::from(first)));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 3 {
+        return None;
+    }
+    let bytes = der.get(at + 2..at + 2 + n)?;
+    let len = bytes.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
+    Some((tag, at + 2 + n, len))
+}
+
+/// x509-parser verifies the signature over the request info with the key's
+/// algorithm, and reads the outer `signatureAlgorithm` and `signature`
+/// fields leniently. The parts outside the signed bytes are checked here:
+/// `SEQUENCE { info SEQUENCE, SEQUENCE { OID, ... }, BIT STRING (0 unused bits) }`.
+fn outer_encoding_is_strict(der: &[u8]) -> bool {
+    (|| {
+        let (0x30, body, _) = der_header(der, 0)? else {
+            return None;
+        };
+        let (0x30, info, info_len) = der_header(der, body)? else {
+            return None;
+        };
+        let alg_at = info + info_len;
+        let (0x30, alg, alg_len) = der_header(der, alg_at)? else {
+            return None;
+        };
+        let (0x06, _, _) = der_header(der, alg)? else {
+            return None;
+        };
+        let (0x03, sig, _) = der_header(der, alg + alg_len)? else {
+            return None;
+        };
+        (*der.get(sig)? == 0).then_some(())
+    })()
+    .is_some()
 }
 
 /// A subject copied attribute by attribute into rcgen's form.

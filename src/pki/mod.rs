@@ -6,20 +6,26 @@
 //! a CSR asking for `CA:TRUE` still gets a `CA:FALSE` client leaf.
 
 mod cert;
+mod check;
 mod crl;
 mod csr;
 mod keys;
 mod p12;
+mod protect;
 mod renew;
 
 pub use cert::{
     CertInfo, IssuedCert, LeafProfile, NewCa, SiteCa, create_ca, inspect, inspect_pem, issue_leaf,
     leaf_subject,
 };
+pub use check::{crl_serials, key_matches_cert};
 pub use crl::{CrlEntry, RevocationReason, make_crl};
 pub use csr::{MAX_CSR_BYTES, ParsedCsr, parse_csr};
 pub use keys::{GeneratedKey, KeyAlgorithm, PkeyType, generate};
 pub use p12::{P12Contents, P12Input, P12Mode, build_p12, open_p12};
+pub use protect::{
+    ENCRYPTED_LABEL, PBKDF2_ROUNDS, UnprotectError, is_protected, protect, unprotect,
+};
 pub use renew::{RenewalSource, renewal_source};
 
 use time::OffsetDateTime;

@@ -8,7 +8,7 @@
 
 use std::thread;
 
-use super::create::{Leaf, LeafKey, check_against_ca, created_response};
+use super::create::{Leaf, LeafKey, check_against_ca, created_response, issue_record};
 use super::{
     CreateRequest, CreateResponse, KeyChoice, Secret, Service, ValidRequest, pki_err, store_err,
 };
@@ -128,6 +128,13 @@ impl Service {
                     key_pem: keep.then_some(key.pkcs8_pem.as_str()),
                 })
                 .collect();
+            let records = signed
+                .iter()
+                .map(|(_, meta)| {
+                    issue_record("issue", meta, (count > 1).then(|| "bulk".to_owned()))
+                })
+                .collect();
+            self.audit(&lock, records)?;
             self.store.insert_batch(&lock, &items).map_err(store_err)?;
             drop(lock);
             tracing::info!(

@@ -9,7 +9,7 @@ use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{
     self, GeneratedKey, IssuedCert, LeafProfile, ParsedCsr, PkeyType, SiteCa, esa_time, now_seconds,
 };
-use crate::store::{CaMeta, CertMeta, Source, StoredStatus, WriteLock};
+use crate::store::{AuditRecord, CaMeta, CertMeta, Source, StoredStatus, WriteLock};
 use crate::text::{clip, is_dangerous, sanitize};
 
 /// Longest `Name` label accepted.
@@ -228,6 +228,7 @@ impl Service {
             .as_ref()
             .filter(|_| meta.key_stored)
             .map(|g| g.pkcs8_pem.as_str());
+        self.audit(&lock, vec![issue_record("issue", &meta, None)])?;
         self.store
             .insert(&lock, &meta, &issued.pem, key_to_store)
             .map_err(store_err)?;
@@ -373,6 +374,22 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// The audit record of a new certificate.
+pub(super) fn issue_record(op: &str, meta: &CertMeta, detail: Option<String>) -> AuditRecord {
+    let key = if meta.key_stored {
+        "key stored"
+    } else if meta.source == Source::Csr {
+        "csr"
+    } else {
+        "key not stored"
+    };
+    let detail = match detail {
+        Some(d) => format!("{key}; {d}"),
+        None => key.to_owned(),
+    };
+    crate::store::audit_record(op, meta.site_id, &meta.id, &meta.serial, Some(detail))
 }
 
 /// The CreateClientCertificate response for a stored certificate.

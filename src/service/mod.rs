@@ -3,13 +3,22 @@
 //! the store. The CLI and the TUI call only this: every rule and every error
 //! code lives here once.
 
+mod audit;
 mod bulk;
 mod create;
+mod doctor;
+mod protect;
 mod renew;
 mod types;
 
+pub use audit::{AuditEntry, AuditQuery, AuditResponse, SkippedLine, parse_since};
 pub use bulk::{BATCH, MAX_COUNT, numbered};
 pub use create::{KeyChoice, ValidRequest};
+pub use doctor::{DoctorReport, Finding, Severity};
+pub use protect::{
+    CA_PASSPHRASE_ENV, MAX_PASSPHRASE_CHARS, PassphrasePrompt, PassphrasePurpose,
+    check_ca_passphrase, read_passphrase_file,
+};
 pub use types::*;
 
 use std::sync::Arc;
@@ -154,6 +163,7 @@ pub fn check_p12_password(password: &str) -> EsaResult<()> {
 pub struct Service {
     config: Arc<Config>,
     store: Store,
+    passphrases: Arc<protect::Passphrases>,
 }
 
 pub(crate) fn store_err(e: StoreError) -> EsaError {
@@ -180,6 +190,7 @@ impl Service {
         Ok(Service {
             config: Arc::new(config),
             store,
+            passphrases: protect::new_passphrases(),
         })
     }
 
@@ -252,15 +263,13 @@ impl Service {
         site: &Site,
         now: OffsetDateTime,
     ) -> EsaResult<(SiteCa, CaMeta)> {
-        if let Some(stored) = self.store.load_ca(site.id).map_err(store_err)? {
-            let ca = SiteCa::load(&stored.cert_pem, &stored.key_pem).map_err(|e| {
-                EsaError::internal(format!(
-                    "the CA of site {} in {} is unusable: {e}",
-                    site.id,
-                    stored.dir.display()
-                ))
-            })?;
-            return Ok((ca, stored.meta));
+        if let Some((ca, meta)) = self.load_site_ca(site.id)? {
+            // A crash right after the CA was published leaves it without a
+            // CRL: write the first one now.
+            if self.store.crl(site.id).map_err(store_err)?.is_none() {
+                self.write_crl(lock, site.id, &ca, now)?;
+            }
+            return Ok((ca, meta));
         }
         let cn = self.config.ca.common_name_for(site);
         let new = pki::create_ca(
@@ -282,8 +291,22 @@ impl Service {
             created: esa_time(now),
         };
         let ca = SiteCa::load(&new.cert_pem, &new.key_pem).map_err(pki_err)?;
+        let stored_key = self.key_for_storage(site.id, &new.key_pem)?;
+        self.audit(
+            lock,
+            vec![store::audit_record(
+                "ca-create",
+                site.id,
+                &meta.id,
+                &meta.serial,
+                self.config
+                    .ca
+                    .protect_key
+                    .then(|| "key encrypted at rest".to_owned()),
+            )],
+        )?;
         self.store
-            .create_ca(lock, &meta, &new.cert_pem, &new.key_pem)
+            .create_ca(lock, &meta, &new.cert_pem, &stored_key)
             .map_err(store_err)?;
         tracing::info!(site = site.id, ca_id = %meta.id, key_type = %meta.key_type, "created site CA");
         self.write_crl(lock, site.id, &ca, now)?;
@@ -504,6 +527,7 @@ impl Service {
             }
             ExportWhat::Key => {
                 let key = self.kept_key(&e)?;
+                self.audit_export(&e, "export-key", None)?;
                 tracing::info!(id = %e.meta.id, site = e.meta.site_id, "exported private key");
                 return Ok(key.as_bytes().to_vec());
             }
@@ -564,11 +588,28 @@ impl Service {
             mode,
         })
         .map_err(pki_err)?;
+        self.audit_export(&e, "export-p12", Some(format!("mode={}", mode.label())))?;
         tracing::info!(
             id = %e.meta.id, site = e.meta.site_id, mode = mode.label(),
             "exported PKCS#12 with the private key"
         );
         Ok(p12)
+    }
+
+    /// Records that a key left the store (under the write lock, so the
+    /// line never interleaves with another process's).
+    fn audit_export(&self, e: &Entry, op: &str, detail: Option<String>) -> EsaResult<()> {
+        let lock = self.lock()?;
+        self.audit(
+            &lock,
+            vec![store::audit_record(
+                op,
+                e.meta.site_id,
+                &e.meta.id,
+                &e.meta.serial,
+                detail,
+            )],
+        )
     }
 
     fn kept_key(&self, e: &Entry) -> EsaResult<zeroize::Zeroizing<String>> {
@@ -636,7 +677,8 @@ impl Service {
             m.revoked_at = Some(esa_time(now));
             m.revoke_reason = reason.map(|r| r.as_str().to_owned());
         })?;
-        self.commit_status(&lock, &e)?;
+        let detail = reason.map(|r| format!("reason={}", r.as_str()));
+        self.commit_status(&lock, &e, "revoke", detail)?;
         tracing::info!(id = %e.meta.id, site = e.meta.site_id, serial = %e.meta.serial, "revoked");
         Ok(self.change_response(&e))
     }
@@ -648,7 +690,7 @@ impl Service {
             m.revoked_at = None;
             m.revoke_reason = None;
         })?;
-        self.commit_status(&lock, &e)?;
+        self.commit_status(&lock, &e, "activate", None)?;
         tracing::info!(id = %e.meta.id, site = e.meta.site_id, serial = %e.meta.serial, "activated");
         Ok(self.change_response(&e))
     }
@@ -658,27 +700,57 @@ impl Service {
     pub fn delete(&self, id: &str) -> EsaResult<StatusChangeResponse> {
         let (e, lock) =
             self.status_change(id, "delete", &[Status::Revoked, Status::Expired], |_, _| {})?;
+        self.audit(
+            &lock,
+            vec![store::audit_record(
+                "delete",
+                e.meta.site_id,
+                &e.meta.id,
+                &e.meta.serial,
+                None,
+            )],
+        )?;
         self.store.delete(&lock, &e).map_err(store_err)?;
         tracing::info!(id = %e.meta.id, site = e.meta.site_id, serial = %e.meta.serial, "deleted");
         Ok(self.change_response(&e))
     }
 
-    /// Writes a changed status, then the CRL. The CRL is marked stale first,
-    /// so a crash between the two is repaired by the next writer.
-    fn commit_status(&self, lock: &WriteLock, e: &Entry) -> EsaResult<()> {
+    /// Writes a changed status, then the CRL. The CA (and its passphrase)
+    /// is loaded before anything changes, so a missing or wrong passphrase
+    /// leaves the store as it was. The CRL is marked stale before the
+    /// status changes, so a crash between the two is repaired by the next
+    /// writer.
+    fn commit_status(
+        &self,
+        lock: &WriteLock,
+        e: &Entry,
+        op: &str,
+        detail: Option<String>,
+    ) -> EsaResult<()> {
         let site = e.meta.site_id;
+        let ca = self.load_site_ca(site)?.map(|(ca, _)| ca);
+        self.audit(
+            lock,
+            vec![store::audit_record(
+                op,
+                site,
+                &e.meta.id,
+                &e.meta.serial,
+                detail,
+            )],
+        )?;
         self.store.mark_crl_stale(lock, site).map_err(store_err)?;
         self.store.update(lock, e).map_err(store_err)?;
-        self.regenerate_crl(lock, site, now_seconds())
+        match ca {
+            Some(ca) => self.write_crl(lock, site, &ca, now_seconds()).map(|_| ()),
+            None => self.store.clear_crl_stale(lock, site).map_err(store_err),
+        }
     }
 
     fn regenerate_crl(&self, lock: &WriteLock, site_id: u64, now: OffsetDateTime) -> EsaResult<()> {
-        let Some(stored) = self.store.load_ca(site_id).map_err(store_err)? else {
+        let Some((ca, _)) = self.load_site_ca(site_id)? else {
             return self.store.clear_crl_stale(lock, site_id).map_err(store_err);
         };
-        let ca = SiteCa::load(&stored.cert_pem, &stored.key_pem).map_err(|e| {
-            EsaError::internal(format!("the CA of site {site_id} is unusable: {e}"))
-        })?;
         self.write_crl(lock, site_id, &ca, now).map(|_| ())
     }
 

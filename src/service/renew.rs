@@ -150,6 +150,21 @@ impl Service {
         // that changes it; the successor is published before the old entry
         // points at it, so a crash never leaves the holder without a valid
         // certificate (at worst, a successor without the back link).
+        let mut records = vec![super::create::issue_record(
+            "renew",
+            &meta,
+            Some(format!("renewed_from={id}")),
+        )];
+        if revoke {
+            records.push(crate::store::audit_record(
+                "revoke",
+                site.id,
+                &id,
+                &old.meta.serial,
+                Some(format!("reason=superseded; renewed_by={new_id}")),
+            ));
+        }
+        self.audit(&lock, records)?;
         if revoke {
             self.store
                 .mark_crl_stale(&lock, site.id)
@@ -167,7 +182,7 @@ impl Service {
         }
         self.store.update(&lock, &old).map_err(store_err)?;
         if revoke {
-            self.regenerate_crl(&lock, site.id, now)?;
+            self.write_crl(&lock, site.id, &ca, now)?;
         }
         drop(lock);
         tracing::info!(

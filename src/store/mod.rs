@@ -27,12 +27,14 @@
 //! replace the `.toml` by rename. Writers hold the exclusive lock, passed
 //! around as a [`WriteLock`] token so a write cannot forget it.
 
+mod audit;
 mod certs;
 mod fsutil;
 mod index;
 mod journal;
 mod meta;
 
+pub use audit::{AUDIT_FILE, AuditLog, AuditRecord, current_user, record as audit_record};
 pub use fsutil::{
     DIR_MODE, FILE_MODE_PRIVATE, create_private_dir_all, read_limited, replace, write_new,
 };
@@ -213,7 +215,42 @@ impl Store {
 
     fn after_lock(&self, lock: WriteLock) -> Result<WriteLock, StoreError> {
         journal::recover(&self.tmp_dir(), self)?;
+        self.remove_dead_temporaries()?;
         Ok(lock)
+    }
+
+    /// Removes `.<name>.tmp-*` files that an interrupted [`replace`] left
+    /// next to site files (CRL, CRL state, CA key) and the listing cache.
+    /// Only writers holding the exclusive lock create them, so under the
+    /// lock every one found belongs to a dead writer. (Temporaries of
+    /// certificate entries are the journal's business.)
+    fn remove_dead_temporaries(&self) -> Result<(), StoreError> {
+        let mut dirs = vec![self.root.join("index")];
+        for site in self.site_ids()? {
+            dirs.push(self.site_dir(site));
+            dirs.push(self.site_dir(site).join("ca"));
+        }
+        for dir in dirs {
+            let Ok(rd) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"))
+                {
+                    let p = e.path();
+                    match fs::remove_file(&p) {
+                        Ok(()) => {
+                            tracing::warn!(path = %p.display(), "removed a temporary of an interrupted write");
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io_err("remove", &p)(e)),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Takes the shared lock.
@@ -224,16 +261,64 @@ impl Store {
         Ok(ReadLock { _file: file })
     }
 
-    fn site_dir(&self, site_id: u64) -> PathBuf {
+    /// `sites/<id>/`.
+    pub fn site_dir(&self, site_id: u64) -> PathBuf {
         self.root.join("sites").join(site_id.to_string())
     }
 
-    fn certs_dir(&self, site_id: u64) -> PathBuf {
+    /// `sites/<id>/certs/`: live entries.
+    pub fn certs_dir(&self, site_id: u64) -> PathBuf {
         journal::Layout::certs_dir(self, site_id)
     }
 
-    fn deleted_dir(&self, site_id: u64) -> PathBuf {
+    /// `sites/<id>/deleted/`: deleted entries (certificate and metadata).
+    pub fn deleted_dir(&self, site_id: u64) -> PathBuf {
         journal::Layout::deleted_dir(self, site_id)
+    }
+
+    /// `tmp/`: intents and staging of writers in flight.
+    pub fn tmp_path(&self) -> PathBuf {
+        self.tmp_dir()
+    }
+
+    /// Names of intents left in `tmp/` by writers that did not finish (the
+    /// next writer settles them).
+    pub fn leftover_intents(&self) -> Result<Vec<String>, StoreError> {
+        let tmp = self.tmp_dir();
+        let rd = match fs::read_dir(&tmp) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_err("read", &tmp)(e)),
+        };
+        let mut names: Vec<String> = rd
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Path of a site CA's private key file.
+    pub fn ca_key_path(&self, site_id: u64) -> PathBuf {
+        self.site_dir(site_id).join("ca").join(CA_KEY_FILE)
+    }
+
+    /// Replaces a site CA's private key file atomically (a temporary 0600
+    /// file renamed over it), e.g. to encrypt it at rest.
+    pub fn replace_ca_key(
+        &self,
+        _lock: &WriteLock,
+        site_id: u64,
+        key_pem: &str,
+    ) -> Result<(), StoreError> {
+        let p = self.ca_key_path(site_id);
+        if !p.exists() {
+            return Err(StoreError::Corrupt {
+                path: p,
+                detail: "the site CA has no key file".into(),
+            });
+        }
+        replace(&p, key_pem.as_bytes(), FILE_MODE_PRIVATE).map_err(io_err("write", &p))
     }
 
     /// The site ids that have a folder in the store.
@@ -444,6 +529,11 @@ pub fn check_id(id: &str) -> Result<(), StoreError> {
             detail: "not a certificate id (32 lower-case hex digits)".into(),
         })
     }
+}
+
+/// Reads one certificate's metadata file (size-limited).
+pub fn read_meta(path: &Path) -> Result<CertMeta, StoreError> {
+    read_toml(path)
 }
 
 fn read_text(path: &Path) -> Result<String, StoreError> {

@@ -1,0 +1,729 @@
+//! `doctor`: a read-only check of the whole store, entry by entry.
+//!
+//! It reports, and never deletes: unreadable or inconsistent metadata,
+//! missing or damaged certificates and keys, keys that do not belong to
+//! their certificate, orphan files, loose file modes, site CA problems,
+//! CRLs that disagree with the statuses, and writes a crash left
+//! unfinished. With `fix`, it makes only the repairs that destroy nothing:
+//! narrowing modes, letting the write lock settle interrupted writes,
+//! regenerating CRLs and rebuilding the listing cache. Everything else
+//! (a damaged entry, an orphan key) is left for the operator to judge.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Service, store_err};
+use crate::error::EsaResult;
+use crate::pki::{self, now_seconds};
+use crate::store::{CertMeta, StoredStatus};
+use crate::text::{clip, sanitize};
+
+/// How much a finding matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Something is wrong: `doctor` exits with `Store.ProblemsFound`.
+    Problem,
+    /// Worth knowing, nothing is wrong (e.g. a CA key it could not unlock).
+    Note,
+}
+
+/// One thing `doctor` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    #[serde(rename = "Severity")]
+    pub severity: Severity,
+    /// A stable, script-friendly kind (`metadata-unparsable`, `mode-loose`, ...).
+    #[serde(rename = "Kind")]
+    pub kind: &'static str,
+    #[serde(rename = "SiteId", skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<u64>,
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Path")]
+    pub path: String,
+    /// What is wrong (safe to print: sanitised).
+    #[serde(rename = "Detail")]
+    pub detail: String,
+    /// Repaired by `doctor --fix`.
+    #[serde(rename = "Fixed")]
+    pub fixed: bool,
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    #[serde(rename = "RequestId")]
+    pub request_id: String,
+    /// No problem is left (notes do not count).
+    #[serde(rename = "Clean")]
+    pub clean: bool,
+    /// Problems left after any fixes.
+    #[serde(rename = "Problems")]
+    pub problems: usize,
+    #[serde(rename = "Fixed")]
+    pub fixed: usize,
+    #[serde(rename = "CheckedSites")]
+    pub checked_sites: usize,
+    #[serde(rename = "CheckedCertificates")]
+    pub checked_certificates: usize,
+    #[serde(rename = "Findings")]
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Default)]
+struct Diagnosis {
+    findings: Vec<Finding>,
+    sites: usize,
+    certificates: usize,
+}
+
+impl Diagnosis {
+    fn add(
+        &mut self,
+        severity: Severity,
+        kind: &'static str,
+        site_id: Option<u64>,
+        id: Option<&str>,
+        path: &Path,
+        detail: impl AsRef<str>,
+    ) {
+        self.findings.push(Finding {
+            severity,
+            kind,
+            site_id,
+            id: id.map(str::to_owned),
+            path: sanitize(&path.display().to_string()),
+            detail: clip(&sanitize(detail.as_ref()), 300),
+            fixed: false,
+        });
+    }
+
+    fn problem(
+        &mut self,
+        kind: &'static str,
+        site: Option<u64>,
+        id: Option<&str>,
+        path: &Path,
+        detail: impl AsRef<str>,
+    ) {
+        self.add(Severity::Problem, kind, site, id, path, detail);
+    }
+}
+
+/// Files whose content is public (certificates and CRLs): group/world may
+/// read them, nobody else may write them.
+fn is_public_file(name: &str) -> bool {
+    name.ends_with(".pem") && !name.ends_with(".key.pem")
+}
+
+impl Service {
+    /// Checks the store. With `fix`, applies the safe repairs first and
+    /// reports what was fixed and what is left. Never deletes anything.
+    pub fn doctor(&self, fix: bool) -> EsaResult<DoctorReport> {
+        let before = self.diagnose()?;
+        let mut report = if fix {
+            self.apply_fixes(&before.findings)?;
+            let after = self.diagnose()?;
+            let left: BTreeSet<(&str, &str)> = after
+                .findings
+                .iter()
+                .map(|f| (f.kind, f.path.as_str()))
+                .collect();
+            let mut findings: Vec<Finding> = before
+                .findings
+                .iter()
+                .cloned()
+                .map(|mut f| {
+                    f.fixed = !left.contains(&(f.kind, f.path.as_str()));
+                    f
+                })
+                .collect();
+            let seen: BTreeSet<(&str, &str)> = before
+                .findings
+                .iter()
+                .map(|f| (f.kind, f.path.as_str()))
+                .collect();
+            findings.extend(
+                after
+                    .findings
+                    .iter()
+                    .filter(|f| !seen.contains(&(f.kind, f.path.as_str())))
+                    .cloned(),
+            );
+            DoctorReport {
+                request_id: pki::new_request_id(),
+                clean: false,
+                problems: 0,
+                fixed: 0,
+                checked_sites: after.sites,
+                checked_certificates: after.certificates,
+                findings,
+            }
+        } else {
+            DoctorReport {
+                request_id: pki::new_request_id(),
+                clean: false,
+                problems: 0,
+                fixed: 0,
+                checked_sites: before.sites,
+                checked_certificates: before.certificates,
+                findings: before.findings,
+            }
+        };
+        report.problems = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Problem && !f.fixed)
+            .count();
+        report.fixed = report.findings.iter().filter(|f| f.fixed).count();
+        report.clean = report.problems == 0;
+        Ok(report)
+    }
+
+    fn apply_fixes(&self, findings: &[Finding]) -> EsaResult<()> {
+        // The write lock settles interrupted writes (journal recovery) and
+        // regenerates CRLs marked stale.
+        let lock = self.lock()?;
+        for f in findings.iter().filter(|f| f.kind == "mode-loose") {
+            let p = Path::new(&f.path);
+            let Ok(meta) = fs::symlink_metadata(p) else {
+                continue;
+            };
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let mode = if meta.is_dir() {
+                0o700
+            } else if is_public_file(name) {
+                0o644
+            } else {
+                0o600
+            };
+            if let Err(e) = fs::set_permissions(p, fs::Permissions::from_mode(mode)) {
+                tracing::warn!(path = %p.display(), error = %e, "doctor could not fix a mode");
+            }
+        }
+        let crl_sites: BTreeSet<u64> = findings
+            .iter()
+            .filter(|f| f.kind.starts_with("crl-"))
+            .filter_map(|f| f.site_id)
+            .collect();
+        for site in crl_sites {
+            if self.store.ca_meta(site).map_err(store_err)?.is_some() {
+                self.regenerate_crl(&lock, site, now_seconds())?;
+            }
+        }
+        for site in self.store.site_ids().map_err(store_err)? {
+            self.store.rebuild_index(&lock, site).map_err(store_err)?;
+        }
+        tracing::info!("doctor --fix applied the safe repairs");
+        Ok(())
+    }
+
+    fn diagnose(&self) -> EsaResult<Diagnosis> {
+        let _shared = self.store.read_lock().map_err(store_err)?;
+        let mut d = Diagnosis::default();
+        let root = self.store.root().to_path_buf();
+        check_modes(&root, &mut d);
+        for name in self.store.leftover_intents().map_err(store_err)? {
+            let p = self.store.tmp_path().join(&name);
+            d.problem(
+                "intent-left",
+                None,
+                None,
+                &p,
+                "a write was interrupted (crash or kill); the next write command finishes or undoes it (or doctor --fix)",
+            );
+        }
+        let log = self.store.read_audit().map_err(store_err)?;
+        for (line, why) in &log.skipped {
+            d.add(
+                Severity::Note,
+                "audit-line-skipped",
+                None,
+                None,
+                &self.store.audit_path(),
+                format!("line {line}: {why}"),
+            );
+        }
+        let sites = self.store.site_ids().map_err(store_err)?;
+        for site in sites {
+            d.sites += 1;
+            if self.config.site(site).is_none() {
+                d.add(
+                    Severity::Note,
+                    "site-not-in-config",
+                    Some(site),
+                    None,
+                    &self.store.site_dir(site),
+                    "the store has a folder for a site the config does not declare",
+                );
+            }
+            self.check_site(site, &mut d)?;
+        }
+        Ok(d)
+    }
+
+    fn check_site(&self, site: u64, d: &mut Diagnosis) -> EsaResult<()> {
+        let ca_cert = self.check_ca(site, d);
+        let live = self.check_entries(site, &self.store.certs_dir(site), false, d);
+        let deleted = self.check_entries(site, &self.store.deleted_dir(site), true, d);
+        let Some(ca_cert) = ca_cert else {
+            return Ok(());
+        };
+        // The CRL must list exactly the revoked, unexpired serials.
+        let site_dir = self.store.site_dir(site);
+        if site_dir.join("crl.stale").exists() {
+            d.problem(
+                "crl-stale",
+                Some(site),
+                None,
+                &site_dir.join("crl.stale"),
+                "a status change was interrupted before the CRL was rewritten; the next write command regenerates it (or doctor --fix)",
+            );
+        }
+        let now = now_seconds();
+        let expected: BTreeSet<String> = live
+            .iter()
+            .chain(deleted.iter())
+            .filter(|m| m.status == StoredStatus::Revoked)
+            .filter(|m| pki::parse_esa_time(&m.not_after).is_none_or(|na| na > now))
+            .map(|m| m.serial.clone())
+            .collect();
+        let crl_path = self.store.crl_path(site);
+        match fs::read_to_string(&crl_path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => d.problem(
+                "crl-missing",
+                Some(site),
+                None,
+                &crl_path,
+                "the site CA has no CRL",
+            ),
+            Err(e) => d.problem("crl-unreadable", Some(site), None, &crl_path, e.to_string()),
+            Ok(text) => match pki::crl_serials(&text, &ca_cert) {
+                Err(e) => d.problem("crl-unreadable", Some(site), None, &crl_path, e.to_string()),
+                Ok(listed) if listed != expected => {
+                    let missing: Vec<&String> = expected.difference(&listed).collect();
+                    let extra: Vec<&String> = listed.difference(&expected).collect();
+                    d.problem(
+                        "crl-mismatch",
+                        Some(site),
+                        None,
+                        &crl_path,
+                        format!(
+                            "the CRL disagrees with the statuses: {} revoked serial(s) missing {:?}, {} listed but not revoked {:?}",
+                            missing.len(),
+                            missing.iter().take(5).collect::<Vec<_>>(),
+                            extra.len(),
+                            extra.iter().take(5).collect::<Vec<_>>()
+                        ),
+                    );
+                }
+                Ok(_) => {}
+            },
+        }
+        Ok(())
+    }
+
+    /// Checks the site CA; returns its certificate PEM when usable.
+    fn check_ca(&self, site: u64, d: &mut Diagnosis) -> Option<String> {
+        let dir = self.store.site_dir(site).join("ca");
+        if !dir.exists() {
+            return None;
+        }
+        let read = |name: &str, d: &mut Diagnosis| match fs::read_to_string(dir.join(name)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                d.problem(
+                    "ca-unreadable",
+                    Some(site),
+                    None,
+                    &dir.join(name),
+                    e.to_string(),
+                );
+                None
+            }
+        };
+        let meta = read("ca.toml", d);
+        let cert = read("ca.pem", d);
+        let key = read("ca.key.pem", d);
+        if let Some(m) = meta
+            && let Err(e) = toml::from_str::<crate::store::CaMeta>(&m)
+        {
+            d.problem(
+                "ca-unreadable",
+                Some(site),
+                None,
+                &dir.join("ca.toml"),
+                e.message(),
+            );
+        }
+        let cert = cert?;
+        let Some(der) = pem::parse(&cert).ok().map(pem::Pem::into_contents) else {
+            d.problem(
+                "ca-unreadable",
+                Some(site),
+                None,
+                &dir.join("ca.pem"),
+                "not a PEM certificate",
+            );
+            return None;
+        };
+        if let Err(e) = pki::inspect(&der) {
+            d.problem(
+                "ca-unreadable",
+                Some(site),
+                None,
+                &dir.join("ca.pem"),
+                e.to_string(),
+            );
+            return None;
+        }
+        let key_path = dir.join("ca.key.pem");
+        if let Some(key) = key {
+            let protected = pki::is_protected(&key);
+            if self.config.ca.protect_key && !protected {
+                d.problem(
+                    "ca-key-unprotected",
+                    Some(site),
+                    None,
+                    &key_path,
+                    "protect_key = true but this CA key is stored in plaintext: run `esa-certs ca rekey-protect`",
+                );
+            }
+            let plain = if protected {
+                self.passphrase_if_available().and_then(|pass| {
+                    match pki::unprotect(&key, pass.expose()) {
+                        Ok(k) => Some(k),
+                        Err(pki::UnprotectError::WrongPassphrase) => {
+                            d.add(
+                                Severity::Note,
+                                "ca-key-locked",
+                                Some(site),
+                                None,
+                                &key_path,
+                                "the passphrase available does not decrypt this key; it was not checked",
+                            );
+                            None
+                        }
+                        Err(e) => {
+                            d.problem("ca-unusable", Some(site), None, &key_path, e.to_string());
+                            None
+                        }
+                    }
+                })
+            } else {
+                Some(zeroize::Zeroizing::new(key))
+            };
+            match plain {
+                Some(k) => match pki::key_matches_cert(&k, &der) {
+                    Ok(true) => {}
+                    Ok(false) => d.problem(
+                        "ca-unusable",
+                        Some(site),
+                        None,
+                        &key_path,
+                        "the CA key does not belong to the CA certificate",
+                    ),
+                    Err(e) => d.problem("ca-unusable", Some(site), None, &key_path, e.to_string()),
+                },
+                None if protected && self.passphrase_if_available().is_none() => d.add(
+                    Severity::Note,
+                    "ca-key-locked",
+                    Some(site),
+                    None,
+                    &key_path,
+                    "encrypted at rest; set ESA_CERTS_CA_PASSPHRASE_FILE to check that it matches the certificate",
+                ),
+                None => {}
+            }
+        }
+        Some(cert)
+    }
+
+    /// Checks every file of `certs/` (or `deleted/`); returns the readable
+    /// metadata.
+    fn check_entries(
+        &self,
+        site: u64,
+        folder: &Path,
+        deleted: bool,
+        d: &mut Diagnosis,
+    ) -> Vec<CertMeta> {
+        let mut metas = Vec::new();
+        let Ok(rd) = fs::read_dir(folder) else {
+            return metas;
+        };
+        // id -> which of (.toml, .pem, .key.pem) exist
+        let mut files: HashMap<String, [bool; 3]> = HashMap::new();
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = folder.join(&name);
+            let (id, slot) = if let Some(id) = name.strip_suffix(".key.pem") {
+                (id, 2)
+            } else if let Some(id) = name.strip_suffix(".pem") {
+                (id, 1)
+            } else if let Some(id) = name.strip_suffix(".toml") {
+                (id, 0)
+            } else {
+                (name.as_str(), 3)
+            };
+            if slot == 3 || crate::store::check_id(id).is_err() {
+                let detail = if name.contains(".tmp-") {
+                    "a temporary file of an interrupted write (the next write command removes it)"
+                } else {
+                    "an unexpected file in a certificate folder (left as it is)"
+                };
+                d.problem("stray-file", Some(site), None, &path, detail);
+                continue;
+            }
+            files.entry(id.to_owned()).or_default()[slot] = true;
+        }
+        let mut ids: Vec<_> = files.into_iter().collect();
+        ids.sort();
+        for (id, [has_toml, has_pem, has_key]) in ids {
+            let toml_path = folder.join(format!("{id}.toml"));
+            let pem_path = folder.join(format!("{id}.pem"));
+            let key_path = folder.join(format!("{id}.key.pem"));
+            let id = id.as_str();
+            if !has_toml {
+                for (present, path) in [(has_pem, &pem_path), (has_key, &key_path)] {
+                    if present {
+                        d.problem(
+                            "orphan-file",
+                            Some(site),
+                            Some(id),
+                            path,
+                            "no metadata (.toml) for this file: not part of any entry; left as it is",
+                        );
+                    }
+                }
+                continue;
+            }
+            d.certificates += usize::from(!deleted);
+            let meta = match crate::store::read_meta(&toml_path) {
+                Ok(m) => m,
+                Err(e) => {
+                    d.problem(
+                        "metadata-unparsable",
+                        Some(site),
+                        Some(id),
+                        &toml_path,
+                        e.to_string(),
+                    );
+                    continue;
+                }
+            };
+            if meta.id != id || meta.site_id != site {
+                d.problem(
+                    "metadata-mismatch",
+                    Some(site),
+                    Some(id),
+                    &toml_path,
+                    format!(
+                        "the file says id {} of site {}",
+                        clip(&meta.id, 40),
+                        meta.site_id
+                    ),
+                );
+                continue;
+            }
+            if !has_pem {
+                d.problem(
+                    "cert-missing",
+                    Some(site),
+                    Some(id),
+                    &pem_path,
+                    "the certificate file is missing",
+                );
+            } else {
+                self.check_cert_file(site, &meta, &pem_path, has_key.then_some(&key_path), d);
+            }
+            if deleted && has_key {
+                d.problem(
+                    "key-unexpected",
+                    Some(site),
+                    Some(id),
+                    &key_path,
+                    "a deleted certificate still has its private key (it should have been destroyed)",
+                );
+            } else if !deleted && meta.key_stored && !has_key {
+                d.problem(
+                    "key-missing",
+                    Some(site),
+                    Some(id),
+                    &key_path,
+                    "the metadata says the key is kept, but the key file is missing",
+                );
+            } else if !deleted && !meta.key_stored && has_key {
+                d.problem(
+                    "key-unexpected",
+                    Some(site),
+                    Some(id),
+                    &key_path,
+                    "a key file for a certificate whose key is not kept",
+                );
+            }
+            metas.push(meta);
+        }
+        metas
+    }
+
+    fn check_cert_file(
+        &self,
+        site: u64,
+        meta: &CertMeta,
+        pem_path: &Path,
+        key_path: Option<&PathBuf>,
+        d: &mut Diagnosis,
+    ) {
+        let id = Some(meta.id.as_str());
+        let der = match fs::read_to_string(pem_path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| pem::parse(t).map_err(|e| e.to_string()))
+        {
+            Ok(p) if p.tag() == "CERTIFICATE" => p.into_contents(),
+            Ok(p) => {
+                d.problem(
+                    "cert-unparsable",
+                    Some(site),
+                    id,
+                    pem_path,
+                    format!("PEM label is {}", p.tag()),
+                );
+                return;
+            }
+            Err(e) => {
+                d.problem("cert-unparsable", Some(site), id, pem_path, e);
+                return;
+            }
+        };
+        match pki::inspect(&der) {
+            Err(e) => {
+                d.problem("cert-unparsable", Some(site), id, pem_path, e.to_string());
+                return;
+            }
+            Ok(info) => {
+                if info.serial_hex != meta.serial
+                    || info.fingerprint_sha256 != meta.fingerprint_sha256
+                {
+                    d.problem(
+                        "cert-mismatch",
+                        Some(site),
+                        id,
+                        pem_path,
+                        format!(
+                            "the certificate (serial {}) is not the one the metadata describes (serial {})",
+                            info.serial_hex,
+                            clip(&meta.serial, 40)
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(key_path) = key_path {
+            match fs::read_to_string(key_path).map(zeroize::Zeroizing::new) {
+                Err(e) => d.problem("key-unparsable", Some(site), id, key_path, e.to_string()),
+                Ok(key) => match pki::key_matches_cert(&key, &der) {
+                    Ok(true) => {}
+                    Ok(false) => d.problem(
+                        "key-mismatch",
+                        Some(site),
+                        id,
+                        key_path,
+                        "the private key does not belong to the certificate",
+                    ),
+                    Err(e) => d.problem("key-unparsable", Some(site), id, key_path, e.to_string()),
+                },
+            }
+        }
+    }
+}
+
+/// Reports directories that are not 0700, secret files readable by group
+/// or others, and anything group/world writable. Symlinks are not followed.
+fn check_modes(dir: &Path, d: &mut Diagnosis) {
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return;
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        d.problem(
+            "mode-loose",
+            None,
+            None,
+            dir,
+            format!("directory mode {mode:03o}; expected 700"),
+        );
+    }
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(m) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if m.file_type().is_symlink() {
+            d.add(
+                Severity::Note,
+                "symlink",
+                None,
+                None,
+                &p,
+                "a symbolic link inside the store (not followed)",
+            );
+        } else if m.is_dir() {
+            check_modes(&p, d);
+        } else if e
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"))
+        {
+            d.problem(
+                "temporary-left",
+                None,
+                None,
+                &p,
+                "a temporary of an interrupted write; the next write command removes it (or doctor --fix)",
+            );
+        } else {
+            let mode = m.permissions().mode() & 0o777;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let loose = if is_public_file(&name) {
+                mode & 0o022 != 0
+            } else {
+                mode & 0o077 != 0
+            };
+            if loose {
+                let expected = if is_public_file(&name) {
+                    "644 or narrower"
+                } else {
+                    "600"
+                };
+                d.problem(
+                    "mode-loose",
+                    None,
+                    None,
+                    &p,
+                    format!("file mode {mode:03o}; expected {expected}"),
+                );
+            }
+        }
+    }
+}
+
+impl Service {
+    /// The passphrase from a non-interactive source (set, or the env file),
+    /// for checks that must not prompt.
+    fn passphrase_if_available(&self) -> Option<super::Secret> {
+        if let Some(p) = self.known_passphrase() {
+            return Some(p);
+        }
+        let path = std::env::var_os(super::CA_PASSPHRASE_ENV).filter(|p| !p.is_empty())?;
+        super::read_passphrase_file(Path::new(&path)).ok()
+    }
+}

@@ -1,0 +1,226 @@
+//! The audit trail: `<store>/audit.log`, one JSON record per line, of every
+//! operation that creates, changes, destroys or hands out a key
+//! (issue, renew, revoke, activate, delete, key and PKCS#12 exports, CA
+//! creation and CA key protection).
+//!
+//! Records are appended (`O_APPEND`, mode 0600) and fsynced under the
+//! store's write lock, after the operation they describe is durable and
+//! before the command reports success: every operation a caller saw succeed
+//! is in the log. A crash can tear the last line; readers skip such a line
+//! and say so, and the next writer starts on a fresh line so a torn record
+//! never swallows a good one.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{FILE_MODE_PRIVATE, Store, StoreError, WriteLock, io_err};
+
+/// File name of the audit log in the store root.
+pub const AUDIT_FILE: &str = "audit.log";
+/// Longest line read back; longer ones are skipped (a record is ~250 bytes).
+const MAX_LINE: usize = 64 * 1024;
+
+/// One audited operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub time: String,
+    /// `issue`, `renew`, `revoke`, `activate`, `delete`, `export-key`,
+    /// `export-p12`, `ca-create`, `ca-protect`.
+    pub op: String,
+    /// The certificate Id (the CA's Id for `ca-*`).
+    #[serde(default)]
+    pub id: String,
+    pub site_id: u64,
+    /// Lower-case hex serial of the certificate (or CA).
+    #[serde(default)]
+    pub serial: String,
+    /// The OS user who ran the command.
+    pub who: String,
+    pub pid: u32,
+    /// Extra facts (`renewed_from=…`, `reason=…`, `mode=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What reading the log found.
+#[derive(Debug, Default, Clone)]
+pub struct AuditLog {
+    pub records: Vec<AuditRecord>,
+    /// Lines that could not be read: (1-based line number, why).
+    pub skipped: Vec<(usize, String)>,
+}
+
+/// The OS user: `$USER`, else `$LOGNAME`, else `uid:<n>`.
+pub fn current_user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .map(|s| s.trim().to_owned())
+        .find(|s| !s.is_empty())
+        .map(|s| crate::text::clip(&s, 64))
+        .unwrap_or_else(|| format!("uid:{}", rustix::process::getuid().as_raw()))
+}
+
+impl Store {
+    pub fn audit_path(&self) -> PathBuf {
+        self.root.join(AUDIT_FILE)
+    }
+
+    /// Appends `records` in one write and fsyncs them. Needs the write lock
+    /// so that appends of different processes never interleave.
+    pub fn audit(&self, _lock: &WriteLock, records: &[AuditRecord]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let path = self.audit_path();
+        let mut buf = Vec::with_capacity(records.len() * 256 + 1);
+        for r in records {
+            serde_json::to_writer(&mut buf, r).map_err(|e| StoreError::Corrupt {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
+            buf.push(b'\n');
+        }
+        let mut f = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(FILE_MODE_PRIVATE)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        if !ends_with_newline(&mut f).map_err(io_err("read", &path))? {
+            // A crash tore the last record: start on a line of our own.
+            buf.insert(0, b'\n');
+        }
+        f.write_all(&buf).map_err(io_err("write", &path))?;
+        f.sync_data().map_err(io_err("sync", &path))
+    }
+
+    /// Reads the whole log. A missing log is an empty one.
+    pub fn read_audit(&self) -> Result<AuditLog, StoreError> {
+        let path = self.audit_path();
+        let f = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(AuditLog::default()),
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        read_log(f).map_err(io_err("read", &path))
+    }
+
+    /// Mode bits of the audit log, if it exists (for `doctor`).
+    pub fn audit_mode(&self) -> Option<u32> {
+        std::fs::metadata(self.audit_path())
+            .ok()
+            .map(|m| m.permissions().mode() & 0o777)
+    }
+}
+
+fn ends_with_newline(f: &mut File) -> io::Result<bool> {
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    f.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+fn read_log(f: File) -> io::Result<AuditLog> {
+    let mut log = AuditLog::default();
+    let mut reader = io::BufReader::with_capacity(1 << 16, f);
+    let mut line = Vec::with_capacity(512);
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        let got = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
+        if line.last() != Some(&b'\n') {
+            if line.len() > MAX_LINE {
+                // Skip the rest of an overlong line.
+                let mut sink = Vec::new();
+                reader.read_until(b'\n', &mut sink)?;
+                log.skipped.push((n, "line too long".into()));
+                continue;
+            }
+            log.skipped
+                .push((n, "torn last line (a write interrupted by a crash)".into()));
+            break;
+        }
+        let body = &line[..line.len() - 1];
+        if body.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<AuditRecord>(body) {
+            Ok(r) => log.records.push(r),
+            Err(e) => log.skipped.push((n, format!("not a record: {e}"))),
+        }
+    }
+    Ok(log)
+}
+
+/// Shorthand used by the service.
+pub fn record(
+    op: &str,
+    site_id: u64,
+    id: &str,
+    serial: &str,
+    detail: Option<String>,
+) -> AuditRecord {
+    AuditRecord {
+        time: crate::pki::esa_time(crate::pki::now_seconds()),
+        op: op.to_owned(),
+        id: id.to_owned(),
+        site_id,
+        serial: serial.to_owned(),
+        who: current_user(),
+        pid: std::process::id(),
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_survive_a_torn_line_and_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let lock = store.lock().unwrap();
+        store
+            .audit(&lock, &[record("issue", 1, "a", "01", None)])
+            .unwrap();
+        // A crash in the middle of the next append.
+        let p = store.audit_path();
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"time\":\"2026").unwrap();
+        let log = store.read_audit().unwrap();
+        assert_eq!(log.records.len(), 1);
+        assert_eq!(log.skipped.len(), 1);
+        store
+            .audit(
+                &lock,
+                &[
+                    record("revoke", 1, "a", "01", Some("reason=x".into())),
+                    record("delete", 1, "a", "01", None),
+                ],
+            )
+            .unwrap();
+        let log = store.read_audit().unwrap();
+        let ops: Vec<&str> = log.records.iter().map(|r| r.op.as_str()).collect();
+        assert_eq!(ops, ["issue", "revoke", "delete"]);
+        assert_eq!(log.skipped.len(), 1, "{:?}", log.skipped);
+        assert_eq!(store.audit_mode(), Some(0o600));
+    }
+}

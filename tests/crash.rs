@@ -1,0 +1,411 @@
+//! Crash safety: the real binary is killed with SIGKILL at random moments
+//! while it issues, revokes and bulk-issues, hundreds of times. Afterwards
+//! the store must hold every certificate a finished command reported (and
+//! each must verify under `openssl verify`), no half-written entry or
+//! stray temporary, a CRL that lists exactly the revoked serials, an audit
+//! record for every reported operation, and a clean `doctor`.
+//!
+//! The random delays come from a xorshift generator; the seed is printed
+//! (and `ESA_CRASH_SEED=<n>` replays it). `ESA_CRASH_ROUNDS` overrides the
+//! number of rounds.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("ESA_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        })
+}
+
+/// Runs `args`, sending SIGKILL after `delay` unless it finished first.
+fn run_killed(w: &World, args: &[&str], delay: Duration) -> Output {
+    let child = w
+        .cmd()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn esa-certs");
+    let pid = child.id();
+    std::thread::sleep(delay);
+    // SIGKILL: a zombie (already finished) ignores it, so a command that
+    // completed in time keeps its exit status.
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+    child.wait_with_output().expect("wait")
+}
+
+fn killed(o: &Output) -> bool {
+    o.status.signal() == Some(9)
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    let text = String::from_utf8_lossy(stdout);
+    // Only complete lines: the last one may have been cut by the kill.
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    complete
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn record(v: &serde_json::Value, reported: &mut HashMap<String, String>, active: &mut Vec<String>) {
+    let id = v["Id"].as_str().expect("Id").to_owned();
+    let serial = v["SerialNumber"].as_str().expect("serial").to_owned();
+    assert!(reported.insert(id.clone(), serial).is_none(), "id reused");
+    active.push(id);
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_nothing_that_was_reported() {
+    require_openssl!();
+    let rounds: u64 = std::env::var("ESA_CRASH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let seed = seed();
+    println!("crash harness seed {seed} (replay: ESA_CRASH_SEED={seed}), {rounds} rounds");
+    let mut rng = XorShift(seed);
+    let w = World::new("[ca]\nkey_type = \"ECC_256\"\n");
+    let site = SITE.to_string();
+    let issue_args = [
+        "issue",
+        "--site-id",
+        &site,
+        "--validity-days",
+        "30",
+        "--pkey-type",
+        "ECC",
+        "--json",
+    ];
+
+    // id -> serial of every certificate a command reported.
+    let mut reported: HashMap<String, String> = HashMap::new();
+    let mut active: Vec<String> = Vec::new();
+    let mut surely_revoked: HashSet<String> = HashSet::new();
+    let mut maybe_revoked: HashSet<String> = HashSet::new();
+
+    // Calibrate: how long each command takes undisturbed, so the kills
+    // land across the whole run, not only in process start-up.
+    let mut t_issue = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let v = w.json(&issue_args);
+        t_issue.push(t.elapsed());
+        record(&v, &mut reported, &mut active);
+    }
+    let t_issue = median(t_issue);
+    let victim = active.pop().unwrap();
+    let t = Instant::now();
+    w.ok(&["revoke", &victim, "--json"]);
+    let t_revoke = t.elapsed();
+    surely_revoked.insert(victim);
+    let t = Instant::now();
+    let out = w.run(&[
+        "issue",
+        "--site-id",
+        &site,
+        "--validity-days",
+        "30",
+        "--pkey-type",
+        "ECC",
+        "--count",
+        "50",
+        "--json",
+    ]);
+    let t_bulk = t.elapsed();
+    assert!(out.status.success());
+    for v in json_lines(&out.stdout) {
+        record(&v, &mut reported, &mut active);
+    }
+    println!("calibrated: issue {t_issue:?}, revoke {t_revoke:?}, bulk(50) {t_bulk:?}");
+
+    let started = Instant::now();
+    let (mut kills, mut completed) = (0u32, 0u32);
+    let window = |d: Duration, rng: &mut XorShift| {
+        // Uniform over 0..200% of the undisturbed run time (recovery
+        // after a kill makes the next run slower than the calibration).
+        let us = d.as_micros() as u64 * 2;
+        Duration::from_micros(rng.below(us.max(1)))
+    };
+    for round in 0..rounds {
+        let pick = rng.below(100);
+        let (out, what) = if pick < 50 || active.is_empty() {
+            (
+                run_killed(&w, &issue_args, window(t_issue, &mut rng)),
+                "issue",
+            )
+        } else if pick < 88 {
+            let i = rng.below(active.len() as u64) as usize;
+            let id = active.swap_remove(i);
+            let out = run_killed(&w, &["revoke", &id, "--json"], window(t_revoke, &mut rng));
+            if out.status.success() {
+                surely_revoked.insert(id);
+            } else if killed(&out) {
+                maybe_revoked.insert(id);
+            } else {
+                // A revoke that was killed earlier may have gone through.
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    err.contains("Certificate.StatusError") && maybe_revoked.contains(&id),
+                    "round {round}: revoke {id} failed: {err}"
+                );
+            }
+            (out, "revoke")
+        } else {
+            let count = (30 + rng.below(51)).to_string();
+            let args = [
+                "issue",
+                "--site-id",
+                &site,
+                "--validity-days",
+                "30",
+                "--pkey-type",
+                "ECC",
+                "--count",
+                &count,
+                "--json",
+            ];
+            (run_killed(&w, &args, window(t_bulk, &mut rng)), "bulk")
+        };
+        if killed(&out) {
+            kills += 1;
+        } else {
+            completed += 1;
+            assert!(
+                out.status.success() || what == "revoke",
+                "round {round}: {what} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        match what {
+            "bulk" => {
+                for v in json_lines(&out.stdout) {
+                    record(&v, &mut reported, &mut active);
+                }
+            }
+            "issue" => {
+                // Pretty JSON, printed once the certificate is durable; a
+                // kill can cut it short, and then it was not reported.
+                match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+                    Ok(v) => record(&v, &mut reported, &mut active),
+                    Err(_) => assert!(!out.status.success(), "round {round}: no JSON"),
+                }
+            }
+            _ => {}
+        }
+    }
+    println!(
+        "{rounds} rounds in {:?}: {kills} killed, {completed} completed, {} certificates reported",
+        started.elapsed(),
+        reported.len()
+    );
+    assert!(
+        kills >= rounds as u32 / 3,
+        "too few kills ({kills}) to mean anything"
+    );
+
+    // The next writer settles whatever the last kill left.
+    let crl_pem = w.ok(&["crl", "--site-id", &site]);
+
+    // No intent, temporary or half entry is left.
+    let tmp: Vec<_> = std::fs::read_dir(w.store.join("tmp"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(tmp.is_empty(), "tmp/ after recovery: {tmp:?}");
+    let certs = w.store.join(format!("sites/{SITE}/certs"));
+    let names: BTreeSet<String> = std::fs::read_dir(&certs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for n in &names {
+        assert!(!n.contains(".tmp-"), "temporary left: {n}");
+        let id = n
+            .strip_suffix(".key.pem")
+            .or_else(|| n.strip_suffix(".pem"))
+            .or_else(|| n.strip_suffix(".toml"))
+            .unwrap_or_else(|| panic!("unexpected file {n}"));
+        for part in [".pem", ".toml", ".key.pem"] {
+            assert!(
+                names.contains(&format!("{id}{part}")),
+                "{n} without {id}{part}: a half-written entry"
+            );
+        }
+    }
+
+    // No temporary anywhere in the store (CRL, CA key, cache, entries).
+    fn temporaries(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                temporaries(&p, out);
+            } else if e.file_name().to_string_lossy().contains(".tmp-") {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    let mut left = Vec::new();
+    temporaries(&w.store, &mut left);
+    assert!(left.is_empty(), "temporaries after recovery: {left:?}");
+
+    // Every reported certificate is listed with the right status.
+    let list = w.json(&["list", "--site-id", &site, "--json"]);
+    let listed: HashMap<String, (String, String)> = list["Result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["Id"].as_str().unwrap().to_owned(),
+                (
+                    r["SerialNumber"].as_str().unwrap().to_owned(),
+                    r["Status"].as_str().unwrap().to_owned(),
+                ),
+            )
+        })
+        .collect();
+    for (id, serial) in &reported {
+        let (s, status) = listed
+            .get(id)
+            .unwrap_or_else(|| panic!("reported certificate {id} is missing"));
+        assert_eq!(s, serial, "{id}");
+        if surely_revoked.contains(id) {
+            assert_eq!(status, "revoked", "{id} was revoked");
+        } else if !maybe_revoked.contains(id) {
+            assert_eq!(status, "active", "{id} was never revoked");
+        }
+    }
+    let serials: HashSet<&String> = listed.values().map(|(s, _)| s).collect();
+    assert_eq!(serials.len(), listed.len(), "serials are unique");
+
+    // Each reported certificate verifies against the site CA.
+    let ca = w.ca_file(SITE);
+    let ids: Vec<&String> = reported.keys().collect();
+    for chunk in ids.chunks(200) {
+        let mut args = vec![
+            "verify".to_owned(),
+            "-purpose".into(),
+            "sslclient".into(),
+            "-CAfile".into(),
+            ca.display().to_string(),
+        ];
+        args.extend(
+            chunk
+                .iter()
+                .map(|id| certs.join(format!("{id}.pem")).display().to_string()),
+        );
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, text) = openssl(&refs);
+        assert!(ok, "openssl verify: {text}");
+        assert_eq!(text.matches(": OK").count(), chunk.len(), "{text}");
+    }
+
+    // The CRL lists exactly the revoked serials (none has expired).
+    let revoked: BTreeSet<String> = listed
+        .values()
+        .filter(|(_, st)| st == "revoked")
+        .map(|(s, _)| s.clone())
+        .collect();
+    for crl in [
+        crl_pem,
+        std::fs::read_to_string(w.store.join(format!("sites/{SITE}/crl.pem"))).unwrap(),
+    ] {
+        let der = pem_der(&crl);
+        let (_, parsed) = x509_parser::parse_x509_crl(&der).unwrap();
+        let on_crl: BTreeSet<String> = parsed
+            .iter_revoked_certificates()
+            .map(|r| hex(r.raw_serial()).trim_start_matches("00").to_owned())
+            .collect();
+        assert_eq!(on_crl, revoked, "the CRL disagrees with the statuses");
+    }
+
+    // Every reported operation is in the audit trail.
+    let log = w.json(&["log", "--json"]);
+    let audited: HashSet<(String, String)> = log["Result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["Operation"].as_str().unwrap().to_owned(),
+                r["Id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for id in reported.keys() {
+        assert!(
+            audited.contains(&("issue".into(), id.clone())),
+            "no audit record of issuing {id}"
+        );
+    }
+    for id in &surely_revoked {
+        assert!(
+            audited.contains(&("revoke".into(), id.clone())),
+            "no audit record of revoking {id}"
+        );
+    }
+
+    // And the doctor agrees.
+    let out = w.run(&["doctor", "--json"]);
+    assert!(
+        out.status.success(),
+        "doctor: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn pem_der(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
