@@ -368,6 +368,28 @@ fn sites_shows_ca_state_and_counts() {
     );
 }
 
+/// `Service::overview` (one read of the store, for the TUI) agrees with
+/// `sites()` and `list()` called separately.
+#[test]
+fn overview_is_sites_and_list_from_one_read() {
+    use esa_certs::service::{ListQuery, Service};
+    let w = World::new("");
+    let a = w.issue("ECC", 10);
+    w.issue("ECC", 100);
+    w.ok(&["revoke", a["Id"].as_str().unwrap()]);
+    let service = Service::open(esa_certs::config::load(&w.config).unwrap()).unwrap();
+    let (sites, listing) = service.overview().unwrap();
+    let strip = |mut s: esa_certs::service::SitesResponse| {
+        s.request_id.clear();
+        s
+    };
+    assert_eq!(strip(sites), strip(service.sites().unwrap()));
+    let list = service.list(&ListQuery::default()).unwrap();
+    assert_eq!(listing.response.result, list.response.result);
+    assert_eq!(listing.response.total_count, 2);
+    assert!(listing.damaged.is_empty());
+}
+
 #[test]
 fn two_processes_issuing_at_once_both_succeed_with_distinct_serials() {
     let w = World::new("");

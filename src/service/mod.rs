@@ -335,7 +335,30 @@ impl Service {
             self.site(s)?;
         }
         let listing = self.read_listing(q.site_id)?;
+        Ok(self.list_outcome(listing, q, now_seconds()))
+    }
+
+    /// The sites with their counts and every certificate, from one read of
+    /// the store: what `sites()` and `list(&ListQuery::default())` return,
+    /// for half the cost (a front end that shows both on every refresh).
+    pub fn overview(&self) -> EsaResult<(SitesResponse, ListOutcome)> {
         let now = now_seconds();
+        let listing = self.read_listing(None)?;
+        let sites = self.sites_response(&listing.entries, now)?;
+        Ok((
+            sites,
+            self.list_outcome(listing, &ListQuery::default(), now),
+        ))
+    }
+
+    /// The listing response for the entries of `listing` that match `q`
+    /// (its site already applied by the read).
+    fn list_outcome(
+        &self,
+        listing: store::Listing,
+        q: &ListQuery,
+        now: OffsetDateTime,
+    ) -> ListOutcome {
         let keep = |m: &CertMeta| {
             let status = Status::of(m, now);
             q.status.is_none_or(|s| status == s)
@@ -352,7 +375,7 @@ impl Service {
             .collect();
         metas.sort_unstable_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
         let result: Vec<CertSummary> = metas.into_iter().map(|m| self.summary(m, now)).collect();
-        Ok(ListOutcome {
+        ListOutcome {
             response: ListResponse {
                 request_id: pki::new_request_id(),
                 total_count: result.len(),
@@ -363,7 +386,7 @@ impl Service {
                 result,
             },
             damaged: listing.damaged,
-        })
+        }
     }
 
     fn parse_id(id: &str) -> EsaResult<&str> {
@@ -433,12 +456,16 @@ impl Service {
 
     /// Sites of the config with their CA and counts.
     pub fn sites(&self) -> EsaResult<SitesResponse> {
-        let now = now_seconds();
         let listing = self.read_listing(None)?;
+        self.sites_response(&listing.entries, now_seconds())
+    }
+
+    /// Every site of the config with its CA and the counts of `entries`.
+    fn sites_response(&self, entries: &[Entry], now: OffsetDateTime) -> EsaResult<SitesResponse> {
         let mut sites = Vec::new();
         for site in &self.config.sites {
             let ca = self.store.ca_meta(site.id).map_err(store_err)?;
-            let mut s = SiteSummary {
+            sites.push(SiteSummary {
                 site_id: site.id,
                 site_name: site.name.clone(),
                 ca_certificate_id: ca.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
@@ -456,20 +483,28 @@ impl Service {
                 expired: 0,
                 expiring_soon: 0,
                 max_client_certificates: site.max_client_certificates,
+            });
+        }
+        // One pass over the entries, whatever the number of sites.
+        let at: std::collections::HashMap<u64, usize> = sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.site_id, i))
+            .collect();
+        for e in entries {
+            let Some(s) = at.get(&e.meta.site_id).map(|&i| &mut sites[i]) else {
+                continue;
             };
-            for e in listing.entries.iter().filter(|e| e.meta.site_id == site.id) {
-                match Status::of(&e.meta, now) {
-                    Status::Active => {
-                        s.active += 1;
-                        if days_left(&e.meta, now).is_some_and(|d| d < EXPIRING_SOON_DAYS) {
-                            s.expiring_soon += 1;
-                        }
+            match Status::of(&e.meta, now) {
+                Status::Active => {
+                    s.active += 1;
+                    if days_left(&e.meta, now).is_some_and(|d| d < EXPIRING_SOON_DAYS) {
+                        s.expiring_soon += 1;
                     }
-                    Status::Revoked => s.revoked += 1,
-                    Status::Expired => s.expired += 1,
                 }
+                Status::Revoked => s.revoked += 1,
+                Status::Expired => s.expired += 1,
             }
-            sites.push(s);
         }
         Ok(SitesResponse {
             request_id: pki::new_request_id(),
