@@ -7,9 +7,7 @@ use std::sync::mpsc::Sender;
 
 use crate::error::{EsaError, EsaResult};
 use crate::pki::RevocationReason;
-use crate::service::{
-    CreateResponse, ListQuery, Service, SiteSummary, StatusChangeResponse, ValidRequest,
-};
+use crate::service::{CreateResponse, Service, SiteSummary, StatusChangeResponse, ValidRequest};
 
 use super::event::Event;
 use super::rows::CertRow;
@@ -103,8 +101,9 @@ pub fn run(service: &Service, job: Job) -> Done {
 
 fn load(service: &Service) -> EsaResult<Snapshot> {
     let stamp = service.change_stamp().ok();
-    let sites = service.sites()?.sites;
-    let listing = service.list(&ListQuery::default())?;
+    // One read of the store for both the counts and the rows.
+    let (sites, listing) = service.overview()?;
+    let sites = sites.sites;
     for d in &listing.damaged {
         tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
     }
