@@ -17,6 +17,7 @@ mod event;
 mod form;
 mod input;
 mod keys;
+mod renew;
 mod rows;
 mod scroll;
 mod theme;

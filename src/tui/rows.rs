@@ -30,6 +30,12 @@ pub struct CertRow {
     pub fingerprint: String,
     pub key_stored: bool,
     pub created: String,
+    /// ValidityDays at issuance (0 when unreadable): a renewal's default.
+    pub validity_days: u32,
+    /// Issued for a CSR: a renewal keeps its public key.
+    pub from_csr: bool,
+    /// A successor exists (renewing again is refused).
+    pub renewed: bool,
     /// `name \n common_name`, lower-case, for substring search.
     text_key: String,
     /// The label as shown, lower-case, for sorting by name.
@@ -55,6 +61,9 @@ impl CertRow {
             fingerprint: s.fingerprint_sha256.to_ascii_lowercase(),
             key_stored: s.private_key_stored,
             created: s.create_time.clone(),
+            validity_days: s.validity_days.parse().unwrap_or(0),
+            from_csr: s.kind == "csr",
+            renewed: s.renewed_by.is_some(),
             name,
             common_name,
             text_key,

@@ -1,13 +1,16 @@
 //! Work that must not freeze the screen runs on a worker thread: reading
 //! the whole store, issuing (RSA-4096 key generation takes about a
-//! second), and the lifecycle operations (they wait for the store lock).
+//! second), renewals (a key generation too) and the lifecycle operations
+//! (they wait for the store lock).
 //! Each job reports back once, as a message on the event channel.
 
 use std::sync::mpsc::Sender;
 
 use crate::error::{EsaError, EsaResult};
 use crate::pki::RevocationReason;
-use crate::service::{CreateResponse, Service, SiteSummary, StatusChangeResponse, ValidRequest};
+use crate::service::{
+    CreateResponse, RenewResponse, Service, SiteSummary, StatusChangeResponse, ValidRequest,
+};
 
 use super::event::Event;
 use super::rows::CertRow;
@@ -50,6 +53,19 @@ pub enum Job {
         id: String,
         label: String,
     },
+    Renew(RenewJob),
+}
+
+/// A renewal as confirmed in the popup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewJob {
+    pub id: String,
+    /// The old certificate's label and NotAfter, for the result view.
+    pub label: String,
+    pub not_after: String,
+    /// `None`: the old certificate's validity.
+    pub days: Option<u32>,
+    pub revoke_old: bool,
 }
 
 /// Everything the main screen shows, read in one go.
@@ -76,6 +92,10 @@ pub enum Done {
         label: String,
         result: EsaResult<StatusChangeResponse>,
     },
+    Renewed {
+        job: RenewJob,
+        result: EsaResult<RenewResponse>,
+    },
 }
 
 /// Runs a job on the calling thread (the worker, or a test).
@@ -95,6 +115,10 @@ pub fn run(service: &Service, job: Job) -> Done {
                 label,
                 result,
             }
+        }
+        Job::Renew(job) => {
+            let result = service.renew(&job.id, job.days, job.revoke_old);
+            Done::Renewed { job, result }
         }
     }
 }

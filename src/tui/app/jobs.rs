@@ -4,14 +4,16 @@ use std::time::Instant;
 
 use zeroize::Zeroizing;
 
-use super::{App, CopyRequest, Effect, NOTE_FOR, NoteKind, ResultView, Screen, capitalise, short};
+use super::{
+    App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, Screen, capitalise, short,
+};
 use crate::error::EsaError;
-use crate::service::{CreateResponse, ExportWhat};
+use crate::service::{CreateResponse, ExportWhat, RenewResponse};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::scroll::Scroll;
-use crate::tui::worker::{Done, Job, Op, Snapshot};
+use crate::tui::worker::{Done, Job, Op, RenewJob, Snapshot};
 
 impl App {
     // ---- copies --------------------------------------------------------------
@@ -122,6 +124,58 @@ impl App {
                     Err(e) => self.fail(&format!("{} refused", op.verb()), e),
                 }
             }
+            Done::Renewed { job, result } => {
+                self.busy = None;
+                match result {
+                    Ok(resp) => self.renewed(job, resp),
+                    Err(e) => self.fail("Renewal refused", e),
+                }
+            }
+        }
+    }
+
+    /// A successful renewal: its result, like an issuance's, with what
+    /// became of the old certificate.
+    fn renewed(&mut self, job: RenewJob, resp: RenewResponse) {
+        let new = resp.certificate;
+        let view = Box::new(ResultView {
+            key_kept: self.service.config().store.keep_private_keys,
+            site_id: resp.site_id,
+            scroll: Scroll::default(),
+            leave_armed: false,
+            renewal: Some(Renewal {
+                old_id: resp.renewed_from,
+                old_label: job.label.clone(),
+                old_not_after: job.not_after,
+                old_status: resp.old_status,
+                old_revoked: resp.old_revoked,
+                site_name: resp.site_name,
+            }),
+            resp: new,
+        });
+        let id = view.resp.id.clone();
+        self.pending_select = Some(id.clone());
+        self.reload();
+        match self.screen {
+            Screen::Main | Screen::Details(_) => {
+                self.set_note(
+                    NoteKind::Success,
+                    format!("Renewed {} (new Id {id})", short(&job.label)),
+                );
+                self.screen = Screen::Result(view);
+            }
+            // Never replace a form or a result: it may hold the only copy
+            // of a key. The renewal's result waits until it is left.
+            _ => {
+                self.set_note(
+                    NoteKind::Success,
+                    format!(
+                        "Renewed {} (new Id {id}); its result opens when you leave this screen",
+                        short(&job.label)
+                    ),
+                );
+                self.deferred = Some(view);
+            }
         }
     }
 
@@ -207,6 +261,7 @@ impl App {
                     site_id,
                     scroll: Scroll::default(),
                     leave_armed: false,
+                    renewal: None,
                 }));
                 self.reload();
             }

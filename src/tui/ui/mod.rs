@@ -9,6 +9,7 @@ mod form;
 mod help;
 mod main_screen;
 mod message;
+mod renew;
 mod result;
 pub mod text;
 
@@ -74,6 +75,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Popup::Help(s)) => help::draw(frame, app, s, body),
         Some(Popup::Confirm(c)) => confirm::draw(frame, app, c, body),
         Some(Popup::Message(m)) => message::draw(frame, app, m, body),
+        Some(Popup::Renew(r)) => renew::draw(frame, app, r, body),
         None => {}
     }
     draw_status(frame, app, status);
@@ -85,6 +87,7 @@ fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
     let screen = match &app.screen {
         Screen::Main => "Client certificates",
         Screen::Form(_) => "New client certificate",
+        Screen::Result(r) if r.renewal.is_some() => "Certificate renewed",
         Screen::Result(_) => "Certificate issued",
         Screen::Details(_) => "Certificate details",
     };
