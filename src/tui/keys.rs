@@ -30,6 +30,8 @@ pub enum Ctx {
     /// The renew popup, on ValidityDays (a text field) or "revoke the old
     /// one" (a switch).
     Renew,
+    /// The full-screen panel shown while the config file is unusable.
+    ConfigError,
 }
 
 /// A key as the table writes it: a code, maybe with Ctrl.
@@ -128,7 +130,18 @@ const SCROLL: &[Ctx] = &[Main, Details, Result, Help];
 const HELP_WORKS: &[Ctx] = &[Main, Form, FormText, FormCsr, Result, Details];
 /// Every context (Ctrl-C works in all of them).
 pub const ALL: &[Ctx] = &[
-    Main, Search, Form, FormText, FormCsr, Result, Details, Help, Confirm, Message, Renew,
+    Main,
+    Search,
+    Form,
+    FormText,
+    FormCsr,
+    Result,
+    Details,
+    Help,
+    Confirm,
+    Message,
+    Renew,
+    ConfigError,
 ];
 
 const fn b(
@@ -203,6 +216,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Left, &[key(KeyCode::Left)], &[Renew], "change", "ValidityDays: the previous preset; Revoke old: switch"),
     b(Cmd::Right, &[key(KeyCode::Right)], &[Renew], "change", "ValidityDays: the next preset; Revoke old: switch"),
     b(Cmd::Toggle, &[ch(' ')], &[Renew], "", "Revoke old: switch"),
+    b(Cmd::Reload, &[ch('r'), ctrl('r'), key(KeyCode::F(5))], &[ConfigError], "reload", "Read the config file again (after fixing it)"),
+    b(Cmd::Quit, &[ch('q')], &[ConfigError], "quit", "Quit"),
 ];
 
 /// Keys that edit a focused text field (the help lists them).
@@ -228,6 +243,7 @@ pub const HELP_SECTIONS: &[(&str, &[Ctx])] = &[
     ("Certificate details", &[Details]),
     ("Confirmations and messages", &[Confirm, Message]),
     ("Renewal", &[Renew]),
+    ("Config error screen", &[ConfigError]),
 ];
 
 /// The action for a key press in a context. `text_focus`: a text field has

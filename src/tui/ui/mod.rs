@@ -3,6 +3,7 @@
 //! body, a status line and the bar of keys that work in the current
 //! context (generated from the key map, like the help popup).
 
+mod config_error;
 mod confirm;
 mod details;
 mod form;
@@ -21,6 +22,9 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::app::{App, NoteKind, Popup, Screen};
 use super::keys;
+use super::theme::Theme;
+
+pub use config_error::draw as draw_config_error;
 use text::{fit, width};
 
 /// Below this the app draws one line asking for a bigger terminal.
@@ -143,9 +147,16 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The keys that work here, as many as fit, most useful first.
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
-    let t = app.theme;
     let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
-    let w = usize::from(area.width);
+    frame.render_widget(
+        Paragraph::new(hints_line(app.theme, hints, area.width)),
+        area,
+    );
+}
+
+/// A hint bar: `key label` pairs, dropped from the end when narrow.
+fn hints_line(t: Theme, hints: Vec<(String, String)>, width_cols: u16) -> Line<'static> {
+    let w = usize::from(width_cols);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for (keys, label) in hints {
@@ -157,7 +168,7 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::raw(format!(" {label}  ")));
         used += need + 2;
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Line::from(spans)
 }
 
 /// Clears a popup's area and returns it.
