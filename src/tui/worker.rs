@@ -126,7 +126,7 @@ pub fn run(service: &Service, job: Job) -> Done {
 fn load(service: &Service) -> EsaResult<Snapshot> {
     let stamp = service.change_stamp().ok();
     // One read of the store for both the counts and the rows.
-    let (sites, listing) = service.overview()?;
+    let (sites, listing) = service.overview(None)?;
     let sites = sites.sites;
     for d in &listing.damaged {
         tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
