@@ -181,6 +181,11 @@ pub struct LoadState {
     pub in_flight: bool,
     pending: bool,
     pub loaded: bool,
+    /// Sites the first load has not read yet (it reads one site at a
+    /// time); empty once every site is known.
+    pub unread: Vec<u64>,
+    /// Unreadable entries met by the first load so far.
+    damaged_so_far: usize,
     pub error: Option<EsaError>,
     pub damaged: usize,
 }
@@ -278,6 +283,11 @@ impl App {
                 sanitize(&path.display().to_string())
             ));
         }
+        // At 100k certificates reading the store takes seconds: with several
+        // sites, read them one by one, the selected one first.
+        if self.sites.len() > 1 {
+            self.load.unread = self.sites.iter().map(|s| s.site_id).collect();
+        }
         self.reload();
     }
 
@@ -309,6 +319,7 @@ impl App {
     /// turning, or the tick changed something. Idle, nothing is drawn.
     pub fn tick_needs_draw(&mut self) -> bool {
         let animating = (self.load.in_flight && !self.load.loaded)
+            || !self.load.unread.is_empty()
             || self.busy.is_some()
             || matches!(&self.screen, Screen::Form(f) if f.submitting.is_some());
         std::mem::take(&mut self.redraw) || animating
@@ -320,6 +331,11 @@ impl App {
 
     pub fn selected_site(&self) -> Option<&SiteSummary> {
         self.sites.get(self.site_sel)
+    }
+
+    /// Whether the certificates and counts of `site` have been read.
+    pub fn site_read(&self, site: u64) -> bool {
+        self.load.loaded && !self.load.unread.contains(&site)
     }
 
     // ---- where the keyboard is -------------------------------------------

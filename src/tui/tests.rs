@@ -265,6 +265,7 @@ fn fixture(h: &mut Harness) {
     h.app.set_clock(datetime!(2026-06-01 00:00:00 UTC));
     h.app.done(Done::Loaded(Ok(Snapshot {
         stamp: None,
+        site: None,
         sites: vec![
             site(SITE, "example.com", true, [3, 1, 1, 1], None),
             site(42, "other.example", true, [1, 0, 0, 0], Some(2)),
@@ -272,7 +273,7 @@ fn fixture(h: &mut Harness) {
         rows: rows
             .iter()
             .enumerate()
-            .map(|(i, s)| CertRow::from_summary(s, i as u32))
+            .map(|(i, s)| CertRow::from_summary(s.clone(), i as u32))
             .collect(),
         damaged: 0,
     })));
@@ -316,6 +317,71 @@ fn starts_with_a_load_and_lists_what_the_store_holds() {
     let mut labels = h.labels();
     labels.sort();
     assert_eq!(labels, ["a.example", "b.example"]);
+}
+
+#[test]
+fn the_first_load_reads_site_by_site_the_selected_one_first() {
+    let h = Harness::new();
+    h.issue("first.example", "", 30);
+    h.app
+        .service()
+        .create(&CreateRequest {
+            site_id: Some("42".into()),
+            validity_days: Some("30".into()),
+            pkey_type: Some("ED25519".into()),
+            common_name: Some("later.example".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut app = App::new(h.app.service().clone(), Theme::plain());
+    app.start(None);
+    let next_load = |app: &mut App| {
+        let mut jobs = app.take_effects();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        match jobs.pop() {
+            Some(Effect::Job(job @ super::worker::Job::Load { .. })) => job,
+            other => panic!("not a load: {other:?}"),
+        }
+    };
+    let job = next_load(&mut app);
+    assert!(matches!(job, super::worker::Job::Load { site: Some(SITE) }));
+    app.done(worker::run(app.service(), job));
+    assert_eq!(app.load.unread, [42]);
+    assert_eq!(app.table.len(), 1);
+    let screen = render(&app, 100, 24).backend().to_string();
+    assert!(screen.contains("first.example"), "{screen}");
+    assert!(screen.contains("reading the other sites"), "{screen}");
+    assert!(
+        screen.contains("reading…") && screen.contains("       …│"),
+        "{screen}"
+    );
+    // Switching to a site not read yet says so instead of "no certificates".
+    app.step(Action::Cmd(super::action::Cmd::FocusNext));
+    app.step(Action::Cmd(super::action::Cmd::Down));
+    assert_eq!(app.selected_site().unwrap().site_id, 42);
+    assert!(
+        render(&app, 100, 24)
+            .backend()
+            .to_string()
+            .contains("Reading the store…")
+    );
+    // The next site was queued at once; then every site is known.
+    let job = next_load(&mut app);
+    assert!(matches!(job, super::worker::Job::Load { site: Some(42) }));
+    app.done(worker::run(app.service(), job));
+    assert!(app.load.unread.is_empty());
+    assert_eq!(app.table.rows().len(), 2);
+    assert_eq!(
+        app.table.selected_row().unwrap().common_name,
+        "later.example"
+    );
+    assert!(app.take_effects().is_empty());
+    let screen = render(&app, 100, 24).backend().to_string();
+    assert!(screen.contains("2 certificates · 2 sites"), "{screen}");
+    // Later reloads read everything at once.
+    app.reload();
+    let job = next_load(&mut app);
+    assert!(matches!(job, super::worker::Job::Load { site: None }));
 }
 
 #[test]
@@ -1098,7 +1164,7 @@ fn store_text_is_sanitised_before_it_is_drawn() {
     );
     evil.site_name = "example.com".into();
     let mut rows: Vec<CertRow> = h.app.table.rows().to_vec();
-    rows.push(CertRow::from_summary(&evil, 99));
+    rows.push(CertRow::from_summary(evil, 99));
     h.app.table.replace_rows(rows);
     let screen = h.draw(120, 30);
     assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
@@ -1252,7 +1318,7 @@ fn a_100k_table_draws_only_its_window() {
                 "active",
                 "2027-01-01T00:00:00Z",
             );
-            CertRow::from_summary(&s, i)
+            CertRow::from_summary(s, i)
         })
         .collect();
     h.app.table.replace_rows(rows);

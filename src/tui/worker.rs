@@ -45,8 +45,11 @@ impl Op {
 
 #[derive(Debug)]
 pub enum Job {
-    /// List the sites and every certificate.
-    Load,
+    /// List the sites and their certificates: one site (`Some`), to show
+    /// it first, or all.
+    Load {
+        site: Option<u64>,
+    },
     Issue(Box<ValidRequest>),
     Change {
         op: Op,
@@ -74,6 +77,9 @@ pub struct Snapshot {
     /// The store's change stamp taken before reading: a change during the
     /// read moves it, and the next poll reads again.
     pub stamp: Option<u64>,
+    /// `Some(id)`: only that site was read; the other sites' counts and
+    /// certificates are not known yet.
+    pub site: Option<u64>,
     pub sites: Vec<SiteSummary>,
     pub rows: Vec<CertRow>,
     /// Entries that could not be read (logged with their paths).
@@ -101,7 +107,7 @@ pub enum Done {
 /// Runs a job on the calling thread (the worker, or a test).
 pub fn run(service: &Service, job: Job) -> Done {
     match job {
-        Job::Load => Done::Loaded(load(service)),
+        Job::Load { site } => Done::Loaded(load(service, site)),
         Job::Issue(v) => Done::Issued(service.create_valid(&v)),
         Job::Change { op, id, label } => {
             let result = match op {
@@ -123,26 +129,32 @@ pub fn run(service: &Service, job: Job) -> Done {
     }
 }
 
-fn load(service: &Service) -> EsaResult<Snapshot> {
+fn load(service: &Service, site: Option<u64>) -> EsaResult<Snapshot> {
     let stamp = service.change_stamp().ok();
     // One read of the store for both the counts and the rows.
-    let (sites, listing) = service.overview(None)?;
+    let (sites, listing) = service.overview(site)?;
     let sites = sites.sites;
     for d in &listing.damaged {
         tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
     }
-    let rows = listing
-        .response
-        .result
-        .iter()
-        .enumerate()
-        .map(|(i, s)| CertRow::from_summary(s, u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect();
+    let damaged = listing.damaged.len();
+    // Extend, not collect: collecting in place into the smaller rows would
+    // end with a realloc that copies them all.
+    let mut rows = Vec::with_capacity(listing.response.result.len());
+    rows.extend(
+        listing
+            .response
+            .result
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| CertRow::from_summary(s, u32::try_from(i).unwrap_or(u32::MAX))),
+    );
     Ok(Snapshot {
         stamp,
+        site,
         sites,
         rows,
-        damaged: listing.damaged.len(),
+        damaged,
     })
 }
 

@@ -94,15 +94,24 @@ fn draw_sites(frame: &mut Frame, app: &App, area: Rect) {
             _ => Style::new(),
         };
         let mark = if selected { "›" } else { " " };
+        let read = app.site_read(s.site_id);
         let total = s.active + s.revoked + s.expired;
-        let count = format!(" {total}");
+        let count = if read {
+            format!(" {total}")
+        } else {
+            " …".to_string()
+        };
         let name = fit(&sanitize(&s.site_name), w.saturating_sub(2 + width(&count)));
         let gap = w.saturating_sub(2 + width(&name) + width(&count));
         lines.push(Line::styled(
             format!("{mark} {name}{}{count}", " ".repeat(gap)),
             style,
         ));
-        for l in site_lines(s, w.saturating_sub(2)) {
+        let mut two = site_lines(s, w.saturating_sub(2));
+        if !read {
+            two[1] = "reading…".into();
+        }
+        for l in two {
             lines.push(Line::styled(pad(&format!("  {l}"), w), style));
         }
     }
@@ -219,6 +228,12 @@ fn summary_lines(app: &App, w: usize) -> Vec<Line<'static>> {
             date(&s.ca_not_after)
         )
     };
+    if !app.site_read(s.site_id) {
+        return vec![
+            Line::styled(fit(&ca, w), t.dim()),
+            Line::styled(fit("Reading this site's certificates…", w), t.dim()),
+        ];
+    }
     let mut counts = format!("{} active", s.active);
     if s.expiring_soon > 0 {
         counts.push_str(&format!(
@@ -270,7 +285,11 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
         for l in super::text::wrap(&sanitize(&e.message), w.saturating_sub(2)) {
             lines.push(Line::raw(format!("  {l}")));
         }
-    } else if !app.load.loaded {
+    } else if !app.load.loaded
+        || app
+            .selected_site()
+            .is_some_and(|s| !app.site_read(s.site_id))
+    {
         lines.push(Line::styled(fit("Reading the store…", w), t.dim()));
     } else if app.table.is_empty() {
         let msg = if app.table.query().is_empty() {

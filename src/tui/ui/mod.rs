@@ -97,6 +97,8 @@ fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
     };
     let right = if app.load.in_flight && !app.load.loaded {
         format!("{} reading the store ", spinner(app))
+    } else if !app.load.unread.is_empty() {
+        format!("{} reading the other sites ", spinner(app))
     } else {
         let n = app.table.rows().len();
         let s = app.sites.len();
