@@ -12,6 +12,7 @@
 
 mod action;
 mod app;
+pub mod bench_support;
 mod clipboard;
 mod event;
 mod form;
