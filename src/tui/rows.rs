@@ -166,7 +166,7 @@ impl Query {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
-    /// Issue order (the service's listing order).
+    /// Issue order (same second: by name).
     Issued,
     Expiry,
     Status,
@@ -321,7 +321,15 @@ impl CertTable {
         let rows = &self.rows;
         let mut order: Vec<u32> = (0..rows.len() as u32).collect();
         match self.sort {
-            SortKey::Issued => {}
+            // The listing is by issue time; within one second (bulk
+            // issuance) its order is by random Id, so by name there.
+            SortKey::Issued => order.sort_by(|&a, &b| {
+                let (a, b) = (&rows[a as usize], &rows[b as usize]);
+                a.created
+                    .cmp(&b.created)
+                    .then_with(|| a.sort_key.cmp(&b.sort_key))
+                    .then(a.seq.cmp(&b.seq))
+            }),
             SortKey::Expiry => order.sort_by_key(|&i| rows[i as usize].not_after_unix),
             SortKey::Status => order.sort_by_key(|&i| {
                 let r = &rows[i as usize];

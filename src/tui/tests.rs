@@ -1301,9 +1301,8 @@ fn the_readme_key_map_matches_the_bindings() {
     );
 }
 
-/// 100,000 certificates: a frame (and a filter keystroke with its frame)
-/// builds only the visible rows. Asserted in release builds, reported in
-/// debug ones.
+/// 100,000 certificates: a frame and a filter keystroke work on the full
+/// table (times are reported, not asserted: `benches/tui.rs` measures).
 #[test]
 fn a_100k_table_draws_only_its_window() {
     let mut h = Harness::new();
@@ -1335,8 +1334,15 @@ fn a_100k_table_draws_only_its_window() {
     eprintln!(
         "100k rows: frame {frame:?}, filter keystroke {filtered:?}, with its frame {keystroke:?}"
     );
-    assert!(t.backend().to_string().contains("client-7.example"));
-    if !cfg!(debug_assertions) {
-        assert!(keystroke.as_millis() < 16, "{keystroke:?}");
+    // The filter narrowed the table, and the frame shows its first rows.
+    assert!(h.app.table.len() < 100_000 && h.app.table.len() > 20);
+    let screen = t.backend().to_string();
+    let (_, mut window) = h.app.table.window(5);
+    for row in window.by_ref() {
+        assert!(
+            screen.contains(&row.common_name),
+            "{} in\n{screen}",
+            row.common_name
+        );
     }
 }
