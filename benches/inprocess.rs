@@ -8,82 +8,14 @@
 //! (`-- --quick` for fewer iterations, `-- <filter>` to select cases).
 //! Stores are generated once under `target/bench-stores/` and reused.
 
-use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::hint::black_box;
+
+use common::{Harness, store};
 use esa_certs::config;
 use esa_certs::pki::{self, LeafProfile, PkeyType, SiteCa};
-use esa_certs::service::{CreateRequest, ListQuery, Service};
-
-struct Harness {
-    filter: Option<String>,
-    quick: bool,
-    rows: Vec<(String, Vec<Duration>)>,
-}
-
-impl Harness {
-    fn from_args() -> Harness {
-        let args: Vec<String> = std::env::args()
-            .skip(1)
-            .filter(|a| a != "--bench")
-            .collect();
-        Harness {
-            quick: args.iter().any(|a| a == "--quick"),
-            filter: args.into_iter().find(|a| !a.starts_with("--")),
-            rows: Vec::new(),
-        }
-    }
-
-    fn wanted(&self, name: &str) -> bool {
-        self.filter.as_deref().is_none_or(|f| name.contains(f))
-    }
-
-    /// Times `f` `iters` times after one warm-up call.
-    fn run(&mut self, name: &str, iters: usize, mut f: impl FnMut()) {
-        if !self.wanted(name) {
-            return;
-        }
-        let iters = if self.quick {
-            iters.div_ceil(5).max(3)
-        } else {
-            iters
-        };
-        f();
-        let mut times = Vec::with_capacity(iters);
-        for _ in 0..iters {
-            let t = Instant::now();
-            f();
-            times.push(t.elapsed());
-        }
-        times.sort();
-        let s = stats(&times);
-        println!(
-            "{name:<44} median {:>10}   p10 {:>10}   p90 {:>10}   n={}",
-            fmt(s.0),
-            fmt(s.1),
-            fmt(s.2),
-            times.len()
-        );
-        self.rows.push((name.to_owned(), times));
-    }
-}
-
-fn stats(sorted: &[Duration]) -> (Duration, Duration, Duration) {
-    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
-    (at(0.5), at(0.1), at(0.9))
-}
-
-fn fmt(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us < 1000.0 {
-        format!("{us:.1} µs")
-    } else if us < 1e6 {
-        format!("{:.2} ms", us / 1000.0)
-    } else {
-        format!("{:.2} s", us / 1e6)
-    }
-}
+use esa_certs::service::{ListQuery, Service};
 
 fn ca(t: PkeyType) -> SiteCa {
     let n = pki::create_ca("bench CA", t, pki::now_seconds(), 3650).expect("CA");
@@ -136,41 +68,6 @@ fn crypto(h: &mut Harness) {
         };
         black_box(pki::issue_leaf(&ca256, &p, &k.key_pair).expect("sign"));
     });
-}
-
-/// A store with `n` P-256 certificates spread over 3 sites, made once.
-fn store(n: u32) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-stores/{n}"));
-    let cfg = dir.join("config.toml");
-    if !dir.join("complete").exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("bench dir");
-        std::fs::write(
-            &cfg,
-            "[store]\npath = \"store\"\n[[site]]\nid = 1\nname = \"a.example\"\n[[site]]\nid = 2\nname = \"b.example\"\n[[site]]\nid = 3\nname = \"c.example\"\n",
-        )
-        .expect("config");
-        let service = Service::open(config::load(&cfg).expect("config")).expect("store");
-        eprintln!(
-            "generating a store of {n} certificates in {} ...",
-            dir.display()
-        );
-        for site in 1..=3u32 {
-            let count = n / 3 + u32::from(site <= n % 3);
-            let req = CreateRequest {
-                site_id: Some(site.to_string()),
-                validity_days: Some(((site * 97) % 700 + 1).to_string()),
-                pkey_type: Some("ECC".into()),
-                name: Some(format!("device-{{n}}.site{site}")),
-                ..Default::default()
-            };
-            service
-                .create_many(&req, count, |_| Ok(()))
-                .expect("bulk issue");
-        }
-        std::fs::write(dir.join("complete"), "").expect("marker");
-    }
-    cfg
 }
 
 fn stores(h: &mut Harness) {

@@ -368,6 +368,54 @@ fn sites_shows_ca_state_and_counts() {
     );
 }
 
+/// `Service::overview` (one read of the store, for the TUI) agrees with
+/// `sites()` and `list()` called separately; for one site, with `list` of
+/// that site and that site's counts.
+#[test]
+fn overview_is_sites_and_list_from_one_read() {
+    use esa_certs::service::{ListQuery, Service};
+    let w = World::new("");
+    let a = w.issue("ECC", 10);
+    w.issue("ECC", 100);
+    w.ok(&["revoke", a["Id"].as_str().unwrap()]);
+    w.ok(&[
+        "issue",
+        "--site-id",
+        &SITE2.to_string(),
+        "--validity-days",
+        "5",
+        "--pkey-type",
+        "ECC",
+    ]);
+    let service = Service::open(esa_certs::config::load(&w.config).unwrap()).unwrap();
+    let strip = |mut s: esa_certs::service::SitesResponse| {
+        s.request_id.clear();
+        s
+    };
+    let (sites, listing) = service.overview(None).unwrap();
+    let all_sites = strip(service.sites().unwrap());
+    assert_eq!(strip(sites), all_sites);
+    let list = service.list(&ListQuery::default()).unwrap();
+    assert_eq!(listing.response.result, list.response.result);
+    assert_eq!(listing.response.total_count, 3);
+    assert!(listing.damaged.is_empty());
+
+    let (sites, listing) = service.overview(Some(SITE2)).unwrap();
+    let one = service
+        .list(&ListQuery {
+            site_id: Some(SITE2),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(listing.response.result, one.response.result);
+    let sites = strip(sites);
+    assert_eq!(sites.sites[1], all_sites.sites[1]);
+    assert_eq!(sites.sites[1].expiring_soon, 1);
+    assert_eq!((sites.sites[0].active, sites.sites[0].revoked), (0, 0));
+    let bad = service.overview(Some(7)).unwrap_err();
+    assert_eq!(bad.code.as_str(), "InvalidParameter.SiteId");
+}
+
 #[test]
 fn two_processes_issuing_at_once_both_succeed_with_distinct_serials() {
     let w = World::new("");

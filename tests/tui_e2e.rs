@@ -438,3 +438,51 @@ fn with_a_display_copies_go_to_the_native_clipboard() {
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), 0);
 }
+
+#[test]
+fn a_broken_config_is_shown_full_screen_and_r_reloads_it() {
+    require_tmux!();
+    let world = World::new("[defaults]\nvalidity_days = \"a year\"\n");
+    let good = std::fs::read_to_string(&world.config)
+        .unwrap()
+        .replace("\"a year\"", "90");
+    let t = Tmux::start(&world, &[]);
+    let screen = t.wait_for("The config needs fixing");
+    assert!(
+        screen.contains("InvalidParameter.Config")
+            && screen.contains("defaults.validity_days")
+            && screen.contains("validity_days = \"a year\"")
+            && screen.contains("press r to reload"),
+        "{screen}"
+    );
+    // Still broken: r says so and stays.
+    t.keys(&["r"]);
+    t.wait_for("still not usable (1 reload)");
+    // Fixed in "another window": r opens the desk.
+    std::fs::write(&world.config, good).unwrap();
+    t.keys(&["r"]);
+    t.wait_for("No certificates yet");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(t.format("#{alternate_on}"), "0");
+    // The subcommands keep printing the error and exiting.
+    std::fs::write(&world.config, "[defaults]\nvalidity_days = \"x\"\n").unwrap();
+    let out = world.run(&["list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error[InvalidParameter.Config]"), "{err}");
+}
+
+#[test]
+fn q_on_the_config_error_screen_leaves_the_error_on_the_terminal() {
+    require_tmux!();
+    let world = World::with_config("[[site]]\nid = \"not a number\"\nname = \"x\"\n");
+    let t = Tmux::start(&world, &[]);
+    t.wait_for("The config needs fixing");
+    t.keys(&["q"]);
+    // Not fixed: the error stays on the shell's screen, exit status 1.
+    assert_eq!(t.wait_exit(), 1);
+    assert_eq!(t.format("#{alternate_on}"), "0");
+    // (Its first line may have scrolled out of this history-less pane.)
+    t.wait_for("expected u64");
+}

@@ -241,8 +241,17 @@ fn config_error(e: config::ConfigError) -> EsaError {
 
 /// Loads the config (writing the default on first run) and opens the store.
 pub fn open_service(flag: Option<&Path>) -> EsaResult<(Service, Option<PathBuf>)> {
-    let path = config::resolve_path(flag).map_err(config_error)?;
-    let (cfg, created) = config::load_or_init(&path).map_err(config_error)?;
+    open_with(flag, config_error)
+}
+
+/// [`open_service`] with the config error mapped by `config_err` (the TUI
+/// keeps its file, line and key to show them).
+fn open_with<E: From<EsaError>>(
+    flag: Option<&Path>,
+    config_err: impl Fn(config::ConfigError) -> E,
+) -> Result<(Service, Option<PathBuf>), E> {
+    let path = config::resolve_path(flag).map_err(&config_err)?;
+    let (cfg, created) = config::load_or_init(&path).map_err(&config_err)?;
     let service = Service::open(cfg)?;
     crate::logging::init(service.store().root());
     service.set_passphrase_prompt(std::sync::Arc::new(password::ca_prompt));
@@ -253,14 +262,19 @@ pub fn open_service(flag: Option<&Path>) -> EsaResult<(Service, Option<PathBuf>)
 }
 
 fn run(cli: Cli) -> EsaResult<()> {
-    let (service, created) = open_service(cli.config.as_deref())?;
     let json = cli.json;
     let command = cli.command.unwrap_or(Command::Tui);
-    if let (Some(path), false) = (&created, matches!(command, Command::Tui)) {
-        eprintln!("esa-certs: wrote a default config to {}", path.display());
-    }
     if matches!(command, Command::Tui) {
-        return crate::tui::run(service, created);
+        // The TUI shows a config error full-screen and reads the file
+        // again on request, instead of exiting.
+        let flag = cli.config;
+        return crate::tui::run(|| {
+            open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))
+        });
+    }
+    let (service, created) = open_service(cli.config.as_deref())?;
+    if let Some(path) = &created {
+        eprintln!("esa-certs: wrote a default config to {}", path.display());
     }
     // stdout is line-buffered; a 100k-entry listing would be millions of
     // write calls without this buffer.

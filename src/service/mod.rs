@@ -64,14 +64,22 @@ impl Status {
 
     /// The status of a stored certificate at `now`.
     pub fn of(meta: &CertMeta, now: OffsetDateTime) -> Status {
-        match pki::parse_esa_time(&meta.not_after) {
-            Some(na) if na <= now => Status::Expired,
-            _ => match meta.status {
-                StoredStatus::Active => Status::Active,
-                StoredStatus::Revoked => Status::Revoked,
-            },
-        }
+        status_and_days(meta, now).0
     }
+}
+
+/// The status and the days left of a stored certificate at `now`, from one
+/// parse of its NotAfter (listings of 100k entries need both).
+fn status_and_days(meta: &CertMeta, now: OffsetDateTime) -> (Status, Option<i64>) {
+    let not_after = pki::parse_esa_time(&meta.not_after);
+    let status = match not_after {
+        Some(na) if na <= now => Status::Expired,
+        _ => match meta.status {
+            StoredStatus::Active => Status::Active,
+            StoredStatus::Revoked => Status::Revoked,
+        },
+    };
+    (status, not_after.map(|na| (na - now).whole_days()))
 }
 
 impl std::fmt::Display for Status {
@@ -318,8 +326,14 @@ impl Service {
     /// Get's `Result` for a stored entry (consumes the metadata: listing
     /// 100k entries should not copy every string twice).
     fn summary(&self, m: CertMeta, now: OffsetDateTime) -> CertSummary {
+        let status = Status::of(&m, now);
+        self.summary_as(m, status)
+    }
+
+    /// [`Service::summary`] with the status already known.
+    fn summary_as(&self, m: CertMeta, status: Status) -> CertSummary {
         CertSummary {
-            status: Status::of(&m, now).as_str().to_owned(),
+            status: status.as_str().to_owned(),
             kind: match m.source {
                 store::Source::Generated => "generated".into(),
                 store::Source::Csr => "csr".into(),
@@ -358,24 +372,65 @@ impl Service {
             self.site(s)?;
         }
         let listing = self.read_listing(q.site_id)?;
+        Ok(self.list_outcome(listing, q, now_seconds()))
+    }
+
+    /// The sites with their counts and every certificate, from one read of
+    /// the store: what `sites()` and `list(&ListQuery::default())` return,
+    /// for half the cost (a front end that shows both on every refresh).
+    ///
+    /// With `Some(site)` only that site is read: its counts and its
+    /// certificates are complete, and every other site is listed with
+    /// counts of zero, so a front end can show one site at once and read
+    /// the others one by one. Errors: `InvalidParameter.SiteId`, `InternalException`.
+    pub fn overview(&self, site: Option<u64>) -> EsaResult<(SitesResponse, ListOutcome)> {
+        if let Some(s) = site {
+            self.site(s)?;
+        }
+        let listing = self.read_listing(site)?;
         let now = now_seconds();
-        let keep = |m: &CertMeta| {
-            let status = Status::of(m, now);
+        let sites = self.sites_response(&listing.entries, now)?;
+        Ok((
+            sites,
+            self.list_outcome(listing, &ListQuery::default(), now),
+        ))
+    }
+
+    /// The listing response for the entries of `listing` that match `q`
+    /// (its site already applied by the read).
+    fn list_outcome(
+        &self,
+        listing: store::Listing,
+        q: &ListQuery,
+        now: OffsetDateTime,
+    ) -> ListOutcome {
+        let keep = |m: &CertMeta, status: Status| {
             q.status.is_none_or(|s| status == s)
                 && q.expiring_within.is_none_or(|d| {
                     status == Status::Active
                         && days_left(m, now).is_some_and(|left| left < i64::from(d))
                 })
         };
-        let mut metas: Vec<CertMeta> = listing
-            .entries
+        // One parse of NotAfter per entry, reused for the summary. (Extend,
+        // not collect: an in-place collect into smaller items ends with a
+        // realloc that copies the whole listing.)
+        let mut metas: Vec<(CertMeta, Status)> = Vec::with_capacity(listing.entries.len());
+        metas.extend(
+            listing
+                .entries
+                .into_iter()
+                .map(|e| {
+                    let status = Status::of(&e.meta, now);
+                    (e.meta, status)
+                })
+                .filter(|(m, status)| keep(m, *status)),
+        );
+        metas.sort_unstable_by(|(a, _), (b, _)| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+        let result: Vec<CertSummary> = metas
             .into_iter()
-            .map(|e| e.meta)
-            .filter(|m| keep(m))
+            .map(|(m, status)| self.summary_as(m, status))
             .collect();
-        metas.sort_unstable_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
-        let result: Vec<CertSummary> = metas.into_iter().map(|m| self.summary(m, now)).collect();
-        Ok(ListOutcome {
+        ListOutcome {
             response: ListResponse {
                 request_id: pki::new_request_id(),
                 total_count: result.len(),
@@ -386,7 +441,7 @@ impl Service {
                 result,
             },
             damaged: listing.damaged,
-        })
+        }
     }
 
     fn parse_id(id: &str) -> EsaResult<&str> {
@@ -456,12 +511,16 @@ impl Service {
 
     /// Sites of the config with their CA and counts.
     pub fn sites(&self) -> EsaResult<SitesResponse> {
-        let now = now_seconds();
         let listing = self.read_listing(None)?;
+        self.sites_response(&listing.entries, now_seconds())
+    }
+
+    /// Every site of the config with its CA and the counts of `entries`.
+    fn sites_response(&self, entries: &[Entry], now: OffsetDateTime) -> EsaResult<SitesResponse> {
         let mut sites = Vec::new();
         for site in &self.config.sites {
             let ca = self.store.ca_meta(site.id).map_err(store_err)?;
-            let mut s = SiteSummary {
+            sites.push(SiteSummary {
                 site_id: site.id,
                 site_name: site.name.clone(),
                 ca_certificate_id: ca.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
@@ -479,20 +538,29 @@ impl Service {
                 expired: 0,
                 expiring_soon: 0,
                 max_client_certificates: site.max_client_certificates,
+            });
+        }
+        // One pass over the entries, whatever the number of sites.
+        let at: std::collections::HashMap<u64, usize> = sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.site_id, i))
+            .collect();
+        for e in entries {
+            let Some(s) = at.get(&e.meta.site_id).map(|&i| &mut sites[i]) else {
+                continue;
             };
-            for e in listing.entries.iter().filter(|e| e.meta.site_id == site.id) {
-                match Status::of(&e.meta, now) {
-                    Status::Active => {
-                        s.active += 1;
-                        if days_left(&e.meta, now).is_some_and(|d| d < EXPIRING_SOON_DAYS) {
-                            s.expiring_soon += 1;
-                        }
+            let (status, left) = status_and_days(&e.meta, now);
+            match status {
+                Status::Active => {
+                    s.active += 1;
+                    if left.is_some_and(|d| d < EXPIRING_SOON_DAYS) {
+                        s.expiring_soon += 1;
                     }
-                    Status::Revoked => s.revoked += 1,
-                    Status::Expired => s.expired += 1,
                 }
+                Status::Revoked => s.revoked += 1,
+                Status::Expired => s.expired += 1,
             }
-            sites.push(s);
         }
         Ok(SitesResponse {
             request_id: pki::new_request_id(),

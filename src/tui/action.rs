@@ -35,6 +35,8 @@ pub enum Cmd {
     Revoke,
     Activate,
     Delete,
+    /// Issue a successor (asks first: validity, revoke the old one).
+    Renew,
     Sort,
     SortReverse,
     Reload,

@@ -14,17 +14,18 @@ use zeroize::Zeroizing;
 
 use crate::error::EsaError;
 use crate::pki::{RevocationReason, now_seconds};
-use crate::service::{CreateResponse, GetResponse, Service, SiteSummary, Status};
+use crate::service::{CreateResponse, GetResponse, RenewResponse, Service, SiteSummary, Status};
 use crate::text::sanitize;
 
 use super::action::{Action, Cmd};
 use super::form::IssueForm;
 use super::input::TextInput;
 use super::keys::{self, Ctx};
+use super::renew::RenewAsk;
 use super::rows::CertTable;
 use super::scroll::Scroll;
 use super::theme::Theme;
-use super::worker::{Job, Op};
+use super::worker::{Job, Op, RenewJob};
 
 mod commands;
 mod jobs;
@@ -72,7 +73,7 @@ pub enum Pane {
     Table,
 }
 
-/// The result of issuing, shown once.
+/// The result of issuing (or renewing), shown once.
 #[derive(Debug)]
 pub struct ResultView {
     pub resp: CreateResponse,
@@ -82,6 +83,34 @@ pub struct ResultView {
     pub scroll: Scroll,
     /// Esc was pressed once while the only copy of the key is on screen.
     pub leave_armed: bool,
+    /// Set when this certificate renews another one.
+    pub renewal: Option<Renewal>,
+}
+
+/// What became of the renewed certificate, for the result view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    pub old_id: String,
+    pub old_label: String,
+    pub old_not_after: String,
+    /// `active`, `revoked` or `expired`, as the service reports it.
+    pub old_status: String,
+    pub old_revoked: bool,
+    pub site_name: String,
+}
+
+impl Renewal {
+    /// The RenewResponse again (for copying it as JSON).
+    pub fn response(&self, certificate: &CreateResponse, site_id: u64) -> RenewResponse {
+        RenewResponse {
+            certificate: certificate.clone(),
+            site_id,
+            site_name: self.site_name.clone(),
+            renewed_from: self.old_id.clone(),
+            old_status: self.old_status.clone(),
+            old_revoked: self.old_revoked,
+        }
+    }
 }
 
 impl ResultView {
@@ -144,6 +173,7 @@ pub enum Popup {
     Help(Scroll),
     Confirm(Confirm),
     Message(Message),
+    Renew(Box<RenewAsk>),
 }
 
 #[derive(Debug, Default)]
@@ -151,6 +181,11 @@ pub struct LoadState {
     pub in_flight: bool,
     pending: bool,
     pub loaded: bool,
+    /// Sites the first load has not read yet (it reads one site at a
+    /// time); empty once every site is known.
+    pub unread: Vec<u64>,
+    /// Unreadable entries met by the first load so far.
+    damaged_so_far: usize,
     pub error: Option<EsaError>,
     pub damaged: usize,
 }
@@ -181,6 +216,9 @@ pub struct App {
     poll_every: Duration,
     last_poll: Option<Instant>,
     pending_select: Option<String>,
+    /// A renewal's result that arrived while another form or result was
+    /// open: shown when that screen is left, so no key is lost.
+    deferred: Option<Box<ResultView>>,
     outbox: Vec<Effect>,
     /// A tick changed something on screen (a message expired).
     redraw: bool,
@@ -228,6 +266,7 @@ impl App {
             poll_every: POLL_EVERY,
             last_poll: None,
             pending_select: None,
+            deferred: None,
             outbox: Vec::new(),
             redraw: false,
             quit: false,
@@ -243,6 +282,11 @@ impl App {
                 "Wrote a default config to {} — add your sites there",
                 sanitize(&path.display().to_string())
             ));
+        }
+        // At 100k certificates reading the store takes seconds: with several
+        // sites, read them one by one, the selected one first.
+        if self.sites.len() > 1 {
+            self.load.unread = self.sites.iter().map(|s| s.site_id).collect();
         }
         self.reload();
     }
@@ -275,6 +319,7 @@ impl App {
     /// turning, or the tick changed something. Idle, nothing is drawn.
     pub fn tick_needs_draw(&mut self) -> bool {
         let animating = (self.load.in_flight && !self.load.loaded)
+            || !self.load.unread.is_empty()
             || self.busy.is_some()
             || matches!(&self.screen, Screen::Form(f) if f.submitting.is_some());
         std::mem::take(&mut self.redraw) || animating
@@ -288,6 +333,11 @@ impl App {
         self.sites.get(self.site_sel)
     }
 
+    /// Whether the certificates and counts of `site` have been read.
+    pub fn site_read(&self, site: u64) -> bool {
+        self.load.loaded && !self.load.unread.contains(&site)
+    }
+
     // ---- where the keyboard is -------------------------------------------
 
     pub fn ctx(&self) -> Ctx {
@@ -295,6 +345,7 @@ impl App {
             Some(Popup::Help(_)) => return Ctx::Help,
             Some(Popup::Confirm(_)) => return Ctx::Confirm,
             Some(Popup::Message(_)) => return Ctx::Message,
+            Some(Popup::Renew(_)) => return Ctx::Renew,
             None => {}
         }
         match &self.screen {
@@ -307,6 +358,9 @@ impl App {
     }
 
     pub fn text_focus(&self) -> bool {
+        if let Some(Popup::Renew(r)) = &self.popup {
+            return r.text_focus();
+        }
         if self.popup.is_some() {
             return false;
         }
@@ -321,9 +375,12 @@ impl App {
     /// only those). The keys still work otherwise and say why not.
     pub fn applies(&self, cmd: Cmd) -> bool {
         let row = self.table.selected_row();
-        let status = match &self.screen {
-            Screen::Details(d) => Status::parse(&d.get.status),
-            _ => row.map(|r| r.status),
+        let (status, renewed) = match &self.screen {
+            Screen::Details(d) => (
+                Status::parse(&d.get.status),
+                d.get.result.renewed_by.is_some(),
+            ),
+            _ => (row.map(|r| r.status), row.is_some_and(|r| r.renewed)),
         };
         if let Screen::Form(f) = &self.screen
             && f.submitting.is_some()
@@ -347,6 +404,11 @@ impl App {
             (Ctx::Main | Ctx::Details, Cmd::Activate) => status == Some(Status::Revoked),
             (Ctx::Main | Ctx::Details, Cmd::Delete) => {
                 matches!(status, Some(Status::Revoked | Status::Expired))
+            }
+            // A revoked or already renewed certificate is refused by the
+            // service; the key still works and says why.
+            (Ctx::Main | Ctx::Details, Cmd::Renew) => {
+                matches!(status, Some(Status::Active | Status::Expired)) && !renewed
             }
             (Ctx::Main, Cmd::FocusNext) => self.sites.len() > 1,
             (Ctx::Form, Cmd::Left | Cmd::Right | Cmd::Toggle) => match &self.screen {
@@ -419,6 +481,11 @@ impl App {
             Screen::Result(r) => self.result_command(r, cmd),
             Screen::Details(d) => self.details_command(d, cmd),
         };
+        if matches!(self.screen, Screen::Main)
+            && let Some(r) = self.deferred.take()
+        {
+            self.screen = Screen::Result(r);
+        }
     }
 
     fn popup_command(&mut self, popup: Popup, cmd: Cmd) -> Option<Popup> {
@@ -432,6 +499,7 @@ impl App {
             }
             Popup::Message(_) if cmd == Cmd::Back => None,
             Popup::Message(m) => Some(Popup::Message(m)),
+            Popup::Renew(r) => self.renew_command(r, cmd),
             Popup::Confirm(mut c) => match cmd {
                 Cmd::Confirm => {
                     self.busy = Some(format!("{} {}…", verb_ing(c.op), c.label));

@@ -27,6 +27,11 @@ pub enum Ctx {
     Help,
     Confirm,
     Message,
+    /// The renew popup, on ValidityDays (a text field) or "revoke the old
+    /// one" (a switch).
+    Renew,
+    /// The full-screen panel shown while the config file is unusable.
+    ConfigError,
 }
 
 /// A key as the table writes it: a code, maybe with Ctrl.
@@ -123,6 +128,21 @@ const FORM: &[Ctx] = &[Form, FormText, FormCsr];
 const VIEWS: &[Ctx] = &[Main, Details, Result];
 const SCROLL: &[Ctx] = &[Main, Details, Result, Help];
 const HELP_WORKS: &[Ctx] = &[Main, Form, FormText, FormCsr, Result, Details];
+/// Every context (Ctrl-C works in all of them).
+pub const ALL: &[Ctx] = &[
+    Main,
+    Search,
+    Form,
+    FormText,
+    FormCsr,
+    Result,
+    Details,
+    Help,
+    Confirm,
+    Message,
+    Renew,
+    ConfigError,
+];
 
 const fn b(
     cmd: Cmd,
@@ -145,7 +165,7 @@ const fn b(
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
     b(Cmd::Help, &[ch('?'), key(KeyCode::F(1))], HELP_WORKS, "help", "Show this help"),
-    b(Cmd::Quit, &[ctrl('c')], &[Main, Search, Form, FormText, FormCsr, Result, Details, Help, Confirm, Message], "", "Quit, from anywhere"),
+    b(Cmd::Quit, &[ctrl('c')], ALL, "", "Quit, from anywhere"),
     b(Cmd::New, &[ch('n')], &[Main], "new", "Issue a new certificate for the selected site"),
     b(Cmd::Open, &[key(KeyCode::Enter)], &[Main], "open", "Open the selected certificate (in Sites: go to its certificates)"),
     b(Cmd::Search, &[ch('/')], &[Main], "search", "Filter by CommonName, Name, or Id / serial / fingerprint prefix"),
@@ -156,6 +176,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Revoke, &[ch('r')], &[Main, Details], "revoke", "Revoke (asks first; an RFC 5280 reason can be given)"),
     b(Cmd::Activate, &[ch('a')], &[Main, Details], "activate", "Re-activate a revoked certificate (asks first)"),
     b(Cmd::Delete, &[ch('D')], &[Main, Details], "delete", "Delete a revoked or expired certificate (asks first)"),
+    b(Cmd::Renew, &[ch('R')], &[Main, Details], "renew", "Renew: issue a successor, same subject and key type (asks first)"),
     b(Cmd::Quit, &[ch('q')], &[Main], "quit", "Quit"),
     b(Cmd::Sort, &[ch('s')], &[Main], "sort", "Sort by issue time, expiry, status, name (cycles)"),
     b(Cmd::SortReverse, &[ch('S')], &[Main], "", "Reverse the sort order"),
@@ -188,6 +209,15 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Left, &[key(KeyCode::Left)], &[Confirm], "reason", "Revocation reason: previous"),
     b(Cmd::Right, &[key(KeyCode::Right)], &[Confirm], "reason", "Revocation reason: next"),
     b(Cmd::Back, &[key(KeyCode::Enter), key(KeyCode::Esc)], &[Message], "close", "Close the message"),
+    b(Cmd::Confirm, &[key(KeyCode::Enter)], &[Renew], "renew", "Renew with these settings"),
+    b(Cmd::Cancel, &[key(KeyCode::Esc)], &[Renew], "cancel", "Cancel; nothing is issued"),
+    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], &[Renew], "next", "Next setting"),
+    b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up)], &[Renew], "", "Previous setting"),
+    b(Cmd::Left, &[key(KeyCode::Left)], &[Renew], "change", "ValidityDays: the previous preset; Revoke old: switch"),
+    b(Cmd::Right, &[key(KeyCode::Right)], &[Renew], "change", "ValidityDays: the next preset; Revoke old: switch"),
+    b(Cmd::Toggle, &[ch(' ')], &[Renew], "", "Revoke old: switch"),
+    b(Cmd::Reload, &[ch('r'), ctrl('r'), key(KeyCode::F(5))], &[ConfigError], "reload", "Read the config file again (after fixing it)"),
+    b(Cmd::Quit, &[ch('q')], &[ConfigError], "quit", "Quit"),
 ];
 
 /// Keys that edit a focused text field (the help lists them).
@@ -212,6 +242,8 @@ pub const HELP_SECTIONS: &[(&str, &[Ctx])] = &[
     ("Result of issuing", &[Result]),
     ("Certificate details", &[Details]),
     ("Confirmations and messages", &[Confirm, Message]),
+    ("Renewal", &[Renew]),
+    ("Config error screen", &[ConfigError]),
 ];
 
 /// The action for a key press in a context. `text_focus`: a text field has
@@ -393,9 +425,7 @@ mod tests {
     #[test]
     fn ctrl_c_quits_everywhere() {
         let ev = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        for ctx in [
-            Main, Search, Form, FormText, FormCsr, Result, Details, Help, Confirm, Message,
-        ] {
+        for &ctx in ALL {
             for text in [false, true] {
                 assert_eq!(
                     action_for(&ev, ctx, text),
@@ -491,10 +521,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
-        let all = [
-            Main, Search, Form, FormText, FormCsr, Result, Details, Help, Confirm, Message,
-        ];
-        for ctx in all {
+        for &ctx in ALL {
             let mut seen: Vec<KeySpec> = Vec::new();
             for b in BINDINGS.iter().filter(|b| b.ctx.contains(&ctx)) {
                 for k in b.keys {

@@ -12,13 +12,16 @@
 
 mod action;
 mod app;
+pub mod bench_support;
 mod clipboard;
 mod event;
 mod form;
 mod input;
 mod keys;
+mod renew;
 mod rows;
 mod scroll;
+mod startup;
 mod theme;
 mod ui;
 mod worker;
@@ -48,26 +51,92 @@ use action::Action;
 use app::{App, Effect};
 use clipboard::Clipboard;
 use event::{Event, Input};
+use startup::ConfigScreen;
+pub use startup::{Opened, StartError};
 
 /// How often the app ticks (spinner, status expiry, store polling).
 const TICK: Duration = Duration::from_millis(100);
 
-/// Runs the TUI until the operator quits.
-pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
+/// Runs the TUI until the operator quits. `open` reads the config and opens
+/// the service; when it fails, the TUI shows why full-screen and calls it
+/// again when the operator presses `r` (see [`startup`]).
+pub fn run(mut open: impl FnMut() -> Result<Opened, StartError>) -> EsaResult<()> {
+    let first = open();
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        // No screen to show it on: report a config error like a subcommand.
+        first.map_err(EsaError::from)?;
         return Err(EsaError::new(
             ErrorCode::InvalidParameter,
             "the interactive UI needs a terminal; use a subcommand instead (esa-certs --help)",
         ));
     }
-    let mut clipboard = Clipboard::start();
-    let mut app = App::new(service, theme::Theme::from_env());
-    app.clipboard_info = clipboard.describe();
-    app.start(created_config);
-
+    let theme = theme::Theme::from_env();
     let mut term = TerminalGuard::enter().map_err(term_err)?;
     let (tx, rx) = mpsc::channel();
     let input = Input::start(tx.clone()).map_err(term_err)?;
+    let result = (|| -> EsaResult<()> {
+        let (service, created) = match first {
+            Ok(opened) => opened,
+            Err(e) => {
+                let screen = ConfigScreen::new(e, theme);
+                fix_config(&mut term, &rx, screen, &mut open)?
+            }
+        };
+        run_app(&mut term, &tx, &rx, service, created, theme)
+    })();
+    drop(input);
+    drop(term);
+    result
+}
+
+/// The config-error screen until the config loads. Quitting there returns
+/// the error, so the shell shows it (and the exit status) once the screen
+/// is restored, as a subcommand would. No worker runs yet: only keys arrive.
+fn fix_config(
+    term: &mut TerminalGuard,
+    rx: &mpsc::Receiver<Event>,
+    mut screen: ConfigScreen,
+    open: &mut impl FnMut() -> Result<Opened, StartError>,
+) -> EsaResult<Opened> {
+    loop {
+        term.terminal
+            .draw(|f| ui::draw_config_error(f, &screen))
+            .map_err(term_err)?;
+        let ev = rx
+            .recv()
+            .map_err(|_| EsaError::internal("the event channel closed"))?;
+        let next = match ev {
+            Event::Term(e) => screen.handle_event(&e),
+            Event::InputGone(e) => {
+                return Err(EsaError::internal(format!("cannot read the terminal: {e}")));
+            }
+            Event::Done(_) | Event::WorkerFailed(_) => startup::Next::Stay,
+        };
+        match next {
+            startup::Next::Quit => return Err(screen.error.into()),
+            startup::Next::Reload => {
+                if let Some(opened) = screen.reload(open) {
+                    return Ok(opened);
+                }
+            }
+            startup::Next::Stay => {}
+        }
+    }
+}
+
+/// The app on a working service, until the operator quits.
+fn run_app(
+    term: &mut TerminalGuard,
+    tx: &mpsc::Sender<Event>,
+    rx: &mpsc::Receiver<Event>,
+    service: Service,
+    created_config: Option<PathBuf>,
+    theme: theme::Theme,
+) -> EsaResult<()> {
+    let mut clipboard = Clipboard::start();
+    let mut app = App::new(service, theme);
+    app.clipboard_info = clipboard.describe();
+    app.start(created_config);
     tracing::info!("TUI started");
 
     let result = (|| -> EsaResult<()> {
@@ -77,7 +146,7 @@ pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
             for effect in app.take_effects() {
                 dirty = true;
                 match effect {
-                    Effect::Job(job) => worker::spawn(app.service(), job, &tx),
+                    Effect::Job(job) => worker::spawn(app.service(), job, tx),
                     Effect::Copy(req) => {
                         let out =
                             clipboard.copy(&req.text, req.secret, term.terminal.backend_mut());
@@ -120,8 +189,6 @@ pub fn run(service: Service, created_config: Option<PathBuf>) -> EsaResult<()> {
             }
         }
     })();
-    drop(input);
-    drop(term);
     tracing::info!(ok = result.is_ok(), "TUI stopped");
     result
 }

@@ -30,6 +30,12 @@ pub struct CertRow {
     pub fingerprint: String,
     pub key_stored: bool,
     pub created: String,
+    /// ValidityDays at issuance (0 when unreadable): a renewal's default.
+    pub validity_days: u32,
+    /// Issued for a CSR: a renewal keeps its public key.
+    pub from_csr: bool,
+    /// A successor exists (renewing again is refused).
+    pub renewed: bool,
     /// `name \n common_name`, lower-case, for substring search.
     text_key: String,
     /// The label as shown, lower-case, for sorting by name.
@@ -39,22 +45,39 @@ pub struct CertRow {
 }
 
 impl CertRow {
-    pub fn from_summary(s: &CertSummary, seq: u32) -> CertRow {
-        let name = sanitize(&s.name);
-        let common_name = sanitize(&s.common_name);
-        let text_key = format!("{name}\n{common_name}").to_lowercase();
-        let sort_key = label(&name, &common_name).to_lowercase();
+    /// Takes the summary apart (a load converts 100k of them: no string
+    /// is copied that can be moved).
+    pub fn from_summary(s: CertSummary, seq: u32) -> CertRow {
+        let name = sanitize_owned(s.name);
+        let common_name = sanitize_owned(s.common_name);
+        let mut text_key = String::with_capacity(name.len() + common_name.len() + 1);
+        lower_into(&mut text_key, &name);
+        text_key.push('\n');
+        lower_into(&mut text_key, &common_name);
+        let mut sort_key = String::with_capacity(name.len() + common_name.len() + 5);
+        if !name.is_empty() {
+            lower_into(&mut sort_key, &name);
+            sort_key.push_str(" · ");
+        }
+        lower_into(&mut sort_key, &common_name);
+        let mut serial = s.serial_number;
+        serial.make_ascii_lowercase();
+        let mut fingerprint = s.fingerprint_sha256;
+        fingerprint.make_ascii_lowercase();
         CertRow {
-            id: s.id.clone(),
+            id: s.id,
             site_id: s.site_id,
             status: Status::parse(&s.status).unwrap_or(Status::Active),
-            key_type: sanitize(&s.pkey_type),
+            key_type: sanitize_owned(s.pkey_type),
             not_after_unix: parse_esa_time(&s.not_after).map_or(i64::MAX, |t| t.unix_timestamp()),
-            not_after: sanitize(&s.not_after),
-            serial: s.serial_number.to_ascii_lowercase(),
-            fingerprint: s.fingerprint_sha256.to_ascii_lowercase(),
+            not_after: sanitize_owned(s.not_after),
+            serial,
+            fingerprint,
             key_stored: s.private_key_stored,
-            created: s.create_time.clone(),
+            created: s.create_time,
+            validity_days: s.validity_days.parse().unwrap_or(0),
+            from_csr: s.kind == "csr",
+            renewed: s.renewed_by.is_some(),
             name,
             common_name,
             text_key,
@@ -81,6 +104,24 @@ impl CertRow {
                 && (self.id.starts_with(&q.hex)
                     || self.serial.starts_with(&q.hex)
                     || self.fingerprint.starts_with(&q.hex)))
+    }
+}
+
+/// `s` made safe to draw, without a copy when it already is.
+fn sanitize_owned(s: String) -> String {
+    if s.chars().any(crate::text::is_dangerous) {
+        sanitize(&s)
+    } else {
+        s
+    }
+}
+
+/// Appends `s` in lower case (ASCII without a detour through a new String).
+fn lower_into(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        out.push_str(&s.to_lowercase());
     }
 }
 
@@ -125,7 +166,7 @@ impl Query {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
-    /// Issue order (the service's listing order).
+    /// Issue order (same second: by name).
     Issued,
     Expiry,
     Status,
@@ -209,6 +250,16 @@ impl CertTable {
         self.rebuild_view(keep.as_deref());
     }
 
+    /// Replaces the rows of one site (the first load reads site by site).
+    /// Each site's rows stay in issue order, which is all a view shows.
+    pub fn replace_site_rows(&mut self, site: u64, rows: Vec<CertRow>) {
+        let keep = self.selected_row().map(|r| r.id.clone());
+        self.rows.retain(|r| r.site_id != site);
+        self.rows.extend(rows);
+        self.rebuild_order();
+        self.rebuild_view(keep.as_deref());
+    }
+
     pub fn rows(&self) -> &[CertRow] {
         &self.rows
     }
@@ -270,7 +321,15 @@ impl CertTable {
         let rows = &self.rows;
         let mut order: Vec<u32> = (0..rows.len() as u32).collect();
         match self.sort {
-            SortKey::Issued => {}
+            // The listing is by issue time; within one second (bulk
+            // issuance) its order is by random Id, so by name there.
+            SortKey::Issued => order.sort_by(|&a, &b| {
+                let (a, b) = (&rows[a as usize], &rows[b as usize]);
+                a.created
+                    .cmp(&b.created)
+                    .then_with(|| a.sort_key.cmp(&b.sort_key))
+                    .then(a.seq.cmp(&b.seq))
+            }),
             SortKey::Expiry => order.sort_by_key(|&i| rows[i as usize].not_after_unix),
             SortKey::Status => order.sort_by_key(|&i| {
                 let r = &rows[i as usize];
@@ -466,7 +525,7 @@ pub(crate) mod tests {
         t.replace_rows(
             rows.iter()
                 .enumerate()
-                .map(|(i, s)| CertRow::from_summary(s, i as u32))
+                .map(|(i, s)| CertRow::from_summary(s.clone(), i as u32))
                 .collect(),
         );
         t.set_site(Some(1));
@@ -525,7 +584,7 @@ pub(crate) mod tests {
         let mut rows = Vec::new();
         for i in 0..50 {
             rows.push(CertRow::from_summary(
-                &summary(i, 1, "", &format!("c{i}"), "active", "2027-01-01T00:00:00Z"),
+                summary(i, 1, "", &format!("c{i}"), "active", "2027-01-01T00:00:00Z"),
                 i,
             ));
         }
@@ -544,7 +603,7 @@ pub(crate) mod tests {
 
     #[test]
     fn days_left_counts_whole_days() {
-        let r = CertRow::from_summary(&summary(1, 1, "", "x", "active", "2026-01-31T00:00:00Z"), 0);
+        let r = CertRow::from_summary(summary(1, 1, "", "x", "active", "2026-01-31T00:00:00Z"), 0);
         let now = time::macros::datetime!(2026-01-01 00:00:01 UTC);
         assert_eq!(r.days_left(now), Some(29));
         let past = time::macros::datetime!(2026-02-02 00:00:00 UTC);
@@ -558,7 +617,7 @@ pub(crate) mod tests {
         let rows: Vec<CertRow> = (0..100_000u32)
             .map(|i| {
                 CertRow::from_summary(
-                    &summary(
+                    summary(
                         i,
                         1 + u64::from(i % 2),
                         "",

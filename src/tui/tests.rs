@@ -265,6 +265,7 @@ fn fixture(h: &mut Harness) {
     h.app.set_clock(datetime!(2026-06-01 00:00:00 UTC));
     h.app.done(Done::Loaded(Ok(Snapshot {
         stamp: None,
+        site: None,
         sites: vec![
             site(SITE, "example.com", true, [3, 1, 1, 1], None),
             site(42, "other.example", true, [1, 0, 0, 0], Some(2)),
@@ -272,7 +273,7 @@ fn fixture(h: &mut Harness) {
         rows: rows
             .iter()
             .enumerate()
-            .map(|(i, s)| CertRow::from_summary(s, i as u32))
+            .map(|(i, s)| CertRow::from_summary(s.clone(), i as u32))
             .collect(),
         damaged: 0,
     })));
@@ -316,6 +317,71 @@ fn starts_with_a_load_and_lists_what_the_store_holds() {
     let mut labels = h.labels();
     labels.sort();
     assert_eq!(labels, ["a.example", "b.example"]);
+}
+
+#[test]
+fn the_first_load_reads_site_by_site_the_selected_one_first() {
+    let h = Harness::new();
+    h.issue("first.example", "", 30);
+    h.app
+        .service()
+        .create(&CreateRequest {
+            site_id: Some("42".into()),
+            validity_days: Some("30".into()),
+            pkey_type: Some("ED25519".into()),
+            common_name: Some("later.example".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut app = App::new(h.app.service().clone(), Theme::plain());
+    app.start(None);
+    let next_load = |app: &mut App| {
+        let mut jobs = app.take_effects();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        match jobs.pop() {
+            Some(Effect::Job(job @ super::worker::Job::Load { .. })) => job,
+            other => panic!("not a load: {other:?}"),
+        }
+    };
+    let job = next_load(&mut app);
+    assert!(matches!(job, super::worker::Job::Load { site: Some(SITE) }));
+    app.done(worker::run(app.service(), job));
+    assert_eq!(app.load.unread, [42]);
+    assert_eq!(app.table.len(), 1);
+    let screen = render(&app, 100, 24).backend().to_string();
+    assert!(screen.contains("first.example"), "{screen}");
+    assert!(screen.contains("reading the other sites"), "{screen}");
+    assert!(
+        screen.contains("reading…") && screen.contains("       …│"),
+        "{screen}"
+    );
+    // Switching to a site not read yet says so instead of "no certificates".
+    app.step(Action::Cmd(super::action::Cmd::FocusNext));
+    app.step(Action::Cmd(super::action::Cmd::Down));
+    assert_eq!(app.selected_site().unwrap().site_id, 42);
+    assert!(
+        render(&app, 100, 24)
+            .backend()
+            .to_string()
+            .contains("Reading the store…")
+    );
+    // The next site was queued at once; then every site is known.
+    let job = next_load(&mut app);
+    assert!(matches!(job, super::worker::Job::Load { site: Some(42) }));
+    app.done(worker::run(app.service(), job));
+    assert!(app.load.unread.is_empty());
+    assert_eq!(app.table.rows().len(), 2);
+    assert_eq!(
+        app.table.selected_row().unwrap().common_name,
+        "later.example"
+    );
+    assert!(app.take_effects().is_empty());
+    let screen = render(&app, 100, 24).backend().to_string();
+    assert!(screen.contains("2 certificates · 2 sites"), "{screen}");
+    // Later reloads read everything at once.
+    app.reload();
+    let job = next_load(&mut app);
+    assert!(matches!(job, super::worker::Job::Load { site: None }));
 }
 
 #[test]
@@ -747,6 +813,244 @@ fn hints_follow_the_selection() {
     assert!(!bar(&h).contains("r revoke"));
 }
 
+#[test]
+fn renew_asks_first_and_keeps_the_old_one_valid_by_default() {
+    let mut h = Harness::new();
+    let old = h.issue("renew.example", "laptop", 30);
+    h.step(Action::FocusGained);
+    h.ch('R');
+    assert_eq!(h.app.ctx(), Ctx::Renew);
+    let Some(Popup::Renew(r)) = &h.app.popup else {
+        panic!("no renew popup")
+    };
+    // The old certificate's validity, and no revocation, unless changed.
+    assert_eq!(r.id, old.id);
+    assert_eq!(r.label, "laptop · renew.example");
+    assert_eq!(r.days.value(), "30");
+    assert!(!r.revoke_old);
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("Renew this certificate?"), "{screen}");
+    assert!(screen.contains("STAYS VALID"), "{screen}");
+    // Enter hands a job to the runtime, with a spinner in the status line.
+    h.app.handle_event(&TermEvent::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert!(h.app.popup.is_none());
+    assert!(
+        h.app
+            .busy
+            .as_deref()
+            .unwrap()
+            .starts_with("Renewing laptop")
+    );
+    h.run();
+    assert!(h.app.busy.is_none());
+    let Screen::Result(v) = &h.app.screen else {
+        panic!("no result: {:?}", h.app.screen)
+    };
+    let n = v.renewal.as_ref().unwrap();
+    assert_eq!((n.old_id.as_str(), n.old_revoked), (old.id.as_str(), false));
+    assert_eq!(n.old_status, "active");
+    assert_eq!(v.resp.validity_days, "30");
+    assert_eq!(v.resp.common_name, "renew.example");
+    let new_id = v.resp.id.clone();
+    let screen = h.draw(100, 40);
+    assert!(screen.contains("Certificate renewed"), "{screen}");
+    assert!(
+        screen.contains("The old certificate STAYS VALID"),
+        "{screen}"
+    );
+    let got = h.app.service().get(&old.id).unwrap();
+    assert_eq!(got.status, "active");
+    assert_eq!(got.result.renewed_by.as_deref(), Some(new_id.as_str()));
+    // J copies the RenewResponse, as `renew --json` prints it.
+    h.ch('J');
+    assert!(h.copies[0].1.contains("\"RenewedFrom\""));
+    // Back in the table, the successor is selected; the old one can no
+    // longer be renewed, so the hint is gone.
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.table.selected_row().unwrap().id, new_id);
+    assert!(h.app.table.select_id(&old.id));
+    assert!(!h.app.applies(super::action::Cmd::Renew));
+    assert!(h.app.applies(super::action::Cmd::Revoke));
+}
+
+#[test]
+fn renew_with_another_validity_and_the_old_one_revoked() {
+    let mut h = Harness::new();
+    let old = h.issue("rotate.example", "", 30);
+    h.step(Action::FocusGained);
+    h.key(KeyCode::Enter); // from the details this time
+    h.ch('R');
+    // Typed days, checked as typed by the service's rule.
+    h.key(KeyCode::Backspace);
+    h.key(KeyCode::Backspace);
+    h.typ("0");
+    let Some(Popup::Renew(r)) = &h.app.popup else {
+        panic!("no renew popup")
+    };
+    assert_eq!(
+        r.days_error.as_ref().unwrap().code,
+        ErrorCode::InvalidValidityDays
+    );
+    assert!(h.draw(80, 24).contains("InvalidParameter.ValidityDays"));
+    h.key(KeyCode::Enter); // refused in the popup: nothing runs
+    assert!(matches!(h.app.popup, Some(Popup::Renew(_))));
+    h.key(KeyCode::Backspace);
+    h.typ("90");
+    h.key(KeyCode::Tab);
+    h.ch(' '); // Revoke old: yes
+    let Some(Popup::Renew(r)) = &h.app.popup else {
+        panic!("no renew popup")
+    };
+    assert!(r.revoke_old && r.days_error.is_none());
+    assert!(h.draw(80, 24).contains("REVOKED at once"));
+    h.key(KeyCode::Enter);
+    let Screen::Result(v) = &h.app.screen else {
+        panic!("no result: {:?}", h.app.screen)
+    };
+    assert_eq!(v.resp.validity_days, "90");
+    assert!(v.renewal.as_ref().unwrap().old_revoked);
+    assert!(h.draw(100, 40).contains("now REVOKED"));
+    let got = h.app.service().get(&old.id).unwrap();
+    assert_eq!(got.status, "revoked");
+    assert_eq!(got.result.revoke_reason.as_deref(), Some("superseded"));
+}
+
+#[test]
+fn refused_renewals_show_the_esa_code_and_esc_cancels() {
+    let mut h = Harness::new();
+    let c = h.issue("gone.example", "", 30);
+    h.app.service().revoke(&c.id, None).unwrap();
+    h.step(Action::FocusGained);
+    assert!(!h.app.applies(super::action::Cmd::Renew));
+    h.ch('R');
+    assert!(h.draw(80, 24).contains("the service will refuse"));
+    h.key(KeyCode::Enter);
+    let Some(Popup::Message(m)) = &h.app.popup else {
+        panic!("no message: {:?}", h.app.popup)
+    };
+    assert_eq!(m.error.code, ErrorCode::StatusError);
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("Renewal refused") && screen.contains("Certificate.StatusError"));
+    h.key(KeyCode::Enter);
+    // Esc in the popup issues nothing.
+    let before = h.app.service().list(&ListQuery::default()).unwrap();
+    h.ch('R');
+    h.key(KeyCode::Esc);
+    assert!(h.app.popup.is_none());
+    assert!(h.note().contains("nothing was issued"));
+    let after = h.app.service().list(&ListQuery::default()).unwrap();
+    assert_eq!(before.response.total_count, after.response.total_count);
+}
+
+#[test]
+fn a_renewal_that_ends_while_a_form_is_open_waits_for_it() {
+    let mut h = Harness::new();
+    h.issue("wait.example", "", 30);
+    h.step(Action::FocusGained);
+    h.ch('R');
+    // Confirm, but let the worker finish only once the form is open.
+    h.app.step(Action::Cmd(super::action::Cmd::Confirm));
+    let jobs = h.app.take_effects();
+    h.ch('n');
+    for e in jobs {
+        if let Effect::Job(job) = e {
+            let done = worker::run(h.app.service(), job);
+            h.app.done(done);
+        }
+    }
+    assert!(matches!(h.app.screen, Screen::Form(_)));
+    assert!(h.note().contains("opens when you leave this screen"));
+    h.key(KeyCode::Esc);
+    let Screen::Result(v) = &h.app.screen else {
+        panic!("no result: {:?}", h.app.screen)
+    };
+    assert!(v.renewal.is_some());
+}
+
+// ---- the config-error screen ------------------------------------------------------
+
+mod config_screen {
+    use super::super::startup::{ConfigScreen, Next, Opened, StartError};
+    use super::*;
+
+    fn opener(path: std::path::PathBuf) -> impl FnMut() -> Result<Opened, StartError> {
+        move || {
+            let cfg = config::load(&path).map_err(|e| StartError::from(&e))?;
+            Ok((Service::open(cfg)?, None))
+        }
+    }
+
+    fn press(c: char) -> TermEvent {
+        TermEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn draw(s: &ConfigScreen, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| ui::draw_config_error(f, s)).unwrap();
+        t.backend().to_string()
+    }
+
+    #[test]
+    fn shows_file_line_key_and_reloads_on_r_until_it_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let broken = format!(
+            "[store]\npath = \"store\"\n[defaults]\nvalidity_days = \"a year\"\n[[site]]\nid = {SITE}\nname = \"example.com\"\n"
+        );
+        std::fs::write(&path, &broken).unwrap();
+        let mut open = opener(path.clone());
+        let Err(e) = open() else {
+            panic!("the broken config loaded")
+        };
+        let mut s = ConfigScreen::new(e, Theme::plain());
+        assert_eq!(s.error.code, ErrorCode::InvalidConfig);
+        assert_eq!(s.error.file.as_deref(), Some(path.as_path()));
+        assert_eq!(s.error.line, Some(4));
+        assert_eq!(s.error.key.as_deref(), Some("defaults.validity_days"));
+        assert_eq!(s.source_line.as_deref(), Some("validity_days = \"a year\""));
+        let screen = draw(&s, 80, 24);
+        assert!(screen.contains("press r to reload"), "{screen}");
+        insta::with_settings!({
+            filters => vec![(r"File +\S*config\.toml *", "File     [CONFIG] ")],
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!("config_error_80x24", screen);
+        });
+        // r while still broken: said so, nothing lost.
+        assert_eq!(s.handle_event(&press('r')), Next::Reload);
+        assert!(s.reload(&mut open).is_none());
+        assert_eq!(s.failed_reloads, 1);
+        assert!(draw(&s, 80, 24).contains("still not usable (1 reload)"));
+        // q and Ctrl-C quit; other keys do nothing.
+        assert_eq!(s.handle_event(&press('q')), Next::Quit);
+        assert_eq!(s.handle_event(&press('x')), Next::Stay);
+        let ctrl_c = TermEvent::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(s.handle_event(&ctrl_c), Next::Quit);
+        // Fixed: r gives the service, and the app starts on it.
+        std::fs::write(&path, broken.replace("\"a year\"", "365")).unwrap();
+        let (service, _) = s.reload(&mut open).expect("the fixed config loads");
+        let mut app = App::new(service, Theme::plain());
+        app.start(None);
+        assert!(matches!(app.screen, Screen::Main));
+        // Too small a window still says what is wrong.
+        assert!(draw(&s, 30, 5).contains("Config error"));
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_opened_is_shown_too() {
+        let e = StartError::from(crate::error::EsaError::internal(
+            "store: create directory /nope: permission denied",
+        ));
+        let s = ConfigScreen::new(e, Theme::plain());
+        let screen = draw(&s, 80, 24);
+        assert!(screen.contains("store cannot be opened"), "{screen}");
+        assert!(screen.contains("InternalException"), "{screen}");
+    }
+}
+
 // ---- drawing ------------------------------------------------------------------
 
 /// Every screen at every awkward size: nothing may panic.
@@ -860,7 +1164,7 @@ fn store_text_is_sanitised_before_it_is_drawn() {
     );
     evil.site_name = "example.com".into();
     let mut rows: Vec<CertRow> = h.app.table.rows().to_vec();
-    rows.push(CertRow::from_summary(&evil, 99));
+    rows.push(CertRow::from_summary(evil, 99));
     h.app.table.replace_rows(rows);
     let screen = h.draw(120, 30);
     assert!(!screen.contains('\u{1b}') && !screen.contains('\u{202e}'));
@@ -889,6 +1193,17 @@ fn snapshot_confirm_revoke() {
     h.key(KeyCode::Right);
     h.key(KeyCode::Right);
     snapshot!("confirm_revoke_80x24", h.draw(80, 24));
+}
+
+#[test]
+fn snapshot_renew_popup() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    h.ch('R');
+    snapshot!("renew_80x24", h.draw(80, 24));
+    h.key(KeyCode::Tab);
+    h.ch(' ');
+    snapshot!("renew_revoke_old_80x24", h.draw(80, 24));
 }
 
 #[test]
@@ -986,9 +1301,8 @@ fn the_readme_key_map_matches_the_bindings() {
     );
 }
 
-/// 100,000 certificates: a frame (and a filter keystroke with its frame)
-/// builds only the visible rows. Asserted in release builds, reported in
-/// debug ones.
+/// 100,000 certificates: a frame and a filter keystroke work on the full
+/// table (times are reported, not asserted: `benches/tui.rs` measures).
 #[test]
 fn a_100k_table_draws_only_its_window() {
     let mut h = Harness::new();
@@ -1003,7 +1317,7 @@ fn a_100k_table_draws_only_its_window() {
                 "active",
                 "2027-01-01T00:00:00Z",
             );
-            CertRow::from_summary(&s, i)
+            CertRow::from_summary(s, i)
         })
         .collect();
     h.app.table.replace_rows(rows);
@@ -1020,8 +1334,15 @@ fn a_100k_table_draws_only_its_window() {
     eprintln!(
         "100k rows: frame {frame:?}, filter keystroke {filtered:?}, with its frame {keystroke:?}"
     );
-    assert!(t.backend().to_string().contains("client-7.example"));
-    if !cfg!(debug_assertions) {
-        assert!(keystroke.as_millis() < 16, "{keystroke:?}");
+    // The filter narrowed the table, and the frame shows its first rows.
+    assert!(h.app.table.len() < 100_000 && h.app.table.len() > 20);
+    let screen = t.backend().to_string();
+    let (_, mut window) = h.app.table.window(5);
+    for row in window.by_ref() {
+        assert!(
+            screen.contains(&row.common_name),
+            "{} in\n{screen}",
+            row.common_name
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Work that must not freeze the screen runs on a worker thread: reading
 //! the whole store, issuing (RSA-4096 key generation takes about a
-//! second), and the lifecycle operations (they wait for the store lock).
+//! second), renewals (a key generation too) and the lifecycle operations
+//! (they wait for the store lock).
 //! Each job reports back once, as a message on the event channel.
 
 use std::sync::mpsc::Sender;
@@ -8,7 +9,7 @@ use std::sync::mpsc::Sender;
 use crate::error::{EsaError, EsaResult};
 use crate::pki::RevocationReason;
 use crate::service::{
-    CreateResponse, ListQuery, Service, SiteSummary, StatusChangeResponse, ValidRequest,
+    CreateResponse, RenewResponse, Service, SiteSummary, StatusChangeResponse, ValidRequest,
 };
 
 use super::event::Event;
@@ -44,14 +45,30 @@ impl Op {
 
 #[derive(Debug)]
 pub enum Job {
-    /// List the sites and every certificate.
-    Load,
+    /// List the sites and their certificates: one site (`Some`), to show
+    /// it first, or all.
+    Load {
+        site: Option<u64>,
+    },
     Issue(Box<ValidRequest>),
     Change {
         op: Op,
         id: String,
         label: String,
     },
+    Renew(RenewJob),
+}
+
+/// A renewal as confirmed in the popup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewJob {
+    pub id: String,
+    /// The old certificate's label and NotAfter, for the result view.
+    pub label: String,
+    pub not_after: String,
+    /// `None`: the old certificate's validity.
+    pub days: Option<u32>,
+    pub revoke_old: bool,
 }
 
 /// Everything the main screen shows, read in one go.
@@ -60,6 +77,9 @@ pub struct Snapshot {
     /// The store's change stamp taken before reading: a change during the
     /// read moves it, and the next poll reads again.
     pub stamp: Option<u64>,
+    /// `Some(id)`: only that site was read; the other sites' counts and
+    /// certificates are not known yet.
+    pub site: Option<u64>,
     pub sites: Vec<SiteSummary>,
     pub rows: Vec<CertRow>,
     /// Entries that could not be read (logged with their paths).
@@ -78,12 +98,16 @@ pub enum Done {
         label: String,
         result: EsaResult<StatusChangeResponse>,
     },
+    Renewed {
+        job: RenewJob,
+        result: EsaResult<RenewResponse>,
+    },
 }
 
 /// Runs a job on the calling thread (the worker, or a test).
 pub fn run(service: &Service, job: Job) -> Done {
     match job {
-        Job::Load => Done::Loaded(load(service)),
+        Job::Load { site } => Done::Loaded(load(service, site)),
         Job::Issue(v) => Done::Issued(service.create_valid(&v)),
         Job::Change { op, id, label } => {
             let result = match op {
@@ -98,28 +122,39 @@ pub fn run(service: &Service, job: Job) -> Done {
                 result,
             }
         }
+        Job::Renew(job) => {
+            let result = service.renew(&job.id, job.days, job.revoke_old);
+            Done::Renewed { job, result }
+        }
     }
 }
 
-fn load(service: &Service) -> EsaResult<Snapshot> {
+fn load(service: &Service, site: Option<u64>) -> EsaResult<Snapshot> {
     let stamp = service.change_stamp().ok();
-    let sites = service.sites()?.sites;
-    let listing = service.list(&ListQuery::default())?;
+    // One read of the store for both the counts and the rows.
+    let (sites, listing) = service.overview(site)?;
+    let sites = sites.sites;
     for d in &listing.damaged {
         tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
     }
-    let rows = listing
-        .response
-        .result
-        .iter()
-        .enumerate()
-        .map(|(i, s)| CertRow::from_summary(s, u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect();
+    let damaged = listing.damaged.len();
+    // Extend, not collect: collecting in place into the smaller rows would
+    // end with a realloc that copies them all.
+    let mut rows = Vec::with_capacity(listing.response.result.len());
+    rows.extend(
+        listing
+            .response
+            .result
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| CertRow::from_summary(s, u32::try_from(i).unwrap_or(u32::MAX))),
+    );
     Ok(Snapshot {
         stamp,
+        site,
         sites,
         rows,
-        damaged: listing.damaged.len(),
+        damaged,
     })
 }
 

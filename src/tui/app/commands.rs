@@ -6,8 +6,8 @@ use std::time::Instant;
 use zeroize::Zeroizing;
 
 use super::{
-    App, Confirm, DetailsView, Effect, Pane, Popup, ResultView, Screen, row_label, scroll_command,
-    short,
+    App, Confirm, DetailsView, Effect, Pane, Popup, RenewJob, ResultView, Screen, row_label,
+    scroll_command, short,
 };
 use crate::error::EsaError;
 use crate::service::Status;
@@ -15,6 +15,7 @@ use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::form::{IssueForm, Pasted, looks_like_csr};
 use crate::tui::input::{Edit, TextInput};
+use crate::tui::renew::{RenewAsk, RenewField};
 use crate::tui::scroll::Scroll;
 use crate::tui::worker::{Job, Op};
 
@@ -89,8 +90,44 @@ impl App {
                 Some(r) => self.ask(cmd, &r.id, &r.label(), r.status),
                 None => self.warn("No certificate is selected".into()),
             },
+            Cmd::Renew => match row {
+                Some(r) => self.popup = Some(Popup::Renew(Box::new(RenewAsk::from_row(&r)))),
+                None => self.warn("No certificate is selected".into()),
+            },
             _ => {}
         }
+    }
+
+    /// A key in the renew popup; returns the popup unless it closed.
+    pub(super) fn renew_command(&mut self, mut r: Box<RenewAsk>, cmd: Cmd) -> Option<Popup> {
+        match cmd {
+            Cmd::Cancel => {
+                self.info("Renewal cancelled; nothing was issued".into());
+                return None;
+            }
+            Cmd::Confirm => match r.days(&self.service) {
+                Ok(days) => {
+                    self.busy = Some(format!("Renewing {}…", short(&r.label)));
+                    self.outbox.push(Effect::Job(Job::Renew(RenewJob {
+                        id: r.id.clone(),
+                        label: r.label.clone(),
+                        not_after: r.not_after.clone(),
+                        days,
+                        revoke_old: r.revoke_old,
+                    })));
+                    return None;
+                }
+                Err(e) => {
+                    r.days_error = Some(e);
+                    r.focus = RenewField::Days;
+                }
+            },
+            Cmd::FocusNext | Cmd::FocusPrev => r.focus_step(),
+            Cmd::Left => r.cycle(false, &self.service),
+            Cmd::Right | Cmd::Toggle => r.cycle(true, &self.service),
+            _ => {}
+        }
+        Some(Popup::Renew(r))
     }
 
     pub(super) fn move_selection(&mut self, cmd: Cmd) {
@@ -207,13 +244,20 @@ impl App {
                 }
             }
             Cmd::CopyCa => self.copy_ca(r.site_id),
-            Cmd::CopyJson => match serde_json::to_string_pretty(&r.resp) {
-                Ok(json) => {
-                    let secret = !r.resp.private_key.is_empty();
-                    self.copy("the response JSON".into(), Zeroizing::new(json), secret);
+            Cmd::CopyJson => {
+                // A renewal copies RenewResponse, as `esa-certs renew --json`.
+                let json = match &r.renewal {
+                    Some(n) => serde_json::to_string_pretty(&n.response(&r.resp, r.site_id)),
+                    None => serde_json::to_string_pretty(&r.resp),
+                };
+                match json {
+                    Ok(json) => {
+                        let secret = !r.resp.private_key.is_empty();
+                        self.copy("the response JSON".into(), Zeroizing::new(json), secret);
+                    }
+                    Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
                 }
-                Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
-            },
+            }
             other => scroll_command(&r.scroll, other),
         }
         Screen::Result(r)
@@ -244,6 +288,9 @@ impl App {
                 let id = r.id.clone();
                 self.ask(cmd, &id, &label, status);
             }
+            Cmd::Renew => {
+                self.popup = Some(Popup::Renew(Box::new(RenewAsk::from_summary(r, &label))));
+            }
             other => scroll_command(&d.scroll, other),
         }
         Screen::Details(d)
@@ -265,6 +312,10 @@ impl App {
     }
 
     pub(super) fn edit(&mut self, e: Edit) {
+        if let Some(Popup::Renew(r)) = &mut self.popup {
+            r.edit(e, &self.service);
+            return;
+        }
         if let Some(input) = self.search.as_mut() {
             input.apply(e);
             let q = input.value().to_owned();
@@ -279,6 +330,10 @@ impl App {
     }
 
     pub(super) fn paste(&mut self, text: &str) {
+        if let Some(Popup::Renew(r)) = &mut self.popup {
+            r.paste(text, &self.service);
+            return;
+        }
         if self.popup.is_some() {
             return;
         }

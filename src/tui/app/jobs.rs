@@ -4,14 +4,16 @@ use std::time::Instant;
 
 use zeroize::Zeroizing;
 
-use super::{App, CopyRequest, Effect, NOTE_FOR, NoteKind, ResultView, Screen, capitalise, short};
+use super::{
+    App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, Screen, capitalise, short,
+};
 use crate::error::EsaError;
-use crate::service::{CreateResponse, ExportWhat};
+use crate::service::{CreateResponse, ExportWhat, RenewResponse};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::scroll::Scroll;
-use crate::tui::worker::{Done, Job, Op, Snapshot};
+use crate::tui::worker::{Done, Job, Op, RenewJob, Snapshot};
 
 impl App {
     // ---- copies --------------------------------------------------------------
@@ -66,14 +68,21 @@ impl App {
     // ---- loading and jobs ------------------------------------------------------
 
     /// Re-reads the store on a worker (one read at a time; a request during
-    /// a read queues one more).
+    /// a read queues one more). The first load of a store with several
+    /// sites reads them one at a time, the selected one first, so its table
+    /// is on screen without waiting for the others (see [`App::start`]).
     pub fn reload(&mut self) {
         if self.load.in_flight {
             self.load.pending = true;
             return;
         }
         self.load.in_flight = true;
-        self.outbox.push(Effect::Job(Job::Load));
+        // During the first load, the selected site if it is still unread.
+        let selected = self.selected_site().map(|s| s.site_id);
+        let site = selected
+            .filter(|id| self.load.unread.contains(id))
+            .or_else(|| self.load.unread.first().copied());
+        self.outbox.push(Effect::Job(Job::Load { site }));
     }
 
     pub(super) fn tick(&mut self) {
@@ -122,6 +131,58 @@ impl App {
                     Err(e) => self.fail(&format!("{} refused", op.verb()), e),
                 }
             }
+            Done::Renewed { job, result } => {
+                self.busy = None;
+                match result {
+                    Ok(resp) => self.renewed(job, resp),
+                    Err(e) => self.fail("Renewal refused", e),
+                }
+            }
+        }
+    }
+
+    /// A successful renewal: its result, like an issuance's, with what
+    /// became of the old certificate.
+    fn renewed(&mut self, job: RenewJob, resp: RenewResponse) {
+        let new = resp.certificate;
+        let view = Box::new(ResultView {
+            key_kept: self.service.config().store.keep_private_keys,
+            site_id: resp.site_id,
+            scroll: Scroll::default(),
+            leave_armed: false,
+            renewal: Some(Renewal {
+                old_id: resp.renewed_from,
+                old_label: job.label.clone(),
+                old_not_after: job.not_after,
+                old_status: resp.old_status,
+                old_revoked: resp.old_revoked,
+                site_name: resp.site_name,
+            }),
+            resp: new,
+        });
+        let id = view.resp.id.clone();
+        self.pending_select = Some(id.clone());
+        self.reload();
+        match self.screen {
+            Screen::Main | Screen::Details(_) => {
+                self.set_note(
+                    NoteKind::Success,
+                    format!("Renewed {} (new Id {id})", short(&job.label)),
+                );
+                self.screen = Screen::Result(view);
+            }
+            // Never replace a form or a result: it may hold the only copy
+            // of a key. The renewal's result waits until it is left.
+            _ => {
+                self.set_note(
+                    NoteKind::Success,
+                    format!(
+                        "Renewed {} (new Id {id}); its result opens when you leave this screen",
+                        short(&job.label)
+                    ),
+                );
+                self.deferred = Some(view);
+            }
         }
     }
 
@@ -140,23 +201,56 @@ impl App {
         match r {
             Ok(snap) => {
                 let keep = self.selected_site().map(|s| s.site_id);
-                self.stamp = snap.stamp;
-                self.sites = snap.sites;
+                let damaged = match snap.site {
+                    // One site of the first load: merged in; the next follows.
+                    Some(id) => {
+                        if let (Some(fresh), Some(old)) = (
+                            snap.sites.into_iter().find(|s| s.site_id == id),
+                            self.sites.iter_mut().find(|s| s.site_id == id),
+                        ) {
+                            *old = fresh;
+                        }
+                        self.table.replace_site_rows(id, snap.rows);
+                        self.load.unread.retain(|&s| s != id);
+                        // A change during the first load moves the stamp
+                        // taken before its first read: the next poll sees it.
+                        self.stamp = self.stamp.or(snap.stamp);
+                        self.load.damaged_so_far += snap.damaged;
+                        if !self.load.unread.is_empty() {
+                            self.load.pending = true;
+                        }
+                        self.load
+                            .unread
+                            .is_empty()
+                            .then_some(self.load.damaged_so_far)
+                    }
+                    None => {
+                        self.load.unread.clear();
+                        self.stamp = snap.stamp;
+                        self.sites = snap.sites;
+                        self.table.replace_rows(snap.rows);
+                        Some(snap.damaged)
+                    }
+                };
                 self.site_sel = keep
                     .and_then(|id| self.sites.iter().position(|s| s.site_id == id))
                     .unwrap_or(0);
-                self.table.replace_rows(snap.rows);
                 self.sync_site();
-                if let Some(id) = self.pending_select.take() {
-                    self.table.select_id(&id);
+                // Its site may not be read yet during the first load.
+                if let Some(id) = self.pending_select.take()
+                    && !self.table.select_id(&id)
+                    && !self.load.unread.is_empty()
+                {
+                    self.pending_select = Some(id);
                 }
-                if snap.damaged > 0 && self.load.damaged != snap.damaged {
-                    self.warn(format!(
-                        "{} unreadable store entries were skipped (their paths are in the log)",
-                        snap.damaged
-                    ));
+                if let Some(n) = damaged {
+                    if n > 0 && self.load.damaged != n {
+                        self.warn(format!(
+                            "{n} unreadable store entries were skipped (their paths are in the log)"
+                        ));
+                    }
+                    self.load.damaged = n;
                 }
-                self.load.damaged = snap.damaged;
                 self.load.loaded = true;
                 self.load.error = None;
             }
@@ -170,6 +264,7 @@ impl App {
                     ),
                 );
                 self.load.error = Some(e);
+                self.load.unread.clear();
                 // Keep polling: the store may come back.
                 self.load.loaded = true;
                 self.stamp = None;
@@ -207,6 +302,7 @@ impl App {
                     site_id,
                     scroll: Scroll::default(),
                     leave_armed: false,
+                    renewal: None,
                 }));
                 self.reload();
             }

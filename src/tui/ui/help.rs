@@ -53,6 +53,11 @@ fn lines(app: &App, w: usize) -> Vec<Line<'static>> {
         &format!("Active and expires within {EXPIRING_SOON_DAYS} days (Left column)"),
     );
     row(&mut out, "-3d", "Expired that many days ago");
+    row(
+        &mut out,
+        super::main_screen::RENEWED_MARK.trim_end(),
+        "Renewed: a successor exists (no ! warning any more)",
+    );
     row(&mut out, "›", "The selected row or site");
     out.push(Line::raw(""));
     out.push(Line::styled("Clipboard", t.header()));

@@ -94,15 +94,24 @@ fn draw_sites(frame: &mut Frame, app: &App, area: Rect) {
             _ => Style::new(),
         };
         let mark = if selected { "›" } else { " " };
+        let read = app.site_read(s.site_id);
         let total = s.active + s.revoked + s.expired;
-        let count = format!(" {total}");
+        let count = if read {
+            format!(" {total}")
+        } else {
+            " …".to_string()
+        };
         let name = fit(&sanitize(&s.site_name), w.saturating_sub(2 + width(&count)));
         let gap = w.saturating_sub(2 + width(&name) + width(&count));
         lines.push(Line::styled(
             format!("{mark} {name}{}{count}", " ".repeat(gap)),
             style,
         ));
-        for l in site_lines(s, w.saturating_sub(2)) {
+        let mut two = site_lines(s, w.saturating_sub(2));
+        if !read {
+            two[1] = "reading…".into();
+        }
+        for l in two {
             lines.push(Line::styled(pad(&format!("  {l}"), w), style));
         }
     }
@@ -115,6 +124,9 @@ fn draw_sites(frame: &mut Frame, app: &App, area: Rect) {
 /// Column widths of the table for an inner width.
 struct Columns {
     label: usize,
+    /// The key type: left out when the names would get too little room
+    /// (80 columns with the sites list); the details show it.
+    key: bool,
     serial: bool,
 }
 
@@ -124,28 +136,39 @@ const DATE_W: usize = 10;
 const LEFT_W: usize = 6;
 const SERIAL_W: usize = 8;
 const MARK_W: usize = 2;
+/// Room the names get before the key type column is shown.
+const LABEL_MIN_WITH_KEY: usize = 24;
 
 impl Columns {
     fn new(w: usize) -> Columns {
-        let fixed = MARK_W + STATUS_W + KEY_W + DATE_W + LEFT_W + 4;
+        let fixed = MARK_W + STATUS_W + DATE_W + LEFT_W + 3;
+        let key = w >= fixed + KEY_W + 1 + 1 + LABEL_MIN_WITH_KEY;
+        let fixed = fixed + if key { KEY_W + 1 } else { 0 };
         let serial = w >= fixed + SERIAL_W + 1 + 30;
         let used = fixed + if serial { SERIAL_W + 1 } else { 0 };
         Columns {
             label: w.saturating_sub(used + 1).max(4),
+            key,
             serial,
         }
     }
 
     fn header(&self) -> String {
         let mut s = format!(
-            "{}{} {} {} {} {}",
+            "{}{} {} ",
             " ".repeat(MARK_W),
             pad("Name · CommonName", self.label),
             pad("Status", STATUS_W),
-            pad("Key", KEY_W),
-            pad("NotAfter", DATE_W),
-            pad_left("Left", LEFT_W),
         );
+        if self.key {
+            s.push_str(&pad("Key", KEY_W));
+            s.push(' ');
+        }
+        s.push_str(&format!(
+            "{} {}",
+            pad("NotAfter", DATE_W),
+            pad_left("Left", LEFT_W)
+        ));
         if self.serial {
             s.push(' ');
             s.push_str(&pad("Serial", SERIAL_W));
@@ -155,30 +178,42 @@ impl Columns {
 }
 
 /// Days left as the table shows them: `364d`, `!12d` within the
-/// expiring-soon window, `-3d` once past.
+/// expiring-soon window (unless already renewed), `-3d` once past.
 pub fn left_text(row: &CertRow, app: &App) -> String {
     match row.days_left(app.now()) {
         None => "?".into(),
-        Some(d) if row.status == Status::Active && d < EXPIRING_SOON_DAYS => format!("!{d}d"),
+        Some(d) if row.status == Status::Active && !row.renewed && d < EXPIRING_SOON_DAYS => {
+            format!("!{d}d")
+        }
         Some(d) => format!("{d}d"),
     }
 }
+
+/// Marks a certificate that has a successor (renewed).
+pub const RENEWED_MARK: &str = "↻ ";
 
 fn row_line(app: &App, row: &CertRow, cols: &Columns, selected: bool, w: usize) -> Line<'static> {
     let t = app.theme;
     let mark = if selected { "› " } else { "  " };
     let left = left_text(row, app);
+    let label = if row.renewed {
+        format!("{RENEWED_MARK}{}", row.label())
+    } else {
+        row.label()
+    };
     let mut cells = vec![
         Span::raw(mark.to_string()),
-        Span::raw(pad(&row.label(), cols.label)),
+        Span::raw(pad(&label, cols.label)),
         Span::raw(" "),
         Span::styled(pad(row.status.as_str(), STATUS_W), t.status(row.status)),
         Span::raw(" "),
-        Span::raw(pad(&row.key_type, KEY_W)),
-        Span::raw(" "),
-        Span::raw(pad(date(&row.not_after), DATE_W)),
-        Span::raw(" "),
     ];
+    if cols.key {
+        cells.push(Span::raw(pad(&row.key_type, KEY_W)));
+        cells.push(Span::raw(" "));
+    }
+    cells.push(Span::raw(pad(date(&row.not_after), DATE_W)));
+    cells.push(Span::raw(" "));
     let left_style = if left.starts_with('!') {
         t.warn()
     } else {
@@ -219,6 +254,12 @@ fn summary_lines(app: &App, w: usize) -> Vec<Line<'static>> {
             date(&s.ca_not_after)
         )
     };
+    if !app.site_read(s.site_id) {
+        return vec![
+            Line::styled(fit(&ca, w), t.dim()),
+            Line::styled(fit("Reading this site's certificates…", w), t.dim()),
+        ];
+    }
     let mut counts = format!("{} active", s.active);
     if s.expiring_soon > 0 {
         counts.push_str(&format!(
@@ -270,7 +311,11 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
         for l in super::text::wrap(&sanitize(&e.message), w.saturating_sub(2)) {
             lines.push(Line::raw(format!("  {l}")));
         }
-    } else if !app.load.loaded {
+    } else if !app.load.loaded
+        || app
+            .selected_site()
+            .is_some_and(|s| !app.site_read(s.site_id))
+    {
         lines.push(Line::styled(fit("Reading the store…", w), t.dim()));
     } else if app.table.is_empty() {
         let msg = if app.table.query().is_empty() {

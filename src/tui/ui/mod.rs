@@ -3,12 +3,14 @@
 //! body, a status line and the bar of keys that work in the current
 //! context (generated from the key map, like the help popup).
 
+mod config_error;
 mod confirm;
 mod details;
 mod form;
 mod help;
 mod main_screen;
 mod message;
+mod renew;
 mod result;
 pub mod text;
 
@@ -20,6 +22,9 @@ use ratatui::widgets::{Clear, Paragraph};
 
 use super::app::{App, NoteKind, Popup, Screen};
 use super::keys;
+use super::theme::Theme;
+
+pub use config_error::draw as draw_config_error;
 use text::{fit, width};
 
 /// Below this the app draws one line asking for a bigger terminal.
@@ -74,6 +79,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Popup::Help(s)) => help::draw(frame, app, s, body),
         Some(Popup::Confirm(c)) => confirm::draw(frame, app, c, body),
         Some(Popup::Message(m)) => message::draw(frame, app, m, body),
+        Some(Popup::Renew(r)) => renew::draw(frame, app, r, body),
         None => {}
     }
     draw_status(frame, app, status);
@@ -85,11 +91,14 @@ fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
     let screen = match &app.screen {
         Screen::Main => "Client certificates",
         Screen::Form(_) => "New client certificate",
+        Screen::Result(r) if r.renewal.is_some() => "Certificate renewed",
         Screen::Result(_) => "Certificate issued",
         Screen::Details(_) => "Certificate details",
     };
     let right = if app.load.in_flight && !app.load.loaded {
         format!("{} reading the store ", spinner(app))
+    } else if !app.load.unread.is_empty() {
+        format!("{} reading the other sites ", spinner(app))
     } else {
         let n = app.table.rows().len();
         let s = app.sites.len();
@@ -140,9 +149,16 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The keys that work here, as many as fit, most useful first.
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
-    let t = app.theme;
     let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
-    let w = usize::from(area.width);
+    frame.render_widget(
+        Paragraph::new(hints_line(app.theme, hints, area.width)),
+        area,
+    );
+}
+
+/// A hint bar: `key label` pairs, dropped from the end when narrow.
+fn hints_line(t: Theme, hints: Vec<(String, String)>, width_cols: u16) -> Line<'static> {
+    let w = usize::from(width_cols);
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     for (keys, label) in hints {
@@ -154,7 +170,7 @@ fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
         spans.push(Span::raw(format!(" {label}  ")));
         used += need + 2;
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Line::from(spans)
 }
 
 /// Clears a popup's area and returns it.

@@ -1,6 +1,7 @@
-//! The result of CreateClientCertificate: every field of the response,
-//! then the PEMs, scrollable. When the key is not stored it says so first,
-//! in words.
+//! The result of CreateClientCertificate (or of a renewal): every field of
+//! the response, then the PEMs, scrollable. When the key is not stored it
+//! says so first, in words; a renewal says first what became of the old
+//! certificate.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -8,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::text::{kv_lines, pem_lines, position, wrap};
-use crate::tui::app::{App, ResultView};
+use crate::tui::app::{App, Renewal, ResultView};
 
 const KEY_W: usize = 19;
 
@@ -16,6 +17,13 @@ fn lines(app: &App, r: &ResultView, w: usize) -> Vec<Line<'static>> {
     let t = app.theme;
     let resp = &r.resp;
     let mut out = Vec::new();
+    if let Some(n) = &r.renewal {
+        let (text, style) = old_fate(n);
+        for l in wrap(&text, w) {
+            out.push(Line::styled(l, style(app)));
+        }
+        out.push(Line::raw(""));
+    }
     if r.key_only_here() {
         let msg = "keep_private_keys = false: the private key below is NOT stored and will not be shown again. Copy it now with K (or the whole response with J).";
         for l in wrap(msg, w.saturating_sub(2)) {
@@ -39,6 +47,10 @@ fn lines(app: &App, r: &ResultView, w: usize) -> Vec<Line<'static>> {
     ];
     for (k, v) in fields {
         out.extend(kv_lines(k, v, KEY_W, w, t.label()));
+    }
+    if let Some(n) = &r.renewal {
+        out.extend(kv_lines("RenewedFrom", &n.old_id, KEY_W, w, t.label()));
+        out.extend(kv_lines("OldStatus", &n.old_status, KEY_W, w, t.label()));
     }
     out.push(Line::raw(""));
     out.push(Line::styled("Certificate", t.label()));
@@ -67,6 +79,34 @@ fn lines(app: &App, r: &ResultView, w: usize) -> Vec<Line<'static>> {
     out
 }
 
+type StyleOf = fn(&App) -> ratatui::style::Style;
+
+/// One sentence on the renewed certificate, and how to show it.
+fn old_fate(n: &Renewal) -> (String, StyleOf) {
+    let who = format!("Renews {} ({}).", n.old_label, n.old_id);
+    if n.old_revoked {
+        (
+            format!(
+                "{who} The old certificate is now REVOKED (reason superseded) and on the site's CRL."
+            ),
+            |app| app.theme.warn(),
+        )
+    } else if n.old_status == "active" {
+        (
+            format!(
+                "{who} The old certificate STAYS VALID until {}; revoke it (r in the table) once the holder uses the new one.",
+                n.old_not_after
+            ),
+            |app| app.theme.label(),
+        )
+    } else {
+        (
+            format!("{who} The old certificate is {}.", n.old_status),
+            |app| app.theme.label(),
+        )
+    }
+}
+
 pub fn draw(frame: &mut Frame, app: &App, r: &ResultView, area: Rect) {
     let t = app.theme;
     let outer = Block::bordered().border_style(t.border(true));
@@ -75,7 +115,14 @@ pub fn draw(frame: &mut Frame, app: &App, r: &ResultView, area: Rect) {
     let h = usize::from(inner.height);
     let first = r.scroll.clamp(all.len(), h);
     let block = outer
-        .title(Line::styled(" Certificate issued ", t.label()))
+        .title(Line::styled(
+            if r.renewal.is_some() {
+                " Certificate renewed "
+            } else {
+                " Certificate issued "
+            },
+            t.label(),
+        ))
         .title_top(Line::styled(position(first, h, all.len()), t.dim()).right_aligned());
     frame.render_widget(block, area);
     let shown: Vec<Line> = all.into_iter().skip(first).take(h).collect();

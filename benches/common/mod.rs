@@ -1,0 +1,134 @@
+//! What the benchmarks share: the small harness (warm-up, N timed runs,
+//! median with p10/p90) and the generated stores under
+//! `target/bench-stores/<n>/` (3 sites, P-256 keys), made once and reused
+//! by every bench file.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use esa_certs::config;
+use esa_certs::service::{CreateRequest, Service};
+
+pub struct Harness {
+    filter: Option<String>,
+    quick: bool,
+    pub rows: Vec<(String, Vec<Duration>)>,
+}
+
+impl Harness {
+    pub fn from_args() -> Harness {
+        let args: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| a != "--bench")
+            .collect();
+        Harness {
+            quick: args.iter().any(|a| a == "--quick"),
+            filter: args.into_iter().find(|a| !a.starts_with("--")),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn wanted(&self, name: &str) -> bool {
+        self.filter.as_deref().is_none_or(|f| name.contains(f))
+    }
+
+    /// Times `f` `iters` times after one warm-up call.
+    pub fn run(&mut self, name: &str, iters: usize, mut f: impl FnMut()) {
+        self.run_measured(name, iters, || {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        });
+    }
+
+    /// Like [`Harness::run`], for cases that time only part of each call
+    /// (not their setup or teardown): `f` returns the time that counts.
+    pub fn run_measured(&mut self, name: &str, iters: usize, mut f: impl FnMut() -> Duration) {
+        if !self.wanted(name) {
+            return;
+        }
+        let iters = self.iters(iters);
+        f();
+        let times = (0..iters).map(|_| f()).collect();
+        self.record(name, times);
+    }
+
+    /// Iterations for a case: fewer with `--quick`.
+    pub fn iters(&self, iters: usize) -> usize {
+        if self.quick {
+            iters.div_ceil(5).max(3)
+        } else {
+            iters
+        }
+    }
+
+    /// Reports times measured by the caller (one per event).
+    pub fn record(&mut self, name: &str, mut times: Vec<Duration>) {
+        if times.is_empty() {
+            return;
+        }
+        times.sort();
+        let s = stats(&times);
+        println!(
+            "{name:<44} median {:>10}   p10 {:>10}   p90 {:>10}   max {:>10}   n={}",
+            fmt(s.0),
+            fmt(s.1),
+            fmt(s.2),
+            fmt(times[times.len() - 1]),
+            times.len()
+        );
+        self.rows.push((name.to_owned(), times));
+    }
+}
+
+pub fn stats(sorted: &[Duration]) -> (Duration, Duration, Duration) {
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+    (at(0.5), at(0.1), at(0.9))
+}
+
+pub fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else if us < 1e6 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+/// A store with `n` P-256 certificates spread over 3 sites, made once.
+pub fn store(n: u32) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-stores/{n}"));
+    let cfg = dir.join("config.toml");
+    if !dir.join("complete").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("bench dir");
+        std::fs::write(
+            &cfg,
+            "[store]\npath = \"store\"\n[[site]]\nid = 1\nname = \"a.example\"\n[[site]]\nid = 2\nname = \"b.example\"\n[[site]]\nid = 3\nname = \"c.example\"\n",
+        )
+        .expect("config");
+        let service = Service::open(config::load(&cfg).expect("config")).expect("store");
+        eprintln!(
+            "generating a store of {n} certificates in {} ...",
+            dir.display()
+        );
+        for site in 1..=3u32 {
+            let count = n / 3 + u32::from(site <= n % 3);
+            let req = CreateRequest {
+                site_id: Some(site.to_string()),
+                validity_days: Some(((site * 97) % 700 + 1).to_string()),
+                pkey_type: Some("ECC".into()),
+                name: Some(format!("device-{{n}}.site{site}")),
+                ..Default::default()
+            };
+            service
+                .create_many(&req, count, |_| Ok(()))
+                .expect("bulk issue");
+        }
+        std::fs::write(dir.join("complete"), "").expect("marker");
+    }
+    cfg
+}

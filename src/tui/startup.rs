@@ -1,0 +1,169 @@
+//! Starting on a config that cannot be used. The subcommands print the
+//! error and exit; the TUI instead shows it full-screen — the file, the
+//! line (quoted from the file), the key and the message — and reads the
+//! file again on `r`, so the operator fixes it in another window and
+//! carries on without restarting. Once it loads, the normal app starts.
+
+use std::path::PathBuf;
+
+use crate::config::ConfigError;
+use crate::error::{ErrorCode, EsaError};
+use crate::service::Service;
+use crate::text::sanitize;
+
+use super::action::{Action, Cmd};
+use super::keys::{self, Ctx};
+use super::theme::Theme;
+
+/// Why the service could not be opened, kept whole for the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartError {
+    /// `InvalidParameter.Config`, or `InternalException` when the config
+    /// is fine but its store cannot be opened.
+    pub code: ErrorCode,
+    pub file: Option<PathBuf>,
+    pub line: Option<usize>,
+    /// The dotted key (`defaults.validity_days`), when one is named.
+    pub key: Option<String>,
+    /// The reason alone (without the file and line).
+    pub message: String,
+    /// The whole error as the CLI prints it.
+    full: String,
+}
+
+impl From<&ConfigError> for StartError {
+    fn from(e: &ConfigError) -> StartError {
+        let (file, line, key, message) = match e {
+            ConfigError::Invalid {
+                path,
+                line,
+                key,
+                message,
+            } => (
+                Some(path.clone()),
+                Some(*line),
+                Some(key.clone()).filter(|k| !k.is_empty()),
+                message.clone(),
+            ),
+            ConfigError::Read { path, source } => (
+                Some(path.clone()),
+                None,
+                None,
+                format!("cannot read the config: {source}"),
+            ),
+            ConfigError::WriteDefault { path, source } => (
+                Some(path.clone()),
+                None,
+                None,
+                format!("cannot write the default config: {source}"),
+            ),
+            other => (None, None, None, other.to_string()),
+        };
+        StartError {
+            code: ErrorCode::InvalidConfig,
+            file,
+            line,
+            key,
+            message,
+            full: e.to_string(),
+        }
+    }
+}
+
+impl From<EsaError> for StartError {
+    fn from(e: EsaError) -> StartError {
+        StartError {
+            code: e.code,
+            file: None,
+            line: None,
+            key: None,
+            full: e.message.clone(),
+            message: e.message,
+        }
+    }
+}
+
+impl From<StartError> for EsaError {
+    fn from(e: StartError) -> EsaError {
+        EsaError::new(e.code, e.full)
+    }
+}
+
+/// Opens the service from the config, again on every call (the CLI passes
+/// its own opener, so both front ends read the config the same way).
+pub type Opened = (Service, Option<PathBuf>);
+
+/// The state of the config-error screen.
+#[derive(Debug)]
+pub struct ConfigScreen {
+    pub error: StartError,
+    /// The offending line as the file has it now (sanitised), when known.
+    pub source_line: Option<String>,
+    /// Reloads that failed again (the screen says so, so a key press is
+    /// never silently lost).
+    pub failed_reloads: u32,
+    pub theme: Theme,
+}
+
+/// What the runtime should do after a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Stay,
+    Reload,
+    Quit,
+}
+
+impl ConfigScreen {
+    pub fn new(error: StartError, theme: Theme) -> ConfigScreen {
+        let mut s = ConfigScreen {
+            source_line: None,
+            error,
+            failed_reloads: 0,
+            theme,
+        };
+        s.read_source_line();
+        s
+    }
+
+    fn read_source_line(&mut self) {
+        self.source_line = match (&self.error.file, self.error.line) {
+            (Some(f), Some(n)) if n > 0 => std::fs::read(f).ok().and_then(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .nth(n - 1)
+                    .map(|l| sanitize(l.trim_end()))
+            }),
+            _ => None,
+        };
+    }
+
+    /// A terminal event, through the same key map as the app.
+    pub fn handle_event(&self, ev: &ratatui::crossterm::event::Event) -> Next {
+        use ratatui::crossterm::event::Event;
+        let Event::Key(k) = ev else {
+            return Next::Stay;
+        };
+        match keys::action_for(k, Ctx::ConfigError, false) {
+            Some(Action::Cmd(Cmd::Reload)) => Next::Reload,
+            Some(Action::Cmd(Cmd::Quit)) => Next::Quit,
+            _ => Next::Stay,
+        }
+    }
+
+    /// Runs `open` (after `r`): the service when the config works now, or
+    /// the new error on this screen.
+    pub fn reload(
+        &mut self,
+        open: &mut impl FnMut() -> Result<Opened, StartError>,
+    ) -> Option<Opened> {
+        match open() {
+            Ok(o) => Some(o),
+            Err(e) => {
+                self.failed_reloads += 1;
+                self.error = e;
+                self.read_source_line();
+                None
+            }
+        }
+    }
+}
