@@ -21,6 +21,7 @@ use super::action::{Action, Cmd};
 use super::form::IssueForm;
 use super::input::TextInput;
 use super::keys::{self, Ctx};
+use super::passphrase::PassAsk;
 use super::renew::RenewAsk;
 use super::rows::CertTable;
 use super::scroll::Scroll;
@@ -29,6 +30,7 @@ use super::worker::{Job, Op, RenewJob};
 
 mod commands;
 mod jobs;
+mod passphrase;
 
 /// How often the store's change stamp is polled.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -174,6 +176,7 @@ pub enum Popup {
     Confirm(Confirm),
     Message(Message),
     Renew(Box<RenewAsk>),
+    Passphrase(Box<PassAsk>),
 }
 
 #[derive(Debug, Default)]
@@ -346,6 +349,7 @@ impl App {
             Some(Popup::Confirm(_)) => return Ctx::Confirm,
             Some(Popup::Message(_)) => return Ctx::Message,
             Some(Popup::Renew(_)) => return Ctx::Renew,
+            Some(Popup::Passphrase(_)) => return Ctx::Passphrase,
             None => {}
         }
         match &self.screen {
@@ -360,6 +364,9 @@ impl App {
     pub fn text_focus(&self) -> bool {
         if let Some(Popup::Renew(r)) = &self.popup {
             return r.text_focus();
+        }
+        if let Some(Popup::Passphrase(_)) = &self.popup {
+            return true;
         }
         if self.popup.is_some() {
             return false;
@@ -463,7 +470,10 @@ impl App {
 
     fn command(&mut self, cmd: Cmd) {
         if let Some(popup) = self.popup.take() {
-            self.popup = self.popup_command(popup, cmd);
+            // A command may have opened another popup (the passphrase).
+            if let Some(next) = self.popup_command(popup, cmd) {
+                self.popup = Some(next);
+            }
             return;
         }
         if cmd == Cmd::Help {
@@ -500,14 +510,14 @@ impl App {
             Popup::Message(_) if cmd == Cmd::Back => None,
             Popup::Message(m) => Some(Popup::Message(m)),
             Popup::Renew(r) => self.renew_command(r, cmd),
+            Popup::Passphrase(p) => self.passphrase_command(p, cmd),
             Popup::Confirm(mut c) => match cmd {
                 Cmd::Confirm => {
-                    self.busy = Some(format!("{} {}…", verb_ing(c.op), c.label));
-                    self.outbox.push(Effect::Job(Job::Change {
+                    self.start_job(Job::Change {
                         op: c.op(),
                         id: c.id.clone(),
                         label: c.label.clone(),
-                    }));
+                    });
                     None
                 }
                 Cmd::Cancel => None,

@@ -30,6 +30,8 @@ pub enum Ctx {
     /// The renew popup, on ValidityDays (a text field) or "revoke the old
     /// one" (a switch).
     Renew,
+    /// The CA passphrase popup (a masked text field, two when new).
+    Passphrase,
     /// The full-screen panel shown while the config file is unusable.
     ConfigError,
 }
@@ -141,6 +143,7 @@ pub const ALL: &[Ctx] = &[
     Confirm,
     Message,
     Renew,
+    Passphrase,
     ConfigError,
 ];
 
@@ -216,6 +219,10 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Left, &[key(KeyCode::Left)], &[Renew], "change", "ValidityDays: the previous preset; Revoke old: switch"),
     b(Cmd::Right, &[key(KeyCode::Right)], &[Renew], "change", "ValidityDays: the next preset; Revoke old: switch"),
     b(Cmd::Toggle, &[ch(' ')], &[Renew], "", "Revoke old: switch"),
+    b(Cmd::Confirm, &[key(KeyCode::Enter)], &[Passphrase], "ok", "Use this passphrase and go on with the operation"),
+    b(Cmd::Cancel, &[key(KeyCode::Esc)], &[Passphrase], "cancel", "Cancel the operation; nothing changes"),
+    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], &[Passphrase], "", "A new passphrase: the other field"),
+    b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up)], &[Passphrase], "", "A new passphrase: the other field"),
     b(Cmd::Reload, &[ch('r'), ctrl('r'), key(KeyCode::F(5))], &[ConfigError], "reload", "Read the config file again (after fixing it)"),
     b(Cmd::Quit, &[ch('q')], &[ConfigError], "quit", "Quit"),
 ];
@@ -243,6 +250,7 @@ pub const HELP_SECTIONS: &[(&str, &[Ctx])] = &[
     ("Certificate details", &[Details]),
     ("Confirmations and messages", &[Confirm, Message]),
     ("Renewal", &[Renew]),
+    ("CA passphrase", &[Passphrase]),
     ("Config error screen", &[ConfigError]),
 ];
 

@@ -18,6 +18,7 @@ mod event;
 mod form;
 mod input;
 mod keys;
+mod passphrase;
 mod renew;
 mod rows;
 mod scroll;

@@ -6,7 +6,7 @@
 
 use std::sync::mpsc::Sender;
 
-use crate::error::{EsaError, EsaResult};
+use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::RevocationReason;
 use crate::service::{
     CreateResponse, RenewResponse, Service, SiteSummary, StatusChangeResponse, ValidRequest,
@@ -102,30 +102,54 @@ pub enum Done {
         job: RenewJob,
         result: EsaResult<RenewResponse>,
     },
+    /// The site's CA key is encrypted and the service has no passphrase
+    /// that opens it (`InvalidParameter.CAPassphrase`); nothing changed.
+    NeedsPassphrase {
+        job: Job,
+        error: EsaError,
+    },
 }
 
-/// Runs a job on the calling thread (the worker, or a test).
+/// Runs a job on the calling thread (the worker, or a test). A job that
+/// failed for want of the CA passphrase comes back whole, to be run again
+/// once the operator typed it.
 pub fn run(service: &Service, job: Job) -> Done {
+    let locked = |e: &EsaError| e.code == ErrorCode::CaPassphrase;
     match job {
         Job::Load { site } => Done::Loaded(load(service, site)),
-        Job::Issue(v) => Done::Issued(service.create_valid(&v)),
+        Job::Issue(v) => match service.create_valid(&v) {
+            Err(error) if locked(&error) => Done::NeedsPassphrase {
+                job: Job::Issue(v),
+                error,
+            },
+            result => Done::Issued(result),
+        },
         Job::Change { op, id, label } => {
             let result = match op {
                 Op::Revoke(reason) => service.revoke(&id, reason),
                 Op::Activate => service.activate(&id),
                 Op::Delete => service.delete(&id),
             };
-            Done::Changed {
-                op,
-                id,
-                label,
-                result,
+            match result {
+                Err(error) if locked(&error) => Done::NeedsPassphrase {
+                    job: Job::Change { op, id, label },
+                    error,
+                },
+                result => Done::Changed {
+                    op,
+                    id,
+                    label,
+                    result,
+                },
             }
         }
-        Job::Renew(job) => {
-            let result = service.renew(&job.id, job.days, job.revoke_old);
-            Done::Renewed { job, result }
-        }
+        Job::Renew(job) => match service.renew(&job.id, job.days, job.revoke_old) {
+            Err(error) if locked(&error) => Done::NeedsPassphrase {
+                job: Job::Renew(job),
+                error,
+            },
+            result => Done::Renewed { job, result },
+        },
     }
 }
 

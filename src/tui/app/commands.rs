@@ -1,12 +1,10 @@
 //! Key commands per screen: the main screen, the issue form, the result
 //! and the details. Each takes the screen by value and returns the next.
 
-use std::time::Instant;
-
 use zeroize::Zeroizing;
 
 use super::{
-    App, Confirm, DetailsView, Effect, Pane, Popup, RenewJob, ResultView, Screen, row_label,
+    App, Confirm, DetailsView, Pane, Popup, RenewJob, ResultView, Screen, row_label,
     scroll_command, short,
 };
 use crate::error::EsaError;
@@ -107,14 +105,13 @@ impl App {
             }
             Cmd::Confirm => match r.days(&self.service) {
                 Ok(days) => {
-                    self.busy = Some(format!("Renewing {}…", short(&r.label)));
-                    self.outbox.push(Effect::Job(Job::Renew(RenewJob {
+                    self.start_job(Job::Renew(RenewJob {
                         id: r.id.clone(),
                         label: r.label.clone(),
                         not_after: r.not_after.clone(),
                         days,
                         revoke_old: r.revoke_old,
-                    })));
+                    }));
                     return None;
                 }
                 Err(e) => {
@@ -196,8 +193,10 @@ impl App {
             Cmd::ClearField => f.clear_csr(&self.service),
             Cmd::Submit => {
                 if let Some(valid) = f.submit(&self.service) {
-                    f.submitting = Some(Instant::now());
-                    self.outbox.push(Effect::Job(Job::Issue(Box::new(valid))));
+                    // The form is the screen again once this returns.
+                    self.screen = Screen::Form(f);
+                    self.start_job(Job::Issue(Box::new(valid)));
+                    return std::mem::replace(&mut self.screen, Screen::Main);
                 }
             }
             _ => {}
@@ -312,6 +311,10 @@ impl App {
     }
 
     pub(super) fn edit(&mut self, e: Edit) {
+        if let Some(Popup::Passphrase(p)) = &mut self.popup {
+            p.edit(e);
+            return;
+        }
         if let Some(Popup::Renew(r)) = &mut self.popup {
             r.edit(e, &self.service);
             return;
@@ -330,6 +333,10 @@ impl App {
     }
 
     pub(super) fn paste(&mut self, text: &str) {
+        if let Some(Popup::Passphrase(p)) = &mut self.popup {
+            p.paste(text);
+            return;
+        }
         if let Some(Popup::Renew(r)) = &mut self.popup {
             r.paste(text, &self.service);
             return;

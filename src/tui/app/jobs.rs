@@ -131,6 +131,7 @@ impl App {
                     Err(e) => self.fail(&format!("{} refused", op.verb()), e),
                 }
             }
+            Done::NeedsPassphrase { job, error } => self.needs_passphrase(job, error),
             Done::Renewed { job, result } => {
                 self.busy = None;
                 match result {

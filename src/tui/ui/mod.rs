@@ -10,6 +10,7 @@ mod form;
 mod help;
 mod main_screen;
 mod message;
+mod passphrase;
 mod renew;
 mod result;
 pub mod text;
@@ -80,6 +81,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Popup::Confirm(c)) => confirm::draw(frame, app, c, body),
         Some(Popup::Message(m)) => message::draw(frame, app, m, body),
         Some(Popup::Renew(r)) => renew::draw(frame, app, r, body),
+        Some(Popup::Passphrase(p)) => passphrase::draw(frame, app, p, body),
         None => {}
     }
     draw_status(frame, app, status);
