@@ -8,9 +8,9 @@
 //! What is typed lives in zeroizing buffers, is drawn as one `•` per
 //! character and is never copied anywhere but into the service.
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::service::{PassphrasePurpose, Secret, check_ca_passphrase};
+use crate::service::{MAX_PASSPHRASE_CHARS, PassphrasePurpose, Secret, check_ca_passphrase};
 
 use super::input::Edit;
 use super::worker::Job;
@@ -76,7 +76,7 @@ impl PassAsk {
     pub fn edit(&mut self, e: Edit) {
         let field = self.field();
         match e {
-            Edit::Char(c) => field.push(c),
+            Edit::Char(c) => push_bounded(field, std::iter::once(c)),
             Edit::Backspace => {
                 field.pop();
             }
@@ -91,7 +91,7 @@ impl PassAsk {
     pub fn paste(&mut self, text: &str) {
         let text = text.strip_suffix('\n').unwrap_or(text);
         let text = text.strip_suffix('\r').unwrap_or(text);
-        self.field().push_str(text);
+        push_bounded(self.field(), text.chars());
     }
 
     pub fn focus_step(&mut self) {
@@ -119,6 +119,23 @@ impl PassAsk {
             }
         }
         Ok(Secret(Zeroizing::new(self.first.to_string())))
+    }
+}
+
+/// Appends up to one character past the longest passphrase (so that
+/// submitting says it is too long), however much is pasted.
+fn push_bounded(field: &mut String, chars: impl Iterator<Item = char>) {
+    let room = (MAX_PASSPHRASE_CHARS + 1).saturating_sub(field.chars().count());
+    // Grows by hand: a reallocation by `push` would leave the old buffer
+    // behind unwiped.
+    for c in chars.take(room) {
+        if field.len() + c.len_utf8() > field.capacity() {
+            let mut bigger = String::with_capacity((field.capacity() * 2).max(64));
+            bigger.push_str(field);
+            field.zeroize();
+            *field = bigger;
+        }
+        field.push(c);
     }
 }
 
@@ -155,6 +172,10 @@ mod tests {
             e.contains("control characters") && !e.contains("two"),
             "{e}"
         );
+        a.edit(Edit::Clear);
+        a.paste(&"x".repeat(1 << 20));
+        assert_eq!(a.lengths().0, MAX_PASSPHRASE_CHARS + 1);
+        assert!(a.take().unwrap_err().contains("longer"));
     }
 
     #[test]
