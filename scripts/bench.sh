@@ -27,6 +27,9 @@ median_of() { echo "$inproc" | grep -F "$1" | sed -E 's/.*median +([0-9.]+ [µm]
 p256_us=$(median_of "crypto of one issue (P-256 key, P-256 CA)")
 rsa_us=$(awk -v a="$(median_of "keygen RSA_2048")" -v b="$(median_of "sign one leaf, RSA_2048 CA")" 'BEGIN { print (a + b) / 1000 }')
 
+echo "== TUI on the 100k store (cargo bench --bench tui)"
+cargo bench --quiet --bench tui -- "${quick[@]}" 2>/dev/null
+echo
 echo "== whole process vs openssl (alternating runs)"
 rounds=40 big=100000
 [ "${QUICK:-}" = 1 ] && { rounds=15; big=30000; }
