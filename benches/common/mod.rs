@@ -102,6 +102,10 @@ pub fn fmt(d: Duration) -> String {
 pub fn store(n: u32) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-stores/{n}"));
     let cfg = dir.join("config.toml");
+    if dir.join("complete").exists() && holds(&cfg) != Some(n as usize) {
+        eprintln!("{} does not hold {n} certificates: made again", dir.display());
+        let _ = std::fs::remove_file(dir.join("complete"));
+    }
     if !dir.join("complete").exists() {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("bench dir");
@@ -128,7 +132,16 @@ pub fn store(n: u32) -> PathBuf {
                 .create_many(&req, count, |_| Ok(()))
                 .expect("bulk issue");
         }
+        assert_eq!(holds(&cfg), Some(n as usize), "the generated store");
         std::fs::write(dir.join("complete"), "").expect("marker");
     }
     cfg
+}
+
+/// How many certificates the store of `cfg` lists (a store made by an
+/// older layout, or cut short, lists fewer: the figures would be wrong).
+fn holds(cfg: &Path) -> Option<usize> {
+    let service = Service::open(config::load(cfg).ok()?).ok()?;
+    let listing = service.list(&Default::default()).ok()?;
+    Some(listing.response.result.len())
 }
