@@ -99,10 +99,7 @@ fn stores(h: &mut Harness) {
             .response
             .result;
         assert_eq!(all.len(), n as usize, "the store lists every certificate");
-        let matching = all
-            .iter()
-            .filter(|c| c.name.contains("device-12"))
-            .count();
+        let matching = all.iter().filter(|c| c.name.contains("device-12")).count();
         assert!(matching > 0, "the filter case must match something");
         h.run(
             &format!("store {label}: filter \"device-12\" (substring)"),

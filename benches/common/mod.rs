@@ -103,7 +103,10 @@ pub fn store(n: u32) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-stores/{n}"));
     let cfg = dir.join("config.toml");
     if dir.join("complete").exists() && holds(&cfg) != Some(n as usize) {
-        eprintln!("{} does not hold {n} certificates: made again", dir.display());
+        eprintln!(
+            "{} does not hold {n} certificates: made again",
+            dir.display()
+        );
         let _ = std::fs::remove_file(dir.join("complete"));
     }
     if !dir.join("complete").exists() {
