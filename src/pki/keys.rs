@@ -237,6 +237,23 @@ pub(crate) fn ed25519_seed(der: &[u8]) -> Option<&[u8]> {
     der.get(at + 7..at + 7 + 32)
 }
 
+/// The DER of a stored `PRIVATE KEY` (PKCS#8) PEM, in a zeroizing buffer.
+/// Errors name the label found, never the content.
+pub(crate) fn pkcs8_der(key_pem: &str) -> Result<Zeroizing<Vec<u8>>, PkiError> {
+    let bad = |detail: String| PkiError::BadStoredMaterial {
+        what: "private key",
+        detail,
+    };
+    let block = pem::parse(key_pem).map_err(|e| bad(e.to_string()))?;
+    if block.tag() != "PRIVATE KEY" {
+        return Err(bad(format!(
+            "PEM label is {}, expected PRIVATE KEY (PKCS#8)",
+            crate::text::sanitize(block.tag())
+        )));
+    }
+    Ok(Zeroizing::new(block.into_contents()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,18 +183,7 @@ pub fn open_p12(data: &[u8], password: &str) -> Result<P12Contents, PkiError> {
 
 /// The PKCS#8 DER to put in the bundle: Ed25519 keys are rewritten as v1.
 fn pkcs8_for_p12(key_pem: &str) -> Result<Zeroizing<Vec<u8>>, PkiError> {
-    let bad = |detail: String| PkiError::BadStoredMaterial {
-        what: "private key",
-        detail,
-    };
-    let block = pem::parse(key_pem).map_err(|e| bad(e.to_string()))?;
-    if block.tag() != "PRIVATE KEY" {
-        return Err(bad(format!(
-            "PEM label is {}, expected PRIVATE KEY (PKCS#8)",
-            block.tag()
-        )));
-    }
-    let der = Zeroizing::new(block.into_contents());
+    let der = super::keys::pkcs8_der(key_pem)?;
     const ED25519_OID: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
     let is_ed25519 = der
         .get(..32)
@@ -202,7 +191,10 @@ fn pkcs8_for_p12(key_pem: &str) -> Result<Zeroizing<Vec<u8>>, PkiError> {
     if !is_ed25519 {
         return Ok(der);
     }
-    let seed = ed25519_seed(&der).ok_or_else(|| bad("malformed Ed25519 PKCS#8".into()))?;
+    let seed = ed25519_seed(&der).ok_or_else(|| PkiError::BadStoredMaterial {
+        what: "private key",
+        detail: "malformed Ed25519 PKCS#8".into(),
+    })?;
     let mut v1 = Zeroizing::new(Vec::with_capacity(48));
     v1.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
     v1.extend_from_slice(seed);

@@ -47,18 +47,7 @@ pub fn is_protected(pem_text: &str) -> bool {
 
 /// Encrypts a `PRIVATE KEY` PEM (PKCS#8) under `passphrase`.
 pub fn protect(key_pem: &str, passphrase: &str) -> Result<Zeroizing<String>, PkiError> {
-    let bad = |detail: String| PkiError::BadStoredMaterial {
-        what: "private key",
-        detail,
-    };
-    let block = pem::parse(key_pem).map_err(|e| bad(e.to_string()))?;
-    if block.tag() != "PRIVATE KEY" {
-        return Err(bad(format!(
-            "expected a PRIVATE KEY PEM, found {}",
-            crate::text::sanitize(block.tag())
-        )));
-    }
-    let plain = Zeroizing::new(block.into_contents());
+    let plain = super::keys::pkcs8_der(key_pem)?;
     let salt = random_bytes::<16>()?;
     let iv = random_bytes::<16>()?;
     let params = pbes2::Parameters::generate_pbkdf2_sha256_aes256cbc(PBKDF2_ROUNDS, &salt, iv)

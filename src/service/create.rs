@@ -7,7 +7,8 @@ use super::{CreateRequest, CreateResponse, Secret, Service, Status, pki_err, sto
 use crate::config::{MAX_COMMON_NAME_CHARS, MAX_VALIDITY_DAYS, Site};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{
-    self, GeneratedKey, IssuedCert, LeafProfile, ParsedCsr, PkeyType, SiteCa, esa_time, now_seconds,
+    self, CertInfo, GeneratedKey, IssuedCert, KeyAlgorithm, LeafProfile, ParsedCsr, PkeyType,
+    SiteCa, esa_time, now_seconds,
 };
 use crate::store::{AuditRecord, CaMeta, CertMeta, Source, StoredStatus, WriteLock};
 use crate::text::{clip, is_dangerous, sanitize};
@@ -44,6 +45,55 @@ pub struct ValidRequest {
     pub key: KeyChoice,
     pub common_name: Option<String>,
     pub name: String,
+}
+
+/// What the store records of a new certificate besides what is read from
+/// the signed certificate itself (issuance and renewal share it).
+pub(super) struct NewLeaf<'a> {
+    pub id: &'a str,
+    pub site_id: u64,
+    pub name: &'a str,
+    /// The CommonName asked for: recorded when the certificate has none.
+    pub common_name: String,
+    pub validity_days: u32,
+    pub key_algorithm: KeyAlgorithm,
+    pub ca_id: &'a str,
+    pub source: Source,
+    pub key_stored: bool,
+    pub csr_sha256: Option<String>,
+    pub renewed_from: Option<String>,
+}
+
+impl NewLeaf<'_> {
+    /// The metadata of an active certificate issued at `now`.
+    pub(super) fn meta(self, info: &CertInfo, now: OffsetDateTime) -> CertMeta {
+        CertMeta {
+            id: self.id.to_owned(),
+            site_id: self.site_id,
+            name: self.name.to_owned(),
+            common_name: info.subject_cn.clone().unwrap_or(self.common_name),
+            serial: info.serial_hex.clone(),
+            fingerprint_sha256: info.fingerprint_sha256.clone(),
+            not_before: esa_time(info.not_before),
+            not_after: esa_time(info.not_after),
+            validity_days: self.validity_days,
+            key_type: self.key_algorithm.esa_name(),
+            signature_algorithm: info.signature_algorithm.clone(),
+            issuer: info.issuer_cn.clone().unwrap_or_default(),
+            ca_id: self.ca_id.to_owned(),
+            source: self.source,
+            key_stored: self.key_stored,
+            status: StoredStatus::Active,
+            san: info.sans.clone(),
+            created: esa_time(now),
+            updated: esa_time(now),
+            revoked_at: None,
+            revoke_reason: None,
+            renewed_from: self.renewed_from,
+            renewed_by: None,
+            csr_sha256: self.csr_sha256,
+        }
+    }
 }
 
 impl Service {
@@ -246,6 +296,7 @@ impl Service {
     }
 
     /// Signs one leaf with the site CA and describes it for the store.
+    ///
     /// ESA's CN rule: the CSR's CN wins; else the CommonName parameter; else
     /// the Id, so certificates with generated keys can always be told apart.
     pub(super) fn sign_leaf(
@@ -289,37 +340,24 @@ impl Service {
         }
         .map_err(pki_err)?;
 
-        let info = &issued.info;
-        let meta = CertMeta {
-            id: leaf.id.to_owned(),
+        let meta = NewLeaf {
+            id: leaf.id,
             site_id: v.site.id,
-            name: leaf.name.to_owned(),
-            common_name: info.subject_cn.clone().unwrap_or(common_name),
-            serial: info.serial_hex.clone(),
-            fingerprint_sha256: info.fingerprint_sha256.clone(),
-            not_before: esa_time(info.not_before),
-            not_after: esa_time(info.not_after),
+            name: leaf.name,
+            common_name,
             validity_days: v.validity_days,
-            key_type: profile.key_algorithm.esa_name(),
-            signature_algorithm: info.signature_algorithm.clone(),
-            issuer: info.issuer_cn.clone().unwrap_or_default(),
-            ca_id: ca_meta.id.clone(),
+            key_algorithm: profile.key_algorithm,
+            ca_id: &ca_meta.id,
             source: if csr.is_some() {
                 Source::Csr
             } else {
                 Source::Generated
             },
             key_stored: csr.is_none() && self.config.store.keep_private_keys,
-            status: StoredStatus::Active,
-            san: info.sans.clone(),
-            created: esa_time(now),
-            updated: esa_time(now),
-            revoked_at: None,
-            revoke_reason: None,
-            renewed_from: None,
-            renewed_by: None,
             csr_sha256: csr.map(|c| c.der_sha256.clone()),
-        };
+            renewed_from: None,
+        }
+        .meta(&issued.info, now);
         Ok((issued, meta))
     }
 

@@ -26,12 +26,12 @@
 
 use time::Duration;
 
-use super::create::{check_against_ca, created_response};
+use super::create::{NewLeaf, check_against_ca, created_response};
 use super::{RenewResponse, Secret, Service, Status, pki_err, store_err};
 use crate::config::MAX_VALIDITY_DAYS;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, LeafProfile, RenewalSource, RevocationReason, esa_time, now_seconds};
-use crate::store::{CertMeta, Entry, Source, StoredStatus};
+use crate::store::{Entry, Source, StoredStatus};
 
 impl Service {
     /// Renews certificate `id`: issues its successor and links the two.
@@ -114,33 +114,20 @@ impl Service {
             None => pki::issue_leaf(&ca, &profile, &source.public_key),
         }
         .map_err(pki_err)?;
-        let info = &issued.info;
-        let meta = CertMeta {
-            id: new_id.clone(),
-            common_name: info
-                .subject_cn
-                .clone()
-                .unwrap_or_else(|| old.meta.common_name.clone()),
-            serial: info.serial_hex.clone(),
-            fingerprint_sha256: info.fingerprint_sha256.clone(),
-            not_before: esa_time(info.not_before),
-            not_after: esa_time(info.not_after),
+        let meta = NewLeaf {
+            id: &new_id,
+            site_id: old.meta.site_id,
+            name: &old.meta.name,
+            common_name: old.meta.common_name.clone(),
             validity_days: days,
-            key_type: source.key_algorithm.esa_name(),
-            signature_algorithm: info.signature_algorithm.clone(),
-            issuer: info.issuer_cn.clone().unwrap_or_default(),
-            ca_id: ca_meta.id.clone(),
+            key_algorithm: source.key_algorithm,
+            ca_id: &ca_meta.id,
+            source: old.meta.source,
             key_stored: generated.is_some() && self.config.store.keep_private_keys,
-            status: StoredStatus::Active,
-            san: info.sans.clone(),
-            created: esa_time(now),
-            updated: esa_time(now),
-            revoked_at: None,
-            revoke_reason: None,
+            csr_sha256: old.meta.csr_sha256.clone(),
             renewed_from: Some(id.clone()),
-            renewed_by: None,
-            ..old.meta.clone()
-        };
+        }
+        .meta(&issued.info, now);
         let key_to_store = generated
             .as_ref()
             .filter(|_| meta.key_stored)

@@ -86,22 +86,7 @@ pub fn draw(frame: &mut Frame, s: &ConfigScreen) {
         frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
         return;
     }
-    let title = Rect { height: 1, ..area };
-    let body = Rect {
-        y: area.y + 1,
-        height: area.height - 3,
-        ..area
-    };
-    let status = Rect {
-        y: area.bottom() - 2,
-        height: 1,
-        ..area
-    };
-    let hints = Rect {
-        y: area.bottom() - 1,
-        height: 1,
-        ..area
-    };
+    let [title, body, status, hints] = super::rows(area);
     frame.render_widget(
         Paragraph::new(Line::styled(
             fit(

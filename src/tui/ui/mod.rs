@@ -53,22 +53,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
         return;
     }
-    let title = Rect { height: 1, ..area };
-    let body = Rect {
-        y: area.y + 1,
-        height: area.height - 3,
-        ..area
-    };
-    let status = Rect {
-        y: area.bottom() - 2,
-        height: 1,
-        ..area
-    };
-    let hints = Rect {
-        y: area.bottom() - 1,
-        height: 1,
-        ..area
-    };
+    let [title, body, status, hints] = rows(area);
     draw_title(frame, app, title);
     match &app.screen {
         Screen::Main => main_screen::draw(frame, app, body),
@@ -176,6 +161,26 @@ fn hints_line(t: Theme, hints: Vec<(String, String)>, width_cols: u16) -> Line<'
 }
 
 /// Clears a popup's area and returns it.
+/// The screen's rows: the title line, the body, the status line and the
+/// key hints. `area` must be at least three rows high.
+pub fn rows(area: Rect) -> [Rect; 4] {
+    let line = |y| Rect {
+        y,
+        height: 1,
+        ..area
+    };
+    [
+        line(area.y),
+        Rect {
+            y: area.y + 1,
+            height: area.height - 3,
+            ..area
+        },
+        line(area.bottom() - 2),
+        line(area.bottom() - 1),
+    ]
+}
+
 pub fn popup_area(frame: &mut Frame, body: Rect, w: u16, h: u16) -> Rect {
     let r = text::centered(body, w, h);
     frame.render_widget(Clear, r);
