@@ -7,7 +7,7 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::index::{Record, Stamp};
+use super::index::{Cached, Record, Stamp};
 use super::journal::{Intent, Op};
 use super::{
     CertMeta, Damaged, Entry, FILE_MODE_PRIVATE, Listing, NewEntry, Store, StoreError, WriteLock,
@@ -244,14 +244,48 @@ impl Store {
             Some(s) => vec![s],
             None => self.site_ids()?,
         };
-        let mut listing = Listing::default();
-        for s in sites {
-            let cached = self.index.load(s);
+        // Sites are read side by side (each on its own thread), and within
+        // a site the cache is parsed while the folder is listed and stat'ed.
+        let read_site = |s: u64| -> Result<(Validated, bool), StoreError> {
+            let (found, cached) = std::thread::scope(|scope| {
+                let cache = scope.spawn(|| self.index.load(s));
+                let found = stamps(&self.certs_dir(s));
+                let cached = cache.join().unwrap_or_else(|_| Cached::empty());
+                (found, cached)
+            });
             let records = cached.records;
-            let outcome = validate(&self.certs_dir(s), cached.by_id)?;
-            if super::index::wants_rewrite(records, outcome.misses, outcome.entries.len()) {
+            let outcome = resolve(&self.certs_dir(s), found?, cached.by_id);
+            let stale = super::index::wants_rewrite(records, outcome.misses, outcome.entries.len());
+            Ok((outcome, stale))
+        };
+        let results: Vec<_> = if sites.len() > 1 {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = sites
+                    .iter()
+                    .map(|&s| scope.spawn(move || read_site(s)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(StoreError::Corrupt {
+                                path: self.root.clone(),
+                                detail: "a listing thread panicked".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            })
+        } else {
+            sites.iter().map(|&s| read_site(s)).collect()
+        };
+        let mut listing = Listing::default();
+        for (s, result) in sites.into_iter().zip(results) {
+            let (outcome, stale) = result?;
+            if stale {
                 listing.stale_index.push(s);
             }
+            listing.entries.reserve(outcome.entries.len());
             listing
                 .entries
                 .extend(outcome.entries.into_iter().map(|(e, _)| e));
@@ -335,16 +369,27 @@ struct Validated {
 /// still matches the file and reading the file otherwise.
 fn validate(
     folder: &Path,
-    mut cached: HashMap<String, (CertMeta, Stamp)>,
+    cached: HashMap<String, (Box<CertMeta>, Stamp)>,
 ) -> Result<Validated, StoreError> {
-    let mut out = Validated {
-        entries: Vec::new(),
+    Ok(resolve(folder, stamps(folder)?, cached))
+}
+
+/// What listing a folder found: entries with their stamps, and names
+/// that are not certificate ids.
+struct Found {
+    stamped: Vec<(String, Stamp)>,
+    damaged: Vec<Damaged>,
+}
+
+/// The `<id>.toml` files of `folder` with a fresh `stat` of each.
+fn stamps(folder: &Path) -> Result<Found, StoreError> {
+    let mut found = Found {
+        stamped: Vec::new(),
         damaged: Vec::new(),
-        misses: 0,
     };
     let rd = match fs::read_dir(folder) {
         Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
         Err(e) => return Err(io_err("read", folder)(e)),
     };
     let dir = File::open(folder).map_err(io_err("open", folder))?;
@@ -358,10 +403,9 @@ fn validate(
         if name.starts_with('.') {
             continue;
         }
-        let path = folder.join(name);
         if check_id(id).is_err() {
-            out.damaged.push(Damaged {
-                path,
+            found.damaged.push(Damaged {
+                path: folder.join(name),
                 reason: "not a certificate id (32 lower-case hex digits)".into(),
             });
             continue;
@@ -369,29 +413,40 @@ fn validate(
         let stamp = match rustix::fs::statat(&dir, name, rustix::fs::AtFlags::empty()) {
             Ok(st) => Stamp::of(&st),
             Err(rustix::io::Errno::NOENT) => continue, // deleted meanwhile
-            Err(err) => return Err(io_err("stat", &path)(err.into())),
+            Err(err) => return Err(io_err("stat", &folder.join(name))(err.into())),
         };
-        if let Some((meta, s)) = cached.remove(id)
+        found.stamped.push((id.to_owned(), stamp));
+    }
+    Ok(found)
+}
+
+/// Takes each found entry from `cached` when the stamps agree, else reads
+/// its file.
+fn resolve(
+    folder: &Path,
+    found: Found,
+    mut cached: HashMap<String, (Box<CertMeta>, Stamp)>,
+) -> Validated {
+    let mut out = Validated {
+        entries: Vec::with_capacity(found.stamped.len()),
+        damaged: found.damaged,
+        misses: 0,
+    };
+    let entry = |meta| Entry {
+        meta,
+        folder: folder.to_path_buf(),
+    };
+    for (id, stamp) in found.stamped {
+        if let Some((meta, s)) = cached.remove(&id)
             && s == stamp
         {
-            out.entries.push((
-                Entry {
-                    meta,
-                    folder: folder.to_path_buf(),
-                },
-                stamp,
-            ));
+            out.entries.push((entry(*meta), stamp));
             continue;
         }
         out.misses += 1;
+        let path = folder.join(format!("{id}.toml"));
         match read_toml::<CertMeta>(&path) {
-            Ok(meta) if meta.id == id => out.entries.push((
-                Entry {
-                    meta,
-                    folder: folder.to_path_buf(),
-                },
-                stamp,
-            )),
+            Ok(meta) if meta.id == id => out.entries.push((entry(meta), stamp)),
             Ok(meta) => out.damaged.push(Damaged {
                 path,
                 reason: format!(
@@ -405,5 +460,5 @@ fn validate(
             }),
         }
     }
-    Ok(out)
+    out
 }

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
-use std::io::{self, BufRead, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -56,7 +56,8 @@ pub(crate) enum Record {
 
 /// The cache of one site, folded (last record per id wins).
 pub(crate) struct Cached {
-    pub by_id: HashMap<String, (CertMeta, Stamp)>,
+    /// Boxed: the map moves its values when it grows.
+    pub by_id: HashMap<String, (Box<CertMeta>, Stamp)>,
     /// Records in the file (superseded ones included).
     pub records: usize,
 }
@@ -132,27 +133,25 @@ impl Index {
     /// from the files).
     pub fn load(&self, site: u64) -> Cached {
         let mut cached = Cached::empty();
-        let Ok(f) = fs::File::open(self.file(site)) else {
+        // Read whole (tens of MB at 100k): one read, and the line count
+        // sizes the map so that it never grows.
+        let Ok(text) = fs::read(self.file(site)) else {
             return cached;
         };
-        let mut reader = io::BufReader::with_capacity(1 << 16, f);
-        let mut line = Vec::with_capacity(1024);
-        loop {
-            line.clear();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            if line.last() != Some(&b'\n') {
-                break;
-            }
-            let Ok(record) = serde_json::from_slice::<Record>(&line) else {
+        cached
+            .by_id
+            .reserve(memchr::memchr_iter(b'\n', &text).count());
+        let mut rest = &text[..];
+        while let Some(end) = memchr::memchr(b'\n', rest) {
+            let (line, tail) = rest.split_at(end + 1);
+            rest = tail;
+            let Ok(record) = serde_json::from_slice::<Record>(line) else {
                 break;
             };
             cached.records += 1;
             match record {
                 Record::Put { meta, stamp } => {
-                    cached.by_id.insert(meta.id.clone(), (*meta, stamp));
+                    cached.by_id.insert(meta.id.clone(), (meta, stamp));
                 }
                 Record::Del { id } => {
                     cached.by_id.remove(&id);
