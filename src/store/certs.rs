@@ -79,7 +79,7 @@ impl Store {
             .map(|item| {
                 let e = Entry {
                     meta: item.meta.clone(),
-                    folder: self.certs_dir(item.meta.site_id),
+                    folder: self.certs_dir(item.meta.site_id).into(),
                 };
                 let tmp = e.folder.join(format!(".{}.toml.tmp-new", e.meta.id));
                 (e, tmp)
@@ -165,7 +165,10 @@ impl Store {
             let path = folder.join(format!("{id}.toml"));
             if path.exists() {
                 let meta: CertMeta = read_toml(&path)?;
-                return Ok(Some(Entry { meta, folder }));
+                return Ok(Some(Entry {
+                    meta,
+                    folder: folder.into(),
+                }));
             }
         }
         Ok(None)
@@ -202,7 +205,7 @@ impl Store {
         let intent = Intent::write(&self.tmp_dir(), Op::Del, &[(site, id)])?;
         let gone = Entry {
             meta: entry.meta.clone(),
-            folder: deleted.clone(),
+            folder: deleted.as_path().into(),
         };
         fs::rename(entry.meta_path(), gone.meta_path())
             .map_err(io_err("delete", &entry.meta_path()))?;
@@ -279,13 +282,17 @@ impl Store {
         } else {
             sites.iter().map(|&s| read_site(s)).collect()
         };
+        let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut listing = Listing::default();
-        for (s, result) in sites.into_iter().zip(results) {
-            let (outcome, stale) = result?;
+        // One allocation of the final size: growing site by site would
+        // hold the old and the new buffer at once.
+        listing
+            .entries
+            .reserve_exact(results.iter().map(|(o, _)| o.entries.len()).sum());
+        for (s, (outcome, stale)) in sites.into_iter().zip(results) {
             if stale {
                 listing.stale_index.push(s);
             }
-            listing.entries.reserve(outcome.entries.len());
             listing
                 .entries
                 .extend(outcome.entries.into_iter().map(|(e, _)| e));
@@ -432,9 +439,10 @@ fn resolve(
         damaged: found.damaged,
         misses: 0,
     };
+    let shared: std::sync::Arc<Path> = folder.into();
     let entry = |meta| Entry {
         meta,
-        folder: folder.to_path_buf(),
+        folder: shared.clone(),
     };
     for (id, stamp) in found.stamped {
         if let Some((meta, s)) = cached.remove(&id)

@@ -79,7 +79,8 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sto
 pub struct Entry {
     pub meta: CertMeta,
     /// The folder holding the entry's files (`certs/` or `deleted/`).
-    pub folder: PathBuf,
+    /// Shared by every entry of the folder (100,000 entries, one path).
+    pub folder: std::sync::Arc<Path>,
 }
 
 impl Entry {
