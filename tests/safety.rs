@@ -197,11 +197,7 @@ fn ca_keys_can_be_encrypted_at_rest_and_openssl_reads_them() {
     assert!(!w.store.join(format!("sites/{SITE}/ca")).exists());
 
     let out = with_pass(&w, "pass.txt", &issue);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let key_path = w.store.join(format!("sites/{SITE}/ca/ca.key.pem"));
     let key = std::fs::read_to_string(&key_path).unwrap();
@@ -272,11 +268,7 @@ fn ca_keys_can_be_encrypted_at_rest_and_openssl_reads_them() {
     assert!(ok, "{text}");
     // doctor checks the key against the certificate when it can open it.
     let out = with_pass(&w, "pass.txt", &["doctor"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_success(&out);
 }
 
 #[test]
@@ -298,11 +290,7 @@ fn rekey_protect_migrates_an_existing_store_and_changes_the_passphrase() {
 
     // Migration with the passphrase the store will be opened with.
     let out = with_pass(&w, "pass.txt", &["ca", "rekey-protect", "--all"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let sealed = std::fs::read_to_string(&key_path).unwrap();
     assert!(sealed.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
     assert_eq!(mode(&key_path), 0o600);
@@ -340,11 +328,7 @@ fn rekey_protect_migrates_an_existing_store_and_changes_the_passphrase() {
             &new_file,
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_json_code(
         &with_pass(&w, "pass.txt", &["crl", "--site-id", &site, "--json"]),
         "InvalidParameter.CAPassphrase",
@@ -485,11 +469,7 @@ fn every_secret_is_private_from_creation_under_umask_000() {
         dir = w.dir.path().display(),
     );
     let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(mode(&w.path("k.pem")), 0o600);
     assert_eq!(mode(&w.path("k.p12")), 0o600);
     assert_eq!(mode(&w.store.join("audit.log")), 0o600);
@@ -514,11 +494,7 @@ fn every_secret_is_private_from_creation_under_umask_000() {
         .env("ESA_CERTS_CA_PASSPHRASE_FILE", w.path("pass.txt"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_success(&out);
 }
 
 // ---- the audit trail -------------------------------------------------------------

@@ -210,6 +210,17 @@ pub fn openssl(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Asserts that a command succeeded, showing its output when it did not.
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Asserts that stderr carries exactly this ESA code (text mode).
 pub fn assert_code(out: &Output, code: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
