@@ -412,7 +412,6 @@ fn usage_errors_exit_2() {
         vec!["list", "--status", "dormant"],
         vec!["export", "x", "--what", "everything"],
         vec!["frobnicate"],
-        vec!["issue", "--pkey-type", "ECC", "--csr", "x.csr"],
     ] {
         let out = w.run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -447,4 +446,41 @@ fn bad_config_names_file_line_and_key() {
     let out = w.run(&["sites"]);
     assert_code(&out, "InvalidParameter.Config");
     assert!(String::from_utf8_lossy(&out.stderr).contains(":2: key `ca.key_type`"));
+}
+
+#[test]
+fn an_export_that_cannot_be_written_is_refused_and_audits_nothing() {
+    let w = World::new("");
+    let v = w.issue("ECC", 30);
+    let id = v["Id"].as_str().unwrap();
+    let pass = w.write("p12pass.txt", "a long enough password\n");
+    let missing = w.path("no/such/folder/k.pem");
+    let folder = w.path("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    for out in [&missing, &folder] {
+        let out = out.to_str().unwrap();
+        refused(
+            &w,
+            &["export", id, "--what", "key", "--out", out],
+            "InvalidParameter",
+        );
+        refused(
+            &w,
+            &[
+                "export",
+                id,
+                "--what",
+                "p12",
+                "--password-file",
+                pass.to_str().unwrap(),
+                "--out",
+                out,
+            ],
+            "InvalidParameter",
+        );
+    }
+    assert!(
+        std::fs::read_dir(&folder).unwrap().next().is_none(),
+        "no temporary left"
+    );
 }

@@ -307,7 +307,19 @@ fn csrs_from_openssl_req_for_rsa_ec_and_ed25519() {
         ("ed25519", vec!["-newkey", "ed25519"], "ED25519"),
     ] {
         let csr = openssl_csr(&w, name, &newkey, &format!("/O=Acme/CN=device-{name}"), &[]);
-        let v = issue_csr(&w, &csr, &["--common-name", "ignored", "--name", "fleet"]);
+        // PkeyType is ignored with a CSR (SPEC): the CSR's key decides.
+        let v = issue_csr(
+            &w,
+            &csr,
+            &[
+                "--common-name",
+                "ignored",
+                "--name",
+                "fleet",
+                "--pkey-type",
+                "RSA_4096",
+            ],
+        );
         check_with_openssl(&w, &v, 90, algo);
         assert_eq!(v["PrivateKey"], "", "no key when a CSR was used");
         assert_eq!(

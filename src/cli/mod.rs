@@ -142,7 +142,8 @@ pub struct IssueArgs {
     pub validity_days: Option<String>,
     /// Key to generate: RSA, RSA_2048, RSA_3072, RSA_4096, ECC, ECC_256,
     /// ECC_384, ED25519 (default: the config's defaults.pkey_type).
-    #[arg(long, value_name = "T", conflicts_with = "csr")]
+    /// Ignored with --csr, as in ESA: the CSR's key decides.
+    #[arg(long, value_name = "T")]
     pub pkey_type: Option<String>,
     /// Sign this PEM CSR instead of generating a key (`-` reads stdin).
     #[arg(long, value_name = "FILE|-")]
@@ -497,6 +498,14 @@ fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> EsaResult<(
             "refusing to write binary output to a terminal; use --out FILE or redirect stdout",
         ));
     }
+    // The destination is prepared first: a key export is audited before
+    // the key leaves the store, so a path that cannot be written must fail
+    // before the audit record is made (a refused export changes nothing).
+    let staged = a
+        .out
+        .as_deref()
+        .map(|path| stage_out(path, what.is_secret()))
+        .transpose()?;
     let mut note = None;
     let bytes = if what == ExportWhat::P12 {
         // Say "no key" before asking for a password that cannot be used.
@@ -515,15 +524,15 @@ fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> EsaResult<(
     } else {
         zeroize::Zeroizing::new(service.export(&a.id, what)?)
     };
-    match a.out {
-        Some(path) => {
-            write_out(&path, &bytes, what.is_secret())?;
+    match (staged, a.out) {
+        (Some(staged), Some(path)) => {
+            staged.commit(&bytes).map_err(cannot_write(&path))?;
             if let Some(n) = note {
                 eprintln!("esa-certs: wrote {n} to {}", path.display());
             }
             Ok(())
         }
-        None => out.write_all(&bytes).map_err(stdout_err),
+        _ => out.write_all(&bytes).map_err(stdout_err),
     }
 }
 
@@ -644,16 +653,20 @@ fn stdout_err(e: std::io::Error) -> EsaError {
 }
 
 /// Writes an export file atomically; secrets are created 0600.
-fn write_out(path: &Path, bytes: &[u8], secret: bool) -> EsaResult<()> {
+fn stage_out(path: &Path, secret: bool) -> EsaResult<crate::store::Staged> {
     let mode = if secret {
         crate::store::FILE_MODE_PRIVATE
     } else {
         0o644
     };
-    crate::store::replace(path, bytes, mode).map_err(|e| {
+    crate::store::Staged::create(path, mode).map_err(cannot_write(path))
+}
+
+fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> EsaError + '_ {
+    move |e| {
         EsaError::new(
             ErrorCode::InvalidParameter,
             format!("cannot write {}: {e}", path.display()),
         )
-    })
+    }
 }

@@ -274,11 +274,18 @@ fn cn_only(common_name: &str) -> DistinguishedName {
     dn
 }
 
-/// A positive 128-bit serial from the CSPRNG (top bit cleared).
+/// A positive serial of exactly 16 bytes (SPEC) with 126 bits from the
+/// CSPRNG: the first byte is `01xxxxxx`, so the DER INTEGER needs neither
+/// a leading zero (top bit clear) nor loses a byte (never zero).
 fn random_serial() -> Result<SerialNumber, PkiError> {
-    let mut b = random_bytes::<16>()?;
-    b[0] &= 0x7f;
-    Ok(SerialNumber::from_slice(&b))
+    Ok(SerialNumber::from_slice(&serial_bytes(
+        random_bytes::<16>()?
+    )))
+}
+
+fn serial_bytes(mut b: [u8; 16]) -> [u8; 16] {
+    b[0] = (b[0] & 0x3f) | 0x40;
+    b
 }
 
 /// An issued certificate.
@@ -335,6 +342,21 @@ mod tests {
         let now = super::super::now_seconds();
         let n = create_ca("example.com Client CA", t, now, 3650).unwrap();
         SiteCa::load(&n.cert_pem, &n.key_pem).unwrap()
+    }
+
+    #[test]
+    fn serials_are_always_16_positive_bytes() {
+        // The first byte's extremes, and random ones.
+        for first in [0x00, 0x01, 0x3f, 0x7f, 0x80, 0xff] {
+            let b = serial_bytes([first; 16]);
+            assert!((0x40..=0x7f).contains(&b[0]), "{first:#x} -> {:#x}", b[0]);
+        }
+        for _ in 0..500 {
+            let s = random_serial().unwrap();
+            let der = s.as_ref();
+            assert_eq!(der.len(), 16);
+            assert!(der[0] & 0x80 == 0 && der[0] != 0);
+        }
     }
 
     #[test]

@@ -55,19 +55,72 @@ pub fn write_new(path: &Path, bytes: &[u8], mode: u32, sync: bool) -> io::Result
 /// Atomically replaces `path` with `bytes`: write a temporary sibling,
 /// fsync it, rename it over `path`, fsync the directory.
 pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    // `Path::new("x.pem").parent()` is `Some("")`, which cannot be opened.
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = temp_sibling(path);
-    let result = write_new(&tmp, bytes, mode, true)
-        .and_then(|()| fs::rename(&tmp, path))
-        .and_then(|()| sync_dir(dir));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    Staged::create(path, mode)?.commit(bytes)
+}
+
+/// A replacement of `path` in two steps: [`Staged::create`] makes the
+/// empty temporary sibling (so a missing folder, a folder in the way or a
+/// read-only place fail before anything else happens), [`Staged::commit`]
+/// fills it and renames it over `path`. Dropped uncommitted, the temporary
+/// is removed.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<File>,
+}
+
+impl Staged {
+    pub fn create(path: &Path, mode: u32) -> io::Result<Staged> {
+        if path.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "it is a directory",
+            ));
+        }
+        let tmp = temp_sibling(path);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        let staged = Staged {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(file),
+        };
+        // The umask can only have narrowed the mode; make it exact.
+        staged.file.as_ref().map_or(Ok(()), |f| {
+            f.set_permissions(fs::Permissions::from_mode(mode))
+        })?;
+        Ok(staged)
     }
-    result
+
+    pub fn commit(mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("committed twice"))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&self.tmp, &self.path)?;
+        self.tmp = PathBuf::new(); // renamed: nothing for Drop to remove
+        // `Path::new("x.pem").parent()` is `Some("")`, which cannot be opened.
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        sync_dir(dir)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// `.<name>.tmp-<pid>-<random>` next to `path`; listing skips dot files.

@@ -36,7 +36,7 @@ mod meta;
 
 pub use audit::{AUDIT_FILE, AuditLog, AuditRecord, current_user, record as audit_record};
 pub use fsutil::{
-    DIR_MODE, FILE_MODE_PRIVATE, create_private_dir_all, read_limited, replace, write_new,
+    DIR_MODE, FILE_MODE_PRIVATE, Staged, create_private_dir_all, read_limited, replace, write_new,
 };
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
 
