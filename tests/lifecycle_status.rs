@@ -327,3 +327,56 @@ fn a_crl_left_stale_by_a_crash_is_repaired_by_the_next_writer() {
     let (serials, _, _) = crl_serials_and_number(&site_dir.join("crl.pem"));
     assert_eq!(serials, vec![norm(&x.serial)]);
 }
+
+#[test]
+fn a_damaged_entry_never_takes_its_revocation_off_the_crl() {
+    require_openssl!();
+    let w = World::new("");
+    let x = issue(&w, "ECC");
+    let y = issue(&w, "ECC");
+    let ca = w.ca_file(SITE);
+    w.ok(&["revoke", &x.id, "--reason", "keyCompromise"]);
+    // x's metadata is torn by hand; then another status change rewrites
+    // the CRL, and so does `esa-certs crl`, and so does doctor --fix.
+    std::fs::write(entry_file(&w, SITE, &x.id, ".toml"), "status = \"revo").unwrap();
+    w.ok(&["revoke", &y.id]);
+    let stored = w.store.join("sites").join(SITE.to_string()).join("crl.pem");
+    let fresh = crl_file(&w, SITE, "fresh.pem");
+    let _ = w.run(&["doctor", "--fix"]);
+    for crl in [&stored, &fresh, &stored] {
+        let (serials, _, text) = crl_serials_and_number(crl);
+        assert!(serials.contains(&norm(&x.serial)), "{text}");
+        assert!(text.contains("Key Compromise"), "reason kept: {text}");
+        let (ok, out) = verify_with_crl(&ca, crl, &x.cert);
+        assert!(!ok && out.contains("certificate revoked"), "{out}");
+    }
+    // doctor names the damage and the kept serial.
+    let out = w.run(&["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = v["Findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["Kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"metadata-unparsable"), "{kinds:?}");
+    assert!(kinds.contains(&"crl-kept"), "{kinds:?}");
+    assert!(!kinds.contains(&"crl-mismatch"), "{kinds:?}");
+}
+
+#[test]
+fn crl_numbers_never_go_back_when_the_state_file_is_lost() {
+    require_openssl!();
+    let w = World::new("");
+    let x = issue(&w, "ECC");
+    w.ok(&["revoke", &x.id]);
+    let site_dir = w.store.join("sites").join(SITE.to_string());
+    for _ in 0..3 {
+        crl_file(&w, SITE, "c.pem");
+    }
+    let (_, before, _) = crl_serials_and_number(&site_dir.join("crl.pem"));
+    std::fs::remove_file(site_dir.join("crl.toml")).unwrap();
+    let (serials, after, _) = crl_serials_and_number(&crl_file(&w, SITE, "d.pem"));
+    assert!(after > before, "CRL number went back: {before} -> {after}");
+    assert_eq!(serials, vec![norm(&x.serial)]);
+}

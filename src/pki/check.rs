@@ -7,6 +7,7 @@ use rcgen::KeyPair;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::PkiError;
+use super::crl::{CrlEntry, RevocationReason};
 use crate::text::hex;
 
 fn bad(what: &'static str, detail: impl ToString) -> PkiError {
@@ -23,10 +24,19 @@ pub fn key_matches_cert(key_pem: &str, cert_der: &[u8]) -> Result<bool, PkiError
     Ok(x.public_key().subject_public_key.data.as_ref() == key.public_key_raw())
 }
 
-/// The serials (lower-case hex, leading zero bytes dropped, as
-/// [`super::CertInfo::serial_hex`]) a CRL lists, after checking that the
-/// CA certificate's key signed it.
-pub fn crl_serials(crl_pem: &str, ca_cert_pem: &str) -> Result<BTreeSet<String>, PkiError> {
+/// A CRL as read back from the store, after checking that the CA
+/// certificate's key signed it.
+#[derive(Debug, Clone)]
+pub struct ReadCrl {
+    /// The cRLNumber extension, when present and within `u64`.
+    pub number: Option<u64>,
+    /// Serials are lower-case hex with leading zero bytes dropped, as
+    /// [`super::CertInfo::serial_hex`].
+    pub entries: Vec<CrlEntry>,
+}
+
+/// Reads a PEM CRL signed by the CA certificate (PEM).
+pub fn read_crl(crl_pem: &str, ca_cert_pem: &str) -> Result<ReadCrl, PkiError> {
     let crl = pem::parse(crl_pem).map_err(|e| bad("CRL", e))?;
     if crl.tag() != "X509 CRL" {
         return Err(bad("CRL", format!("PEM label is {}", crl.tag())));
@@ -36,10 +46,33 @@ pub fn crl_serials(crl_pem: &str, ca_cert_pem: &str) -> Result<BTreeSet<String>,
     let (_, list) = x509_parser::parse_x509_crl(crl.contents()).map_err(|e| bad("CRL", e))?;
     list.verify_signature(ca.public_key())
         .map_err(|e| bad("CRL", format!("not signed by the site CA: {e}")))?;
-    Ok(list
+    let entries = list
         .iter_revoked_certificates()
-        .map(|r| hex(r.raw_serial()).trim_start_matches("00").to_owned())
+        .map(|r| CrlEntry {
+            serial_hex: serial_hex(r.raw_serial()),
+            revoked_at: r.revocation_date.to_datetime(),
+            reason: r
+                .reason_code()
+                .and_then(|(_, code)| RevocationReason::from_code(code.0)),
+        })
+        .collect();
+    let number = list.crl_number().and_then(|n| u64::try_from(n).ok());
+    Ok(ReadCrl { number, entries })
+}
+
+/// The serials a CRL lists (see [`read_crl`]).
+pub fn crl_serials(crl_pem: &str, ca_cert_pem: &str) -> Result<BTreeSet<String>, PkiError> {
+    Ok(read_crl(crl_pem, ca_cert_pem)?
+        .entries
+        .into_iter()
+        .map(|e| e.serial_hex)
         .collect())
+}
+
+/// Lower-case hex of a DER INTEGER's content, leading zero bytes dropped.
+fn serial_hex(raw: &[u8]) -> String {
+    let first = raw.iter().position(|&b| b != 0).unwrap_or(raw.len());
+    hex(&raw[first..])
 }
 
 #[cfg(test)]

@@ -61,6 +61,11 @@ impl RevocationReason {
             .find(|r| r.as_str().to_ascii_lowercase() == norm || r.code().to_string() == norm)
     }
 
+    /// The reason of a numeric code (7 is unused by RFC 5280).
+    pub fn from_code(code: u8) -> Option<RevocationReason> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// The numeric reason code.
     pub fn code(self) -> u8 {
         match self {

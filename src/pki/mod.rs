@@ -18,7 +18,7 @@ pub use cert::{
     CertInfo, IssuedCert, LeafProfile, NewCa, SiteCa, create_ca, inspect, inspect_pem, issue_leaf,
     leaf_subject,
 };
-pub use check::{crl_serials, key_matches_cert};
+pub use check::{ReadCrl, crl_serials, key_matches_cert, read_crl};
 pub use crl::{CrlEntry, RevocationReason, make_crl};
 pub use csr::{MAX_CSR_BYTES, ParsedCsr, parse_csr};
 pub use keys::{GeneratedKey, KeyAlgorithm, PkeyType, generate};

@@ -305,27 +305,68 @@ impl Service {
             Err(e) => d.problem("crl-unreadable", Some(site), None, &crl_path, e.to_string()),
             Ok(text) => match pki::crl_serials(&text, &ca_cert) {
                 Err(e) => d.problem("crl-unreadable", Some(site), None, &crl_path, e.to_string()),
-                Ok(listed) if listed != expected => {
-                    let missing: Vec<&String> = expected.difference(&listed).collect();
-                    let extra: Vec<&String> = listed.difference(&expected).collect();
-                    d.problem(
-                        "crl-mismatch",
-                        Some(site),
-                        None,
-                        &crl_path,
-                        format!(
-                            "the CRL disagrees with the statuses: {} revoked serial(s) missing {:?}, {} listed but not revoked {:?}",
-                            missing.len(),
-                            missing.iter().take(5).collect::<Vec<_>>(),
-                            extra.len(),
-                            extra.iter().take(5).collect::<Vec<_>>()
-                        ),
-                    );
+                Ok(mut listed) => {
+                    // Serials no readable entry accounts for stay on the CRL
+                    // on purpose (a damaged entry must not un-revoke): noted.
+                    let known: BTreeSet<&str> = live
+                        .iter()
+                        .chain(deleted.iter())
+                        .map(|m| m.serial.as_str())
+                        .collect();
+                    let unknown: Vec<String> = listed
+                        .iter()
+                        .filter(|s| !known.contains(s.as_str()))
+                        .cloned()
+                        .collect();
+                    if !unknown.is_empty() {
+                        d.add(
+                            Severity::Note,
+                            "crl-kept",
+                            Some(site),
+                            None,
+                            &crl_path,
+                            format!(
+                                "{} revoked serial(s) on the CRL belong to no readable entry and stay revoked: {:?}",
+                                unknown.len(),
+                                unknown.iter().take(5).collect::<Vec<_>>()
+                            ),
+                        );
+                        for s in &unknown {
+                            listed.remove(s);
+                        }
+                    }
+                    if listed != expected {
+                        self.crl_mismatch(site, &crl_path, &expected, &listed, d);
+                    }
                 }
-                Ok(_) => {}
             },
         }
         Ok(())
+    }
+
+    fn crl_mismatch(
+        &self,
+        site: u64,
+        crl_path: &std::path::Path,
+        expected: &BTreeSet<String>,
+        listed: &BTreeSet<String>,
+        d: &mut Diagnosis,
+    ) {
+        let missing: Vec<&String> = expected.difference(listed).collect();
+        let extra: Vec<&String> = listed.difference(expected).collect();
+        d.problem(
+            "crl-mismatch",
+            Some(site),
+            None,
+            crl_path,
+            format!(
+                "the CRL disagrees with the statuses: {} revoked serial(s) missing {:?}, {} listed but not revoked {:?}",
+                missing.len(),
+                missing.iter().take(5).collect::<Vec<_>>(),
+                extra.len(),
+                extra.iter().take(5).collect::<Vec<_>>()
+            ),
+        );
     }
 
     /// Checks the site CA; returns its certificate PEM when usable.

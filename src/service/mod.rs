@@ -21,6 +21,7 @@ pub use protect::{
 };
 pub use types::*;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
@@ -854,14 +855,50 @@ impl Service {
                     .and_then(RevocationReason::parse),
             })
             .collect();
+        // What the current CRL says is kept where no readable entry says
+        // otherwise: a damaged metadata file must never quietly un-revoke
+        // a certificate (doctor reports such serials as crl-kept).
+        let previous = self.previous_crl(site_id, ca);
+        let known: HashSet<&str> = live
+            .entries
+            .iter()
+            .chain(deleted.entries.iter())
+            .map(|e| e.meta.serial.as_str())
+            .collect();
+        if let Some(prev) = &previous {
+            let mut kept = 0usize;
+            for old in &prev.entries {
+                if !known.contains(old.serial_hex.as_str()) {
+                    entries.push(old.clone());
+                    kept += 1;
+                }
+            }
+            if kept > 0 {
+                tracing::warn!(
+                    site = site_id,
+                    kept,
+                    "kept revoked serials that no readable entry accounts for"
+                );
+            }
+        }
         entries.sort_by(|a, b| a.serial_hex.cmp(&b.serial_hex));
-        let number = self
+        // The next number follows both the state file and the CRL itself,
+        // so losing either never makes numbers go back.
+        let last = self
             .store
             .crl(site_id)
             .ok()
             .flatten()
-            .map(|(_, m)| m.number + 1)
-            .unwrap_or(1);
+            .map(|(_, m)| m.number)
+            .into_iter()
+            .chain(previous.as_ref().and_then(|p| p.number))
+            .max()
+            .unwrap_or(0);
+        let number = last.checked_add(1).ok_or_else(|| {
+            EsaError::internal(format!(
+                "the CRL number of site {site_id} cannot grow past {last}"
+            ))
+        })?;
         let days = self.config.crl.next_update_days;
         let pem = pki::make_crl(ca, number, now, days, &entries).map_err(pki_err)?;
         let meta = CrlMeta {
@@ -878,6 +915,20 @@ impl Service {
             .map_err(store_err)?;
         tracing::info!(site = site_id, number, revoked = entries.len(), "wrote CRL");
         Ok(pem)
+    }
+}
+
+impl Service {
+    /// The site's current CRL, when it is there and signed by its CA.
+    fn previous_crl(&self, site_id: u64, ca: &SiteCa) -> Option<pki::ReadCrl> {
+        let pem = self.store.crl_pem(site_id).ok().flatten()?;
+        match pki::read_crl(&pem, &ca.cert_pem) {
+            Ok(crl) => Some(crl),
+            Err(e) => {
+                tracing::warn!(site = site_id, error = %e, "the current CRL is unreadable; not carried over");
+                None
+            }
+        }
     }
 }
 

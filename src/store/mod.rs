@@ -467,6 +467,18 @@ impl Store {
         Ok(Some((pem, meta)))
     }
 
+    /// The site's CRL file as it is, even without its state file.
+    pub fn crl_pem(&self, site_id: u64) -> Result<Option<String>, StoreError> {
+        let p = self.site_dir(site_id).join(CRL_FILE);
+        match read_text(&p) {
+            Ok(t) => Ok(Some(t)),
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Replaces a site's CRL. The state (with the new number) goes first,
     /// then the PEM: after a crash between the two the number has already
     /// moved on, so CRL numbers never repeat.
