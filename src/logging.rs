@@ -22,6 +22,7 @@ pub fn init(store_root: &Path) {
         .create(true)
         .append(true)
         .mode(crate::store::FILE_MODE_PRIVATE)
+        .custom_flags(crate::store::NO_FOLLOW)
         .open(dir.join("esa-certs.log"))
     else {
         return;

@@ -665,3 +665,73 @@ fn no_audit_record_means_no_operation() {
         "an unaudited operation changed the store"
     );
 }
+
+// ---- symbolic links planted in the store -----------------------------------------
+
+#[test]
+fn symlinks_in_the_store_are_never_followed() {
+    use std::os::unix::fs::symlink;
+    let w = World::new("");
+    let a = w.issue("ECC", 30);
+    let b = w.issue("ECC", 30);
+    let a_id = a["Id"].as_str().unwrap();
+    let b_id = b["Id"].as_str().unwrap();
+    let site = SITE.to_string();
+    let issue = [
+        "issue",
+        "--site-id",
+        &site,
+        "--validity-days",
+        "5",
+        "--json",
+    ];
+
+    // The audit log and the lock redirected outside: no write goes there,
+    // and without its audit record the operation does not happen.
+    for name in ["audit.log", ".lock"] {
+        let outside = w.path(&format!("outside-{name}"));
+        std::fs::write(&outside, "untouched\n").unwrap();
+        let inside = w.store.join(name);
+        std::fs::rename(&inside, w.path("saved")).unwrap();
+        symlink(&outside, &inside).unwrap();
+        let before = w.snapshot();
+        let out = w.run(&issue);
+        assert!(!out.status.success(), "{name}: issued through a symlink");
+        assert_eq!(std::fs::read_to_string(&outside).unwrap(), "untouched\n");
+        assert_eq!(before, w.snapshot(), "{name}: store changed");
+        std::fs::remove_file(&inside).unwrap();
+        std::fs::rename(w.path("saved"), &inside).unwrap();
+    }
+
+    // The listing cache redirected: never written through.
+    let index = w.store.join(format!("index/{SITE}.jsonl"));
+    let outside = w.path("outside-index");
+    std::fs::remove_file(&index).unwrap();
+    symlink(&outside, &index).unwrap();
+    w.json(&issue);
+    w.ok(&["list"]);
+    assert!(!outside.exists(), "the cache was written through a symlink");
+    std::fs::remove_file(&index).unwrap();
+
+    // A key file that is a link to another file (here: another
+    // certificate's key) is not exported.
+    let key_a = certs(&w).join(format!("{a_id}.key.pem"));
+    std::fs::remove_file(&key_a).unwrap();
+    symlink(certs(&w).join(format!("{b_id}.key.pem")), &key_a).unwrap();
+    let out = w.run(&["export", a_id, "--what", "key"]);
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("PRIVATE KEY"));
+    // ... nor is a plain copy of another certificate's key.
+    std::fs::remove_file(&key_a).unwrap();
+    std::fs::copy(certs(&w).join(format!("{b_id}.key.pem")), &key_a).unwrap();
+    let out = w.run(&["export", a_id, "--what", "key", "--json"]);
+    assert_json_code(&out, "InternalException");
+    assert!(out.stdout.is_empty());
+
+    // doctor calls a link a problem.
+    std::fs::remove_file(&key_a).unwrap();
+    symlink("/etc/hostname", &key_a).unwrap();
+    let (code, v) = doctor(&w, &[]);
+    assert_eq!(code, 1);
+    assert!(findings(&v).iter().any(|(k, _)| k == "symlink"), "{v:#}");
+}

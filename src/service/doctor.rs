@@ -709,13 +709,12 @@ fn check_modes(dir: &Path, d: &mut Diagnosis) {
             continue;
         };
         if m.file_type().is_symlink() {
-            d.add(
-                Severity::Note,
+            d.problem(
                 "symlink",
                 None,
                 None,
                 &p,
-                "a symbolic link inside the store (not followed)",
+                "a symbolic link inside the store: esa-certs never follows one and refuses to use it; replace it with the file it stands for",
             );
         } else if m.is_dir() {
             check_modes(&p, d);

@@ -584,18 +584,10 @@ impl Service {
                 }
                 s + &self.site_ca_pem(&e)?
             }
-            ExportWhat::Der => {
-                let text = self.store.read_cert(&e).map_err(store_err)?;
-                let block = pem::parse(&text).map_err(|err| {
-                    EsaError::internal(format!(
-                        "the certificate file {} is unreadable: {err}",
-                        e.cert_path().display()
-                    ))
-                })?;
-                return Ok(block.into_contents());
-            }
+            ExportWhat::Der => return self.cert_der(&e),
             ExportWhat::Key => {
                 let key = self.kept_key(&e)?;
+                self.check_key_belongs(&e, &key)?;
                 self.audit_export(&e, "export-key", None)?;
                 tracing::info!(id = %e.meta.id, site = e.meta.site_id, "exported private key");
                 return Ok(key.as_bytes().to_vec());
@@ -679,6 +671,30 @@ impl Service {
                 detail,
             )],
         )
+    }
+
+    /// Refuses to hand out a key file that does not belong to the entry's
+    /// certificate (a store damaged or tampered with).
+    fn check_key_belongs(&self, e: &Entry, key: &str) -> EsaResult<()> {
+        match pki::key_matches_cert(key, &self.cert_der(e)?) {
+            Ok(true) => Ok(()),
+            Ok(false) | Err(_) => Err(EsaError::internal(format!(
+                "the key file {} does not belong to certificate {}; nothing was exported (see esa-certs doctor)",
+                e.key_path().display(),
+                e.meta.id
+            ))),
+        }
+    }
+
+    fn cert_der(&self, e: &Entry) -> EsaResult<Vec<u8>> {
+        let text = self.store.read_cert(e).map_err(store_err)?;
+        let block = pem::parse(&text).map_err(|err| {
+            EsaError::internal(format!(
+                "the certificate file {} is unreadable: {err}",
+                e.cert_path().display()
+            ))
+        })?;
+        Ok(block.into_contents())
     }
 
     fn kept_key(&self, e: &Entry) -> EsaResult<zeroize::Zeroizing<String>> {

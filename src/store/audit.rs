@@ -91,6 +91,7 @@ impl Store {
             .append(true)
             .create(true)
             .mode(FILE_MODE_PRIVATE)
+            .custom_flags(super::fsutil::NO_FOLLOW)
             .open(&path)
             .map_err(io_err("open", &path))?;
         if !ends_with_newline(&mut f).map_err(io_err("read", &path))? {
@@ -104,7 +105,7 @@ impl Store {
     /// Reads the whole log. A missing log is an empty one.
     pub fn read_audit(&self) -> Result<AuditLog, StoreError> {
         let path = self.audit_path();
-        let f = match File::open(&path) {
+        let f = match super::fsutil::open_no_follow(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(AuditLog::default()),
             Err(e) => return Err(io_err("open", &path)(e)),

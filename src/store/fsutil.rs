@@ -140,11 +140,25 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// `O_NOFOLLOW`: the store's own files are opened only if they are not
+/// symbolic links, so a link planted in the store can neither redirect a
+/// write (audit log, lock, cache, log) nor pass another file off as a key.
+pub const NO_FOLLOW: i32 = libc::O_NOFOLLOW;
+
+/// Opens a store file for reading without following a symbolic link.
+pub fn open_no_follow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(NO_FOLLOW)
+        .open(path)
+}
+
 /// Reads a file into a string, refusing anything over `limit` bytes so a
-/// damaged or hostile store cannot make us allocate without bound.
+/// damaged or hostile store cannot make us allocate without bound. A
+/// symbolic link is refused (`ELOOP`).
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
     use std::io::Read;
-    let f = File::open(path)?;
+    let f = open_no_follow(path)?;
     let mut s = String::new();
     f.take(limit + 1).read_to_string(&mut s)?;
     if s.len() as u64 > limit {

@@ -15,7 +15,7 @@
 //! rewritten when it holds many superseded records or many misses.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, BufRead, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -109,6 +109,7 @@ impl Index {
             .append(true)
             .create(true)
             .mode(FILE_MODE_PRIVATE)
+            .custom_flags(fsutil::NO_FOLLOW)
             .open(&p)
             .map_err(io_err("open", &p))?;
         f.write_all(&buf).map_err(io_err("write", &p))
@@ -137,7 +138,7 @@ impl Index {
         // whole-file buffer per site, freed after the parse, left ~50 MB of
         // the process's peak memory unreturned. The size sizes the map (a
         // record is ~700 bytes) so that it seldom grows.
-        let Ok(file) = fs::File::open(self.file(site)) else {
+        let Ok(file) = fsutil::open_no_follow(&self.file(site)) else {
             return cached;
         };
         let len = file.metadata().map_or(0, |m| m.len());

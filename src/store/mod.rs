@@ -36,7 +36,8 @@ mod meta;
 
 pub use audit::{AUDIT_FILE, AuditLog, AuditRecord, current_user, record as audit_record};
 pub use fsutil::{
-    DIR_MODE, FILE_MODE_PRIVATE, Staged, create_private_dir_all, read_limited, replace, write_new,
+    DIR_MODE, FILE_MODE_PRIVATE, NO_FOLLOW, Staged, create_private_dir_all, read_limited, replace,
+    write_new,
 };
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
 
@@ -70,7 +71,15 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sto
     move |source| StoreError::Io {
         op,
         path: path.to_path_buf(),
-        source,
+        // O_NOFOLLOW's ELOOP reads "too many levels of symbolic links".
+        source: if source.raw_os_error() == Some(libc::ELOOP) {
+            io::Error::new(
+                source.kind(),
+                "it is a symbolic link, and esa-certs never follows one inside its store",
+            )
+        } else {
+            source
+        },
     }
 }
 
@@ -191,6 +200,7 @@ impl Store {
             .create(true)
             .truncate(false)
             .mode(FILE_MODE_PRIVATE)
+            .custom_flags(fsutil::NO_FOLLOW)
             .open(&path)
             .map_err(io_err("open lock file", &path))
     }
