@@ -735,3 +735,40 @@ fn symlinks_in_the_store_are_never_followed() {
     assert_eq!(code, 1);
     assert!(findings(&v).iter().any(|(k, _)| k == "symlink"), "{v:#}");
 }
+
+#[test]
+fn rekey_protect_all_re_encrypts_every_site_or_none() {
+    let w = protected_world();
+    w.write("new.txt", "a brand new passphrase\n");
+    for site in [SITE, SITE2] {
+        let out = with_pass(&w, "pass.txt", &["ca", "--site-id", &site.to_string()]);
+        assert_success(&out);
+    }
+    let key = |site: u64| w.store.join(format!("sites/{site}/ca/ca.key.pem"));
+    let new_file = w.path("new.txt").display().to_string();
+    let rekey = [
+        "ca",
+        "rekey-protect",
+        "--all",
+        "--new-passphrase-file",
+        &new_file,
+    ];
+
+    // With the wrong current passphrase nothing changes, for any site.
+    let before = w.snapshot();
+    let out = with_pass(&w, "wrong.txt", &rekey);
+    assert_code(&out, "InvalidParameter.CAPassphrase");
+    assert_eq!(before, w.snapshot());
+
+    let out = with_pass(&w, "pass.txt", &rekey);
+    assert_success(&out);
+    for site in [SITE, SITE2] {
+        let crl = ["crl", "--site-id", &site.to_string()];
+        assert_success(&with_pass(&w, "new.txt", &crl));
+        assert_code(
+            &with_pass(&w, "pass.txt", &crl),
+            "InvalidParameter.CAPassphrase",
+        );
+        assert_eq!(mode(&key(site)), 0o600);
+    }
+}

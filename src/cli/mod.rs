@@ -596,8 +596,11 @@ fn rekey_protect(
         },
     };
     let mut done = Vec::new();
-    for site in sites {
-        let was_plain = service.rekey_protect(site, &new)?;
+    for (site, was_plain) in sites
+        .iter()
+        .copied()
+        .zip(service.rekey_protect(&sites, &new)?)
+    {
         if !json {
             eprintln!(
                 "esa-certs: the CA key of site {site} is now encrypted at rest ({})",

@@ -240,49 +240,65 @@ impl Service {
         pki::protect(key_pem, pass.expose()).map_err(super::pki_err)
     }
 
-    /// `ca rekey-protect`: encrypts the site CA key under `new` (a plaintext
-    /// key is encrypted; an encrypted one is opened with the current
-    /// passphrase and re-encrypted). The file is replaced by rename, 0600.
-    /// Returns whether the key was plaintext before.
-    pub fn rekey_protect(&self, site_id: u64, new: &Secret) -> EsaResult<bool> {
-        self.site(site_id)?;
+    /// `ca rekey-protect`: encrypts the CA keys of `sites` under `new` (a
+    /// plaintext key is encrypted; an encrypted one is opened with the
+    /// current passphrase and re-encrypted). Every key is opened and
+    /// checked first, under one hold of the lock, so a key that cannot be
+    /// opened changes nothing at all; then each file is replaced by rename,
+    /// 0600. Returns, per site, whether its key was plaintext before.
+    pub fn rekey_protect(&self, sites: &[u64], new: &Secret) -> EsaResult<Vec<bool>> {
+        for &site_id in sites {
+            self.site(site_id)?;
+        }
         check_ca_passphrase(new.expose())?;
         let lock = self.lock()?;
-        let Some(stored) = self.store.load_ca(site_id).map_err(store_err)? else {
-            return Err(EsaError::new(
-                ErrorCode::InvalidParameter,
-                format!(
-                    "site {site_id} has no CA yet; it is created (protected, with protect_key = true) on first use"
-                ),
-            ));
-        };
-        let was_plain = !pki::is_protected(&stored.key_pem);
-        let key = self.open_ca_key(site_id, &stored.key_pem)?;
-        // Never write a key that does not belong to the certificate.
-        SiteCa::load(&stored.cert_pem, &key).map_err(|e| {
-            EsaError::internal(format!("the CA of site {site_id} is unusable: {e}"))
-        })?;
-        let sealed = pki::protect(&key, new.expose()).map_err(super::pki_err)?;
-        self.audit(
-            &lock,
-            vec![store::audit_record(
-                "ca-protect",
-                site_id,
-                &stored.meta.id,
-                &stored.meta.serial,
-                Some(if was_plain {
-                    "encrypted".into()
-                } else {
-                    "re-encrypted".into()
-                }),
-            )],
-        )?;
-        self.store
-            .replace_ca_key(&lock, site_id, &sealed)
-            .map_err(store_err)?;
+        let mut sealed = Vec::with_capacity(sites.len());
+        for &site_id in sites {
+            let Some(stored) = self.store.load_ca(site_id).map_err(store_err)? else {
+                return Err(EsaError::new(
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "site {site_id} has no CA yet; it is created (protected, with protect_key = true) on first use"
+                    ),
+                ));
+            };
+            let was_plain = !pki::is_protected(&stored.key_pem);
+            let key = self.open_ca_key(site_id, &stored.key_pem)?;
+            // Never write a key that does not belong to the certificate.
+            SiteCa::load(&stored.cert_pem, &key).map_err(|e| {
+                EsaError::internal(format!("the CA of site {site_id} is unusable: {e}"))
+            })?;
+            let key = pki::protect(&key, new.expose()).map_err(super::pki_err)?;
+            sealed.push((site_id, stored.meta, key, was_plain));
+        }
+        let records = sealed
+            .iter()
+            .map(|(site_id, meta, _, was_plain)| {
+                store::audit_record(
+                    "ca-protect",
+                    *site_id,
+                    &meta.id,
+                    &meta.serial,
+                    Some(
+                        if *was_plain {
+                            "encrypted"
+                        } else {
+                            "re-encrypted"
+                        }
+                        .into(),
+                    ),
+                )
+            })
+            .collect();
+        self.audit(&lock, records)?;
+        for (site_id, _, key, was_plain) in &sealed {
+            self.store
+                .replace_ca_key(&lock, *site_id, key)
+                .map_err(store_err)?;
+            tracing::info!(site = site_id, was_plain, "protected the CA key");
+        }
         *self.lock_known() = Some(new.clone());
-        tracing::info!(site = site_id, was_plain, "protected the CA key");
-        Ok(was_plain)
+        Ok(sealed.into_iter().map(|(_, _, _, plain)| plain).collect())
     }
 
     /// Appends audit records under the write lock (before the change they
