@@ -662,6 +662,42 @@ impl Service {
                             clip(&meta.serial, 40)
                         ),
                     );
+                } else {
+                    // Status and expiry are derived from the metadata: it
+                    // must say what the certificate says.
+                    let differs = [
+                        (
+                            "NotBefore",
+                            pki::esa_time(info.not_before),
+                            &meta.not_before,
+                        ),
+                        ("NotAfter", pki::esa_time(info.not_after), &meta.not_after),
+                        (
+                            "CommonName",
+                            info.subject_cn.clone().unwrap_or_default(),
+                            &meta.common_name,
+                        ),
+                        (
+                            "SignatureAlgorithm",
+                            info.signature_algorithm.clone(),
+                            &meta.signature_algorithm,
+                        ),
+                    ];
+                    for (field, in_cert, in_meta) in differs {
+                        if &in_cert != in_meta {
+                            d.problem(
+                                "meta-mismatch",
+                                Some(site),
+                                id,
+                                pem_path,
+                                format!(
+                                    "{field} is {} in the certificate but \"{}\" in the metadata",
+                                    sanitize(&in_cert),
+                                    clip(&sanitize(in_meta), 60)
+                                ),
+                            );
+                        }
+                    }
                 }
             }
         }
