@@ -229,6 +229,50 @@ fn bad_csrs() {
     assert!(ok, "{out}");
     check("weak2.csr", &std::fs::read(&weak).unwrap(), "1024 bits");
 
+    // Valid CSRs that are refused for their algorithms, with that reason
+    // (not "altered"): RSA-PSS and SHA-1 signatures, a P-521 key.
+    for (name, args, reason) in [
+        (
+            "pss",
+            vec!["-newkey", "rsa:2048", "-sigopt", "rsa_padding_mode:pss"],
+            "RSASSA-PSS",
+        ),
+        (
+            "sha1",
+            vec![
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-sha1",
+            ],
+            "ecdsa-with-SHA1",
+        ),
+        (
+            "p521",
+            vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
+            "curve P-521",
+        ),
+    ] {
+        let path = w.path(&format!("{name}.csr"));
+        let key = w.path(&format!("{name}.key"));
+        let mut req = vec!["req", "-new", "-nodes", "-subj", "/CN=alg"];
+        req.extend(args);
+        req.extend([
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            path.to_str().unwrap(),
+        ]);
+        let (ok, out) = openssl(&req);
+        assert!(ok, "{out}");
+        check(
+            &format!("{name}2.csr"),
+            &std::fs::read(&path).unwrap(),
+            reason,
+        );
+    }
+
     // The wrong PEM label: a certificate instead of a CSR.
     let cert_pem = std::fs::read(w.ca_file(SITE)).unwrap();
     check("cert.csr", &cert_pem, "not a CERTIFICATE REQUEST");
@@ -242,7 +286,7 @@ fn bad_csrs() {
     check("truncated.csr", &good.as_bytes()[..good.len() / 2], "PEM");
     let mut huge = good.clone().into_bytes();
     huge.extend(std::iter::repeat_n(b' ', 70 * 1024));
-    check("huge.csr", &huge, "at most 65536 bytes");
+    check("huge.csr", &huge, "larger than 64 KiB");
     // Two CSRs in one paste.
     check(
         "two.csr",

@@ -46,9 +46,10 @@ fn reject(reason: impl Into<String>) -> PkiError {
 /// Parses and verifies a PEM CSR. `text` is the operator's input, verbatim.
 pub fn parse_csr(text: &[u8]) -> Result<ParsedCsr, PkiError> {
     if text.len() > MAX_CSR_BYTES {
+        // Readers stop one byte past the limit: the true size is unknown.
         return Err(reject(format!(
-            "the CSR is {} bytes; at most {MAX_CSR_BYTES} bytes are accepted",
-            text.len()
+            "the CSR is larger than {} KiB; at most {MAX_CSR_BYTES} bytes are accepted",
+            MAX_CSR_BYTES / 1024
         )));
     }
     let text = std::str::from_utf8(text)
@@ -95,8 +96,8 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
     let spki = &info.subject_pki;
     let key_algorithm = key_algorithm_of(spki).ok_or_else(|| {
         reject(format!(
-            "unsupported public key algorithm {}; use RSA (2048 bits or more), ECDSA P-256/P-384 or Ed25519",
-            spki.algorithm.algorithm.to_id_string()
+            "unsupported public key {}; use RSA (2048 bits or more), ECDSA P-256/P-384 or Ed25519",
+            describe_key(spki)
         ))
     })?;
     if let KeyAlgorithm::Rsa { bits } = key_algorithm {
@@ -115,6 +116,14 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
         return Err(reject(
             "the CSR's signature algorithm or signature field is not valid DER; the CSR was altered",
         ));
+    }
+    let sig_oid = csr.signature_algorithm.algorithm.to_id_string();
+    if !ACCEPTED_SIGNATURES.contains(&sig_oid.as_str()) {
+        return Err(reject(format!(
+            "the CSR is signed with {}, which is not accepted; sign it with SHA-256 or stronger \
+             (RSA PKCS#1 v1.5 or ECDSA) or with Ed25519 (openssl req -sha256)",
+            oid_name(&sig_oid)
+        )));
     }
     csr.verify_signature().map_err(|e| {
         reject(format!(
@@ -275,6 +284,58 @@ pub(crate) fn copy_sans(
         }
     }
     Ok(())
+}
+
+/// Signature algorithms a CSR may use: SHA-2 with RSA PKCS#1 v1.5 or
+/// ECDSA, and Ed25519 (what the verifier checks; SHA-1 and MD5 are too
+/// weak, RSA-PSS parameters are not verified).
+const ACCEPTED_SIGNATURES: [&str; 7] = [
+    "1.2.840.113549.1.1.11", // sha256WithRSAEncryption
+    "1.2.840.113549.1.1.12", // sha384WithRSAEncryption
+    "1.2.840.113549.1.1.13", // sha512WithRSAEncryption
+    "1.2.840.10045.4.3.2",   // ecdsa-with-SHA256
+    "1.2.840.10045.4.3.3",   // ecdsa-with-SHA384
+    "1.2.840.10045.4.3.4",   // ecdsa-with-SHA512
+    "1.3.101.112",           // Ed25519
+];
+
+/// A readable name for an algorithm OID (its OID when unknown).
+fn oid_name(oid: &str) -> String {
+    let name = match oid {
+        "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+        "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+        "1.2.840.113549.1.1.10" => "RSASSA-PSS",
+        "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
+        "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+        "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+        "1.3.101.113" => "Ed448",
+        "1.2.840.10040.4.3" => "dsa-with-SHA1",
+        "2.16.840.1.101.3.4.3.2" => "dsa-with-SHA256",
+        "1.2.840.10045.3.1.7" => "P-256",
+        "1.3.132.0.34" => "P-384",
+        "1.3.132.0.35" => "P-521",
+        "1.3.132.0.10" => "secp256k1",
+        "1.2.840.10045.2.1" => "EC",
+        "1.2.840.10040.4.1" => "DSA",
+        "1.2.840.113549.1.1.1" => "RSA",
+        _ => return oid.to_owned(),
+    };
+    format!("{name} ({oid})")
+}
+
+/// `EC on curve P-521 (1.3.132.0.35)`, `Ed448 (1.3.101.113)`, ...
+fn describe_key(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> String {
+    let alg = spki.algorithm.algorithm.to_id_string();
+    if alg == "1.2.840.10045.2.1" {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok())
+            .map_or_else(|| "unnamed".to_owned(), |c| oid_name(&c.to_id_string()));
+        return format!("EC on curve {curve}");
+    }
+    oid_name(&alg)
 }
 
 fn dn_type<'a>(oid: &str, arcs: Option<impl Iterator<Item = u64>>) -> (DnType, &'a str) {
