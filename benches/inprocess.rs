@@ -45,6 +45,7 @@ fn crypto(h: &mut Harness) {
         let now = pki::now_seconds();
         let profile = LeafProfile {
             subject: pki::leaf_subject("bench"),
+            raw_subject: None,
             sans: Vec::new(),
             key_algorithm: leaf_key.pkey_type.algorithm(),
             not_before: now,
@@ -61,6 +62,7 @@ fn crypto(h: &mut Harness) {
         let now = pki::now_seconds();
         let p = LeafProfile {
             subject: pki::leaf_subject("x"),
+            raw_subject: None,
             sans: Vec::new(),
             key_algorithm: k.pkey_type.algorithm(),
             not_before: now,

@@ -469,3 +469,63 @@ fn defaults_from_the_config_apply_when_flags_are_omitted() {
     let shown = w.json(&["show", v["Id"].as_str().unwrap(), "--json"]);
     assert_eq!(shown["Result"]["PkeyType"], "ED25519");
 }
+
+/// The subject openssl prints for a PEM file (`req` or `x509`), RFC 2253.
+fn openssl_subject(kind: &str, path: &std::path::Path) -> String {
+    let (ok, out) = openssl(&[
+        kind,
+        "-in",
+        path.to_str().unwrap(),
+        "-noout",
+        "-subject",
+        "-nameopt",
+        "RFC2253",
+    ]);
+    assert!(ok, "{out}");
+    out.trim().trim_start_matches("subject=").to_owned()
+}
+
+#[test]
+fn csr_subjects_with_repeated_or_multi_valued_attributes_are_kept_whole() {
+    require_openssl!();
+    let w = World::new("");
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+    for (name, subj, extra) in [
+        // Active Directory / LDAP style, with repeated DC and OU.
+        (
+            "ad",
+            "/DC=com/DC=example/DC=corp/OU=Engineering/OU=Laptops/CN=bob",
+            &[][..],
+        ),
+        // Two CNs: the first is the certificate's CommonName.
+        ("twocn", "/O=Acme/CN=first/CN=second", &[][..]),
+        // A multi-valued RDN.
+        (
+            "multi",
+            "/O=Acme/OU=Fleet+CN=device-7",
+            &["-multivalue-rdn"][..],
+        ),
+        // No CommonName at all: the Id is appended as CN.
+        ("nocn", "/O=Acme/OU=a/OU=b", &[][..]),
+    ] {
+        let csr = openssl_csr(&w, name, &ec, subj, extra);
+        let v = issue_csr(&w, &csr, &[]);
+        check_with_openssl(&w, &v, 90, "id-ecPublicKey");
+        let cert = w.write(&format!("{name}.crt"), v["Certificate"].as_str().unwrap());
+        let want = openssl_subject("req", &csr);
+        let got = openssl_subject("x509", &cert);
+        if name == "nocn" {
+            assert_eq!(got, format!("CN={},{want}", v["Id"].as_str().unwrap()));
+        } else {
+            assert_eq!(got, want, "{name}");
+        }
+        if name == "twocn" {
+            assert_eq!(v["CommonName"], "first");
+        }
+        // Renewal keeps the whole subject too.
+        let id = v["Id"].as_str().unwrap();
+        let r = w.json(&["renew", id, "--json"]);
+        let renewed = w.write(&format!("{name}-r.crt"), r["Certificate"].as_str().unwrap());
+        assert_eq!(openssl_subject("x509", &renewed), got, "{name} renewed");
+    }
+}

@@ -257,6 +257,10 @@ impl SiteCa {
 #[derive(Debug, Clone)]
 pub struct LeafProfile {
     pub subject: DistinguishedName,
+    /// A subject `Name` in DER, put into the certificate verbatim instead
+    /// of `subject` (which then only seeds rcgen): for CSR subjects that
+    /// rcgen's one-value-per-type form cannot hold.
+    pub raw_subject: Option<Vec<u8>>,
     pub sans: Vec<SanType>,
     pub key_algorithm: KeyAlgorithm,
     pub not_before: OffsetDateTime,
@@ -324,13 +328,17 @@ pub fn issue_leaf(
     let cert = params
         .signed_by(public_key, ca.issuer())
         .map_err(|e| PkiError::Signing(e.to_string()))?;
-    let der = cert.der().to_vec();
+    let (der, pem) = match &profile.raw_subject {
+        None => (cert.der().to_vec(), cert.pem()),
+        Some(subject) => {
+            let der = super::der::with_subject(cert.der(), subject, ca.issuer().key())?;
+            let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+            let pem = pem::encode_config(&pem::Pem::new("CERTIFICATE", der.clone()), config);
+            (der, pem)
+        }
+    };
     let info = inspect(&der)?;
-    Ok(IssuedCert {
-        pem: cert.pem(),
-        der,
-        info,
-    })
+    Ok(IssuedCert { pem, der, info })
 }
 
 #[cfg(test)]
@@ -386,6 +394,7 @@ mod tests {
             let nb = datetime!(2026-01-01 00:00:00 UTC);
             let profile = LeafProfile {
                 subject: leaf_subject("device-1"),
+                raw_subject: None,
                 sans: vec![],
                 key_algorithm: KeyAlgorithm::EcP256,
                 not_before: nb,
@@ -429,6 +438,7 @@ mod tests {
         let nb = super::super::now_seconds();
         let profile = LeafProfile {
             subject: leaf_subject("same"),
+            raw_subject: None,
             sans: vec![],
             key_algorithm: KeyAlgorithm::EcP256,
             not_before: nb,

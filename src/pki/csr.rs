@@ -27,6 +27,9 @@ const MAX_SANS: usize = 100;
 #[derive(Debug, Clone)]
 pub struct ParsedCsr {
     pub subject: DistinguishedName,
+    /// The subject's DER, when `subject` cannot hold all of it (a
+    /// repeated attribute type or a multi-valued RDN): see `der`.
+    pub raw_subject: Option<Vec<u8>>,
     /// The subject for display (already sanitised).
     pub subject_display: String,
     pub common_name: Option<String>,
@@ -133,6 +136,7 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
 
     let CopiedSubject {
         subject,
+        raw,
         shown,
         common_name,
     } = copy_subject(&info.subject)?;
@@ -151,6 +155,7 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
         .map_err(|e| reject(format!("the public key is not usable: {e}")))?;
     Ok(ParsedCsr {
         subject,
+        raw_subject: raw,
         subject_display: shown,
         common_name,
         sans,
@@ -161,42 +166,26 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
     })
 }
 
-/// Reads one DER header at `at`: (tag, offset of the content, content length).
-fn der_header(der: &[u8], at: usize) -> Option<(u8, usize, usize)> {
-    let tag = *der.get(at)?;
-    let first = *der.get(at + 1)?;
-    if first < 0x80 {
-        return Some((tag, at + 2, usize::from(first)));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 3 {
-        return None;
-    }
-    let bytes = der.get(at + 2..at + 2 + n)?;
-    let len = bytes.iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
-    Some((tag, at + 2 + n, len))
-}
-
 /// x509-parser verifies the signature over the request info with the key's
 /// algorithm, and reads the outer `signatureAlgorithm` and `signature`
 /// fields leniently. The parts outside the signed bytes are checked here:
 /// `SEQUENCE { info SEQUENCE, SEQUENCE { OID, ... }, BIT STRING (0 unused bits) }`.
 fn outer_encoding_is_strict(der: &[u8]) -> bool {
     (|| {
-        let (0x30, body, _) = der_header(der, 0)? else {
+        let (0x30, body, _) = super::der::header(der, 0)? else {
             return None;
         };
-        let (0x30, info, info_len) = der_header(der, body)? else {
+        let (0x30, info, info_len) = super::der::header(der, body)? else {
             return None;
         };
         let alg_at = info + info_len;
-        let (0x30, alg, alg_len) = der_header(der, alg_at)? else {
+        let (0x30, alg, alg_len) = super::der::header(der, alg_at)? else {
             return None;
         };
-        let (0x06, _, _) = der_header(der, alg)? else {
+        let (0x06, _, _) = super::der::header(der, alg)? else {
             return None;
         };
-        let (0x03, sig, _) = der_header(der, alg + alg_len)? else {
+        let (0x03, sig, _) = super::der::header(der, alg + alg_len)? else {
             return None;
         };
         (*der.get(sig)? == 0).then_some(())
@@ -207,6 +196,9 @@ fn outer_encoding_is_strict(der: &[u8]) -> bool {
 /// A subject copied attribute by attribute into rcgen's form.
 pub(crate) struct CopiedSubject {
     pub subject: DistinguishedName,
+    /// The subject's DER when `subject` cannot hold it all (rcgen keeps one
+    /// value per attribute type and one attribute per RDN).
+    pub raw: Option<Vec<u8>>,
     /// `CN=…, O=…`, sanitised for display.
     pub shown: String,
     pub common_name: Option<String>,
@@ -258,8 +250,21 @@ pub(crate) fn copy_subject(
         subject.push(ty, v);
         shown.push(format!("{short}={value}"));
     }
+    // Repeated types (OU=a, OU=b; DC=corp, DC=example) or several
+    // attributes in one RDN: the certificate takes the subject verbatim.
+    let mut types: Vec<String> = Vec::new();
+    let mut lossy = false;
+    for rdn in name.iter() {
+        lossy |= rdn.iter().count() > 1;
+        for attr in rdn.iter() {
+            let t = attr.attr_type().to_id_string();
+            lossy |= types.contains(&t);
+            types.push(t);
+        }
+    }
     Ok(CopiedSubject {
         subject,
+        raw: lossy.then(|| name.as_raw().to_vec()),
         shown: sanitize(&shown.join(", ")),
         common_name,
     })

@@ -9,6 +9,7 @@ mod cert;
 mod check;
 mod crl;
 mod csr;
+mod der;
 mod keys;
 mod p12;
 mod protect;
@@ -21,6 +22,7 @@ pub use cert::{
 pub use check::{ReadCrl, crl_serials, key_matches_cert, read_crl};
 pub use crl::{CrlEntry, RevocationReason, make_crl};
 pub use csr::{MAX_CSR_BYTES, ParsedCsr, parse_csr};
+pub use der::name_with_cn;
 pub use keys::{GeneratedKey, KeyAlgorithm, PkeyType, generate};
 pub use p12::{P12Contents, P12Input, P12Mode, build_p12, open_p12};
 pub use protect::{

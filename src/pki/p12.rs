@@ -236,6 +236,7 @@ mod tests {
         let key = generate(t).unwrap();
         let profile = LeafProfile {
             subject: leaf_subject("p12 leaf"),
+            raw_subject: None,
             sans: vec![],
             key_algorithm: t.algorithm(),
             not_before: now,

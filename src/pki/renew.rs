@@ -15,6 +15,8 @@ use super::keys::KeyAlgorithm;
 #[derive(Debug, Clone)]
 pub struct RenewalSource {
     pub subject: DistinguishedName,
+    /// The subject's DER when `subject` cannot hold it all.
+    pub raw_subject: Option<Vec<u8>>,
     pub common_name: Option<String>,
     pub sans: Vec<SanType>,
     pub key_algorithm: KeyAlgorithm,
@@ -50,6 +52,7 @@ pub fn renewal_source(cert_der: &[u8]) -> Result<RenewalSource, PkiError> {
     let public_key = SubjectPublicKeyInfo::from_der(spki.raw).map_err(|e| bad(e.to_string()))?;
     Ok(RenewalSource {
         subject: copied.subject,
+        raw_subject: copied.raw,
         common_name: copied.common_name,
         sans,
         key_algorithm,
@@ -78,6 +81,7 @@ mod tests {
         subject.push(DnType::CommonName, "alice");
         let profile = LeafProfile {
             subject,
+            raw_subject: None,
             sans: vec![
                 SanType::Rfc822Name("alice@example.com".try_into().unwrap()),
                 SanType::DnsName("alice.example".try_into().unwrap()),
@@ -92,6 +96,7 @@ mod tests {
         assert_eq!(src.key_algorithm, KeyAlgorithm::EcP384);
         let renewed_profile = LeafProfile {
             subject: src.subject.clone(),
+            raw_subject: src.raw_subject.clone(),
             sans: src.sans.clone(),
             ..profile
         };

@@ -317,6 +317,7 @@ impl Service {
             .unwrap_or_else(|| leaf.id.to_owned());
         let mut profile = LeafProfile {
             subject: pki::leaf_subject(&common_name),
+            raw_subject: None,
             sans: Vec::new(),
             key_algorithm: match leaf.key {
                 LeafKey::Csr(c) => c.key_algorithm,
@@ -327,10 +328,17 @@ impl Service {
         };
         if let Some(c) = csr {
             profile.subject = c.subject.clone();
+            profile.raw_subject = c.raw_subject.clone();
             if c.common_name.is_none() {
                 profile
                     .subject
                     .push(DnType::CommonName, common_name.as_str());
+                if let Some(raw) = &profile.raw_subject {
+                    profile.raw_subject =
+                        Some(pki::name_with_cn(raw, &common_name).ok_or_else(|| {
+                            EsaError::internal("cannot add a CommonName to the CSR's subject")
+                        })?);
+                }
             }
             profile.sans = c.sans.clone();
         }

@@ -104,6 +104,7 @@ impl Service {
 
         let profile = LeafProfile {
             subject: source.subject.clone(),
+            raw_subject: source.raw_subject.clone(),
             sans: source.sans.clone(),
             key_algorithm: source.key_algorithm,
             not_before: now,
