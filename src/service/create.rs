@@ -467,6 +467,23 @@ pub(super) fn check_against_ca(
     let end = now + Duration::days(i64::from(days));
     if end > ca_end {
         let max = (ca_end - now).whole_days().max(0);
+        if max == 0 {
+            // Nothing can be issued under this CA any more: say so, and
+            // what to do, rather than "at most 0 days".
+            return Err(EsaError::new(
+                ErrorCode::InvalidValidityDays,
+                format!(
+                    "the site CA {} {}: it cannot sign certificates for even one more day \
+                     (a CA is never replaced silently)",
+                    if ca_end <= now {
+                        "expired on"
+                    } else {
+                        "expires on"
+                    },
+                    esa_time(ca_end)
+                ),
+            ));
+        }
         return Err(EsaError::new(
             ErrorCode::InvalidValidityDays,
             format!(
@@ -482,6 +499,18 @@ pub(super) fn check_against_ca(
 mod tests {
     use super::*;
     use crate::config;
+
+    #[test]
+    fn an_expired_ca_is_named_as_such() {
+        let now = crate::pki::now_seconds();
+        for end in [now - Duration::days(3), now + Duration::hours(5)] {
+            let e = check_against_ca(now, 1, end).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidValidityDays);
+            assert!(e.message.contains("cannot sign"), "{}", e.message);
+        }
+        let e = check_against_ca(now, 30, now + Duration::days(10)).unwrap_err();
+        assert!(e.message.contains("at most 10 days"), "{}", e.message);
+    }
 
     fn service(extra: &str) -> (tempfile::TempDir, Service) {
         let dir = tempfile::tempdir().unwrap();
