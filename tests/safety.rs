@@ -12,6 +12,13 @@ use std::process::Command;
 
 use common::*;
 
+fn own_uid() -> u32 {
+    // The test process's uid, as the file it creates records it.
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    probe.as_file().metadata().unwrap().uid()
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -565,6 +572,11 @@ fn the_audit_trail_records_who_did_what_and_survives_a_torn_line() {
         .iter()
         .map(|r| {
             assert_eq!(r["User"], "alice");
+            assert_eq!(
+                r["Uid"],
+                u64::from(own_uid()),
+                "the kernel's uid, not $USER"
+            );
             assert!(r["Time"].as_str().unwrap().ends_with('Z'));
             (
                 r["Operation"].as_str().unwrap().to_owned(),

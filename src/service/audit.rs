@@ -31,6 +31,9 @@ pub struct AuditEntry {
     pub serial_number: String,
     #[serde(rename = "User")]
     pub user: String,
+    /// The real uid (absent in records older than this field).
+    #[serde(rename = "Uid", skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
     #[serde(rename = "Pid")]
     pub pid: u32,
     #[serde(rename = "Detail", skip_serializing_if = "Option::is_none")]
@@ -100,6 +103,7 @@ impl Service {
                 site_id: r.site_id,
                 serial_number: r.serial,
                 user: r.who,
+                uid: r.uid,
                 pid: r.pid,
                 detail: r.detail,
             })

@@ -39,8 +39,12 @@ pub struct AuditRecord {
     /// Lower-case hex serial of the certificate (or CA).
     #[serde(default)]
     pub serial: String,
-    /// The OS user who ran the command.
+    /// The OS user who ran the command (`$USER`, which the user can set).
     pub who: String,
+    /// The real uid of the process, which `$USER` cannot change (absent in
+    /// records written before it was added).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
     pub pid: u32,
     /// Extra facts (`renewed_from=…`, `reason=…`, `mode=…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,6 +189,7 @@ pub fn record(
         site_id,
         serial: serial.to_owned(),
         who: current_user(),
+        uid: Some(rustix::process::getuid().as_raw()),
         pid: std::process::id(),
         detail,
     }
