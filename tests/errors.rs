@@ -253,6 +253,11 @@ fn bad_csrs() {
             vec!["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-521"],
             "curve P-521",
         ),
+        (
+            "e3",
+            vec!["-newkey", "rsa:2048", "-pkeyopt", "rsa_keygen_pubexp:3"],
+            "exponent is 3",
+        ),
     ] {
         let path = w.path(&format!("{name}.csr"));
         let key = w.path(&format!("{name}.key"));

@@ -22,6 +22,10 @@ const MAX_RSA_BITS: u32 = 8192;
 /// Most subject attributes / SANs we copy (a real CSR has a handful).
 const MAX_ATTRIBUTES: usize = 32;
 const MAX_SANS: usize = 100;
+/// Longest subject attribute (X.520's upper bounds are 64 to 128 for the
+/// usual ones; this leaves room for odd ones without letting a 40 KB
+/// `O=` through to every listing).
+const MAX_ATTRIBUTE_CHARS: usize = 256;
 
 /// A CSR that passed every check.
 #[derive(Debug, Clone)]
@@ -113,6 +117,16 @@ fn parse_der(der: &[u8]) -> Result<ParsedCsr, PkiError> {
             return Err(reject(format!(
                 "the RSA key has {bits} bits; at most {MAX_RSA_BITS} are supported"
             )));
+        }
+        // Small public exponents (e = 3) are refused, as the CA/Browser
+        // Forum requires of publicly trusted keys: e must be odd, >= 65537.
+        if let Ok(x509_parser::public_key::PublicKey::RSA(rsa)) = spki.parsed() {
+            let e = rsa.try_exponent().unwrap_or(0);
+            if e < 65_537 || e % 2 == 0 {
+                return Err(reject(format!(
+                    "the RSA public exponent is {e}; it must be an odd number of at least 65537"
+                )));
+            }
         }
     }
     if !outer_encoding_is_strict(der) {
@@ -226,8 +240,14 @@ pub(crate) fn copy_subject(
             .map_err(|_| reject(format!("subject attribute {oid_str} is not a text string")))?;
         if value.chars().any(is_dangerous) {
             return Err(reject(format!(
-                "subject attribute {oid_str} contains control or bidi characters: {:?}",
+                "subject attribute {oid_str} contains control or bidi characters: \"{}\"",
                 clip(&sanitize(value), 80)
+            )));
+        }
+        if value.chars().count() > MAX_ATTRIBUTE_CHARS {
+            return Err(reject(format!(
+                "subject attribute {oid_str} has {} characters; at most {MAX_ATTRIBUTE_CHARS}",
+                value.chars().count()
             )));
         }
         let (ty, short) = dn_type(&oid_str, oid.iter());
@@ -458,6 +478,24 @@ mod tests {
             e.contains("control") && e.contains("\\u{1b}") && !e.contains('\x1b'),
             "{e}"
         );
+    }
+
+    #[test]
+    fn refuses_overlong_subject_attributes() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut p = params("ok");
+        p.distinguished_name.push(
+            DnType::OrganizationName,
+            "O".repeat(MAX_ATTRIBUTE_CHARS + 1),
+        );
+        let e = parse_csr(csr_pem(&p, &key).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 256"), "{e}");
+        let mut p = params("ok");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "O".repeat(MAX_ATTRIBUTE_CHARS));
+        assert!(parse_csr(csr_pem(&p, &key).as_bytes()).is_ok());
     }
 
     #[test]
