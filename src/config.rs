@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -159,19 +158,24 @@ pub fn load_or_init(path: &Path) -> Result<(Config, bool), ConfigError> {
 
 /// Creates `path` with the default config, failing with `AlreadyExists`
 /// when something is there (never overwrites an operator's file).
+///
+/// The config names where keys are kept, so nobody else may change it: the
+/// folders made for it are 0700 and the file 0600 from the moment they
+/// exist, whatever the umask (a world-writable config would let another
+/// user point the store elsewhere).
 fn write_default(path: &Path) -> std::io::Result<()> {
     if path.exists() {
         return Err(std::io::ErrorKind::AlreadyExists.into());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        crate::store::create_private_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    f.write_all(DEFAULT_CONFIG.as_bytes())?;
-    f.sync_all()
+    crate::store::write_new(
+        path,
+        DEFAULT_CONFIG.as_bytes(),
+        crate::store::FILE_MODE_PRIVATE,
+        true,
+    )
 }
 
 /// Reads and validates the config at `path`.

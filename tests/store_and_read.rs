@@ -76,6 +76,40 @@ fn first_run_writes_a_commented_default_config_and_works() {
 }
 
 #[test]
+fn the_first_run_config_is_private_under_a_permissive_umask() {
+    // The config says where the keys live: under `umask 000` it must still
+    // be created 0600 in a 0700 folder, never group/world-writable.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_esa-certs");
+    for (args, cfg) in [
+        (String::new(), dir.path().join("cfg/esa-certs/config.toml")),
+        (
+            format!("--config '{}'", dir.path().join("new/sub/c.toml").display()),
+            dir.path().join("new/sub/c.toml"),
+        ),
+    ] {
+        let script = format!("umask 000 && exec '{bin}' {args} sites");
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env_remove("ESA_CERTS_CONFIG")
+            .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        common::assert_success(&out);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("wrote a default config"));
+        assert_eq!(mode(&cfg), 0o600, "{}", cfg.display());
+        let folder = cfg.parent().unwrap();
+        assert_eq!(mode(folder), 0o700, "{}", folder.display());
+        // Folders it had to create above that one are private too.
+        let above = folder.parent().unwrap();
+        assert_eq!(mode(above), 0o700, "{}", above.display());
+    }
+}
+
+#[test]
 fn store_files_are_private_and_plain() {
     require_openssl!();
     let w = World::new("");
