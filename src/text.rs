@@ -5,14 +5,44 @@
 use std::fmt::Write;
 
 /// True for characters that change how a terminal or a bidi-aware renderer
-/// shows the text around them: C0/C1 controls, DEL, and the Unicode bidi
-/// embedding/override/isolate marks and directional marks.
+/// shows the text around them, or that cannot be seen at all: C0/C1
+/// controls and DEL, every Unicode format character (general category Cf:
+/// bidi marks, embeddings, overrides and isolates, zero-width spaces and
+/// joiners, the BOM, the soft hyphen, tag characters, …) and the line and
+/// paragraph separators (Zl, Zp). Such characters let two different names
+/// look the same, or hide part of a name, so they are refused in names and
+/// escaped on output. Variation selectors (Mn) are allowed: emoji need them.
 pub fn is_dangerous(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
+    c.is_control() || is_format_or_separator(c)
+}
+
+/// General categories Cf, Zl and Zp (Unicode 16). The standard library has
+/// no category tables; `tests/hostile.rs` checks this list against the
+/// regex engine's Unicode tables.
+fn is_format_or_separator(c: char) -> bool {
+    matches!(
+        c as u32,
+        0xAD | 0x600..=0x605
+            | 0x61C
+            | 0x6DD
+            | 0x70F
+            | 0x890..=0x891
+            | 0x8E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x2028..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            // The whole tag block (E0000 is unassigned, the rest Cf).
+            | 0xE0000..=0xE007F
+    )
 }
 
 /// Returns `s` with every dangerous character replaced by a visible escape
@@ -61,6 +91,48 @@ mod tests {
         assert_eq!(sanitize("x\u{202e}y"), "x\\u{202e}y");
         assert_eq!(sanitize("plain é"), "plain é");
         assert_eq!(sanitize("tab\there"), "tab\\u{9}here");
+    }
+
+    #[test]
+    fn invisible_and_format_characters_are_escaped() {
+        for c in [
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{2060}',
+            '\u{2061}',
+            '\u{2064}',
+            '\u{feff}',
+            '\u{ad}',
+            '\u{180e}',
+            '\u{e0000}',
+            '\u{e0001}',
+            '\u{e0041}',
+            '\u{e007f}',
+            '\u{61c}',
+            '\u{206f}',
+            '\u{fff9}',
+        ] {
+            assert!(is_dangerous(c), "U+{:04X}", c as u32);
+        }
+        assert_eq!(sanitize("a\u{200b}b\u{2028}"), "a\\u{200b}b\\u{2028}");
+        // Visible text, combining marks and emoji variation selectors stay.
+        for c in [
+            'é',
+            '中',
+            '\u{301}',
+            '\u{fe0f}',
+            '\u{1f600}',
+            ' ',
+            '\u{a0}',
+            '\u{3000}',
+        ] {
+            assert!(!is_dangerous(c), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

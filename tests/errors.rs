@@ -379,6 +379,36 @@ fn bad_common_name_and_name() {
         ],
         "InvalidParameter.Name",
     );
+    // Invisible format characters and separators are refused too.
+    for (flag, value, code) in [
+        ("--name", "a\u{200b}b", "InvalidParameter.Name"),
+        ("--name", "tag\u{e0041}", "InvalidParameter.Name"),
+        ("--common-name", "a\u{2028}b", "InvalidParameter.CommonName"),
+        (
+            "--common-name",
+            "\u{feff}bom",
+            "InvalidParameter.CommonName",
+        ),
+        (
+            "--common-name",
+            "soft\u{ad}hyphen",
+            "InvalidParameter.CommonName",
+        ),
+    ] {
+        refused(
+            &w,
+            &[
+                "issue",
+                "--site-id",
+                &site,
+                "--validity-days",
+                "5",
+                flag,
+                value,
+            ],
+            code,
+        );
+    }
     // The escape never reaches the terminal raw.
     let out = w.run(&[
         "issue",
