@@ -62,6 +62,44 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
+/// [`sanitize`] for text of several lines, such as a PEM file read from the
+/// store: line ends (`\n`, `\r\n`) are kept, every other dangerous
+/// character is escaped. A well-formed PEM comes back unchanged.
+pub fn sanitize_lines(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    sanitize_lines_into(s, &mut out);
+    out
+}
+
+/// Whether [`sanitize_lines`] would change `s`.
+pub fn lines_need_escaping(s: &str) -> bool {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_dangerous(c) && !is_line_end(c, chars.peek()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// [`sanitize_lines`] appending to `out`, with no other allocation: a
+/// caller holding a secret reserves `10 * s.len()` (the longest escape is
+/// 10 bytes per character) in a zeroizing buffer and no copy is left behind.
+pub fn sanitize_lines_into(s: &str, out: &mut String) {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_dangerous(c) && !is_line_end(c, chars.peek()) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+fn is_line_end(c: char, next: Option<&char>) -> bool {
+    c == '\n' || (c == '\r' && next == Some(&'\n'))
+}
+
 /// Shortens `s` to at most `max` characters for messages, marking the cut.
 pub fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -133,6 +171,19 @@ mod tests {
         ] {
             assert!(!is_dangerous(c), "U+{:04X}", c as u32);
         }
+    }
+
+    #[test]
+    fn sanitize_lines_keeps_line_ends_only() {
+        let pem = "-----BEGIN X-----\nQUJD\n-----END X-----\n";
+        assert_eq!(sanitize_lines(pem), pem);
+        assert!(!lines_need_escaping(pem) && !lines_need_escaping("a\r\n"));
+        assert!(lines_need_escaping("a\rb") && lines_need_escaping("\u{200b}\n"));
+        assert_eq!(sanitize_lines("a\r\nb\nc"), "a\r\nb\nc");
+        assert_eq!(
+            sanitize_lines("a\u{1b}[2J\nb\rc\n\u{202e}"),
+            "a\\u{1b}[2J\nb\\u{d}c\n\\u{202e}"
+        );
     }
 
     #[test]

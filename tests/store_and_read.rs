@@ -492,3 +492,107 @@ fn two_processes_issuing_at_once_both_succeed_with_distinct_serials() {
             .is_none()
     );
 }
+
+/// Replaces the value of `key = …` lines of a hand-edited TOML file.
+fn edit_toml(path: &Path, key: &str, value: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let prefix = format!("{key} = ");
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with(&prefix) {
+                format!("{prefix}{value}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert_ne!(text, edited, "no `{key}` in {}", path.display());
+    std::fs::write(path, edited).unwrap();
+}
+
+#[test]
+fn escapes_in_hand_edited_store_files_never_reach_the_terminal() {
+    let w = World::new("");
+    let id = w.issue("ECC", 30)["Id"].as_str().unwrap().to_owned();
+    w.ok(&["list"]); // the listing cache must notice the edits below
+    let no_esc = |args: &[&str]| {
+        let out = w.run(args);
+        common::assert_success(&out);
+        for (name, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !stream.contains(&0x1b),
+                "{args:?}: ESC on {name}: {}",
+                String::from_utf8_lossy(stream)
+            );
+        }
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    // A path with an escape in the PKCS#12 note.
+    let pass = w.write("pass.txt", "a long enough password\n");
+    let p12 = w.path("out\u{1b}[2J.p12");
+    no_esc(&[
+        "export",
+        &id,
+        "--what",
+        "p12",
+        "--password-file",
+        pass.to_str().unwrap(),
+        "--out",
+        p12.to_str().unwrap(),
+    ]);
+    assert!(p12.exists());
+
+    let site = w.store.join(format!("sites/{SITE}"));
+    let meta = site.join(format!("certs/{id}.toml"));
+    edit_toml(&meta, "key_type", r#""\u001b[2J""#);
+    edit_toml(&meta, "not_after", r#""\u001b[2J""#);
+    edit_toml(&site.join("ca/ca.toml"), "key_type", r#""\u001b[2J""#);
+    let audit = w.store.join("audit.log");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    std::fs::write(&audit, log.replace(r#""time":""#, r#""time":"\u001b[2J"#)).unwrap();
+    // A damaged entry whose very file name is an escape.
+    std::fs::write(site.join("certs/a\u{1b}[2J.toml"), "junk").unwrap();
+    // And text after the certificate's PEM block.
+    let pem = site.join(format!("certs/{id}.pem"));
+    let mut text = std::fs::read_to_string(&pem).unwrap();
+    text.push_str("\u{1b}[2J\u{202e}\n");
+    std::fs::write(&pem, text).unwrap();
+
+    let escaped = r"\u{1b}[2J";
+    let list = no_esc(&["list"]);
+    assert_eq!(list.matches(escaped).count(), 2, "{list}");
+    let sites = no_esc(&["sites"]);
+    assert!(sites.contains(escaped), "{sites}");
+    let log = no_esc(&["log"]);
+    assert!(log.contains(escaped), "{log}");
+    let show = no_esc(&["show", &id]);
+    assert!(
+        show.contains(escaped) && !show.contains('\u{202e}'),
+        "{show}"
+    );
+    let exported = no_esc(&["export", &id]);
+    assert!(
+        exported.contains("-----END CERTIFICATE-----\n"),
+        "{exported}"
+    );
+    no_esc(&["export", &id, "--what", "chain"]);
+
+    // A first-run config in a folder whose name is an escape.
+    let cfg = w.path("cfg\u{1b}[2J/config.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_esa-certs"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("sites")
+        .env("HOME", w.dir.path())
+        .env("XDG_DATA_HOME", w.path("data"))
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("wrote a default config") && !err.contains('\u{1b}'),
+        "{err}"
+    );
+}

@@ -275,7 +275,10 @@ fn run(cli: Cli) -> EsaResult<()> {
     }
     let (service, created) = open_service(cli.config.as_deref())?;
     if let Some(path) = &created {
-        eprintln!("esa-certs: wrote a default config to {}", path.display());
+        eprintln!(
+            "esa-certs: wrote a default config to {}",
+            crate::text::sanitize(&path.display().to_string())
+        );
     }
     // stdout is line-buffered; a 100k-entry listing would be millions of
     // write calls without this buffer.
@@ -389,7 +392,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
         }) => {
             let site = service.check_site_id(site_id.as_deref())?;
             let pem = service.ca_pem(site.id)?;
-            out.write_all(pem.as_bytes()).map_err(stdout_err)
+            write_pem(&mut out, &pem)
         }
         Command::Ca(CaArgs {
             action:
@@ -428,7 +431,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
         Command::Crl { site_id } => {
             let site = service.check_site_id(site_id.as_deref())?;
             let pem = service.crl_pem(site.id)?;
-            out.write_all(pem.as_bytes()).map_err(stdout_err)
+            write_pem(&mut out, &pem)
         }
         Command::Sites => {
             let r = service.sites()?;
@@ -528,12 +531,33 @@ fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> EsaResult<(
         (Some(staged), Some(path)) => {
             staged.commit(&bytes).map_err(cannot_write(&path))?;
             if let Some(n) = note {
-                eprintln!("esa-certs: wrote {n} to {}", path.display());
+                eprintln!(
+                    "esa-certs: wrote {n} to {}",
+                    crate::text::sanitize(&path.display().to_string())
+                );
             }
             Ok(())
         }
-        _ => out.write_all(&bytes).map_err(stdout_err),
+        _ if what.is_binary() => out.write_all(&bytes).map_err(stdout_err),
+        _ => match std::str::from_utf8(&bytes) {
+            Ok(pem) => write_pem(out, pem),
+            Err(_) => out.write_all(&bytes).map_err(stdout_err),
+        },
     }
+}
+
+/// Writes PEM text read from the store to stdout. A well-formed PEM is
+/// written byte for byte; a hand-edited file's control, bidi or format
+/// characters are escaped so they cannot act on a terminal. The escaped
+/// copy (it may be a private key) lives in a zeroizing buffer sized so it
+/// never reallocates.
+fn write_pem(out: &mut impl Write, pem: &str) -> EsaResult<()> {
+    if !crate::text::lines_need_escaping(pem) {
+        return out.write_all(pem.as_bytes()).map_err(stdout_err);
+    }
+    let mut shown = zeroize::Zeroizing::new(String::with_capacity(pem.len() * 10));
+    crate::text::sanitize_lines_into(pem, &mut shown);
+    out.write_all(shown.as_bytes()).map_err(stdout_err)
 }
 
 fn doctor(service: &Service, fix: bool, json: bool, out: &mut impl Write) -> EsaResult<()> {
