@@ -596,8 +596,8 @@ fn pkey_type<'de, D: Deserializer<'de>>(d: D) -> Result<PkeyType, D::Error> {
     let s = String::deserialize(d)?;
     PkeyType::parse(&s).ok_or_else(|| {
         de::Error::custom(format!(
-            "unknown key type {:?}; expected one of {}",
-            crate::text::sanitize(&s),
+            "unknown key type {}; expected one of {}",
+            crate::text::quoted(&s),
             PkeyType::SPELLINGS.join(", ")
         ))
     })
@@ -721,6 +721,12 @@ mod tests {
             e.contains("key `defaults.pkey_type`") && e.contains("unknown key type"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_quoted_bad_value_is_escaped_once() {
+        let e = err("[ca]\nkey_type = \"a\\u001b[31mb\"\n");
+        assert!(e.contains(r#"unknown key type "a\u{1b}[31mb";"#), "{e}");
     }
 
     #[test]

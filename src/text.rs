@@ -62,6 +62,13 @@ pub fn sanitize(s: &str) -> String {
     out
 }
 
+/// `s` sanitised and put in double quotes, for quoting input in a message:
+/// `"a\u{1b}b"`. (`{:?}` of a sanitised string escapes the backslashes of
+/// its escapes a second time: `"a\\u{1b}b"`.)
+pub fn quoted(s: &str) -> String {
+    format!("\"{}\"", sanitize(s))
+}
+
 /// [`sanitize`] for text of several lines, such as a PEM file read from the
 /// store: line ends (`\n`, `\r\n`) are kept, every other dangerous
 /// character is escaped. A well-formed PEM comes back unchanged.
@@ -184,6 +191,12 @@ mod tests {
             sanitize_lines("a\u{1b}[2J\nb\rc\n\u{202e}"),
             "a\\u{1b}[2J\nb\\u{d}c\n\\u{202e}"
         );
+    }
+
+    #[test]
+    fn quoted_escapes_once() {
+        assert_eq!(quoted("a\u{1b}[31mb"), r#""a\u{1b}[31mb""#);
+        assert_eq!(quoted("plain"), "\"plain\"");
     }
 
     #[test]

@@ -426,6 +426,21 @@ fn bad_common_name_and_name() {
 }
 
 #[test]
+fn quoted_input_is_escaped_once_in_messages() {
+    let w = World::new("");
+    let id = w.issue("ECC", 30)["Id"].as_str().unwrap().to_owned();
+    let once = r#"unknown revocation reason "a\u{1b}[31mb";"#;
+    let out = w.run(&["revoke", &id, "--reason", "a\u{1b}[31mb"]);
+    assert_code(&out, "InvalidParameter");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(once), "{err}");
+    let out = w.run(&["revoke", &id, "--reason", "a\u{1b}[31mb", "--json"]);
+    let v = assert_json_code(&out, "InvalidParameter");
+    let msg = v["Message"].as_str().unwrap();
+    assert!(msg.contains(once), "{msg}");
+}
+
+#[test]
 fn unknown_and_malformed_ids() {
     let w = world_with_one();
     for cmd in ["show", "revoke", "activate", "delete", "export"] {

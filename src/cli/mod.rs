@@ -367,8 +367,8 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                         EsaError::new(
                             ErrorCode::InvalidParameter,
                             format!(
-                                "unknown revocation reason {:?}; expected one of {}",
-                                crate::text::sanitize(r),
+                                "unknown revocation reason {}; expected one of {}",
+                                crate::text::quoted(r),
                                 RevocationReason::ALL.map(|r| r.as_str()).join(", ")
                             ),
                         )
