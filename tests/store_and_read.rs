@@ -596,3 +596,21 @@ fn escapes_in_hand_edited_store_files_never_reach_the_terminal() {
         "{err}"
     );
 }
+
+#[test]
+fn status_and_what_take_any_case_like_pkey_type() {
+    let w = World::new("");
+    let id = w.issue("ecc", 30)["Id"].as_str().unwrap().to_owned();
+    for status in ["ACTIVE", "Active", "active"] {
+        let v = w.json(&["list", "--status", status, "--json"]);
+        assert_eq!(v["TotalCount"], 1, "{status}");
+    }
+    assert_eq!(
+        w.json(&["list", "--status", "REVOKED", "--json"])["TotalCount"],
+        0
+    );
+    let key = w.ok(&["export", &id, "--what", "KEY"]);
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "{key}");
+    let chain = w.ok(&["export", &id, "--what", "Chain"]);
+    assert_eq!(chain.matches("-----BEGIN CERTIFICATE-----").count(), 2);
+}

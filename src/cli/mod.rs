@@ -171,7 +171,8 @@ pub enum StatusArg {
 pub struct ListArgs {
     #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub site_id: Option<String>,
-    #[arg(long, value_enum)]
+    /// Only certificates with this status (any case).
+    #[arg(long, value_enum, ignore_case = true)]
     pub status: Option<StatusArg>,
     /// Only active certificates that expire within this many days.
     #[arg(long, value_name = "DAYS")]
@@ -208,7 +209,7 @@ pub enum WhatArg {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     pub id: String,
-    #[arg(long, value_enum, default_value = "cert")]
+    #[arg(long, value_enum, default_value = "cert", ignore_case = true)]
     pub what: WhatArg,
     /// Write here instead of stdout (keys and .p12: mode 0600).
     #[arg(long, value_name = "FILE")]
