@@ -60,6 +60,42 @@ fn unknown_or_malformed_site_id() {
 }
 
 #[test]
+fn a_site_name_or_a_huge_number_for_site_id_is_named_as_such() {
+    let w = world_with_one();
+    let huge = "1234567890123456789012345";
+    for (raw, says) in [
+        (
+            "example.com",
+            format!("SiteId \"example.com\" is a site name; its id is {SITE}"),
+        ),
+        (
+            " other.example ",
+            "SiteId \"other.example\" is a site name; its id is 42".to_owned(),
+        ),
+        (
+            huge,
+            format!("SiteId \"{huge}\" is too large for a site id (at most 18446744073709551615)"),
+        ),
+    ] {
+        for args in [
+            vec!["issue", "--site-id", raw, "--validity-days", "5"],
+            vec!["list", "--site-id", raw],
+            vec!["ca", "--site-id", raw],
+            vec!["crl", "--site-id", raw],
+            vec!["log", "--site-id", raw],
+        ] {
+            refused(&w, &args, "InvalidParameter.SiteId");
+            let err = String::from_utf8_lossy(&w.run(&args).stderr).into_owned();
+            assert!(err.contains(&says), "{args:?}: {err}");
+        }
+    }
+    // Other text is still "not a site id".
+    let out = w.run(&["issue", "--site-id", "example.org", "--validity-days", "5"]);
+    assert_code(&out, "InvalidParameter.SiteId");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a site id"));
+}
+
+#[test]
 fn impossible_validity() {
     let w = world_with_one();
     let site = SITE.to_string();
