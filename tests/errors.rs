@@ -500,6 +500,22 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn issue_help_shows_the_count_placeholder_literally() {
+    // clap turns `{n}` in help text into a line break.
+    let w = World::new("");
+    for flag in ["--help", "-h"] {
+        let out = w.run(&["issue", flag]);
+        common::assert_success(&out);
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            help.contains("{n} in --common-name and --name becomes each one's number"),
+            "{help}"
+        );
+        assert!(!help.contains('\u{1b}'), "no styling in a pipe: {help:?}");
+    }
+}
+
+#[test]
 fn bad_config_names_file_line_and_key() {
     let w = World::with_config("[store]\npath = \"store\"\n\n[defaults]\nvalidity_dayz = 30\n");
     let out = w.run(&["sites"]);

@@ -154,10 +154,25 @@ pub struct IssueArgs {
     /// A free-text label shown in lists (ESA's Name).
     #[arg(long, value_name = "LABEL")]
     pub name: Option<String>,
-    /// Issue N certificates (generated keys); `{n}` in --common-name and
-    /// --name becomes each one's number. With --json: one JSON line each.
-    #[arg(long, value_name = "N")]
+    // The help is built by count_help: clap would turn `{n}` in a doc
+    // comment into a line break.
+    #[arg(long, value_name = "N", help = count_help())]
     pub count: Option<u32>,
+}
+
+/// `--count`'s help. clap replaces every `{n}` in help text with a line
+/// break, and has no escape for it, so the placeholder is written bold with
+/// a second bold code between `{` and `n`: clap does not see `{n}`, a
+/// terminal shows a bold `{n}`, and the codes are stripped when the help
+/// goes to a pipe (or with NO_COLOR), leaving `{n}`.
+fn count_help() -> clap::builder::StyledStr {
+    let b = clap::builder::styling::Style::new().bold();
+    format!(
+        "Issue N certificates (generated keys); {b}{{{b}n}}{b:#} in --common-name and \
+         --name becomes each one's number (without it, -<n> is appended). \
+         With --json: one JSON line each."
+    )
+    .into()
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
