@@ -614,3 +614,24 @@ fn status_and_what_take_any_case_like_pkey_type() {
     let chain = w.ok(&["export", &id, "--what", "Chain"]);
     assert_eq!(chain.matches("-----BEGIN CERTIFICATE-----").count(), 2);
 }
+
+#[test]
+fn the_sites_table_lines_up_with_20_digit_ids_and_long_names() {
+    let long = "a-rather-long-site-name.subdomain.example.com";
+    let w = World::with_config(&format!(
+        "[store]\npath = \"store\"\n[ca]\ncommon_name = \"CA {{site}}\"\n\
+         [[site]]\nid = 18446744073709551615\nname = \"big.example\"\n\
+         [[site]]\nid = 7\nname = \"{long}\"\n"
+    ));
+    let text = w.ok(&["sites"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let name_col = lines[0].find("NAME").unwrap();
+    let active_end = lines[0].find("ACTIVE").unwrap() + "ACTIVE".len();
+    assert!(lines[1].starts_with("18446744073709551615  "), "{text}");
+    for (line, name) in [(lines[1], "big.example"), (lines[2], long)] {
+        assert_eq!(line.find(name), Some(name_col), "{text}");
+        // The counts are right-aligned under their headers.
+        assert_eq!(&line[active_end - 1..active_end], "0", "{text}");
+    }
+}

@@ -267,28 +267,37 @@ pub fn changed(
 }
 
 pub fn sites(out: &mut impl Write, r: &SitesResponse) -> EsaResult<()> {
+    let rows: Vec<[String; 3]> = r
+        .sites
+        .iter()
+        .map(|s| {
+            let ca = if s.ca_certificate_id.is_empty() {
+                "not yet".to_owned()
+            } else {
+                sanitize(&s.ca_key_type)
+            };
+            [s.site_id.to_string(), sanitize(&s.site_name), ca]
+        })
+        .collect();
+    // Each text column is as wide as its widest cell (a SiteId has up to
+    // 20 digits), so the counts line up whatever the config holds.
+    let width = |i: usize, header: &str| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .fold(header.len(), usize::max)
+    };
+    let (wi, wn, wc) = (width(0, "SITE ID"), width(1, "NAME"), width(2, "CA"));
     writeln!(
         out,
-        "{:<16}  {:<28}  {:<9}  {:>6}  {:>7}  {:>7}  {:>8}",
+        "{:<wi$}  {:<wn$}  {:<wc$}  {:>6}  {:>7}  {:>7}  {:>8}",
         "SITE ID", "NAME", "CA", "ACTIVE", "REVOKED", "EXPIRED", "EXPIRING"
     )
     .map_err(io)?;
-    for s in &r.sites {
-        let ca = if s.ca_certificate_id.is_empty() {
-            "not yet".to_owned()
-        } else {
-            sanitize(&s.ca_key_type)
-        };
+    for (s, [id, name, ca]) in r.sites.iter().zip(&rows) {
         writeln!(
             out,
-            "{:<16}  {:<28}  {:<9}  {:>6}  {:>7}  {:>7}  {:>8}",
-            s.site_id,
-            sanitize(&s.site_name),
-            ca,
-            s.active,
-            s.revoked,
-            s.expired,
-            s.expiring_soon
+            "{id:<wi$}  {name:<wn$}  {ca:<wc$}  {:>6}  {:>7}  {:>7}  {:>8}",
+            s.active, s.revoked, s.expired, s.expiring_soon
         )
         .map_err(io)?;
     }
