@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -159,19 +158,24 @@ pub fn load_or_init(path: &Path) -> Result<(Config, bool), ConfigError> {
 
 /// Creates `path` with the default config, failing with `AlreadyExists`
 /// when something is there (never overwrites an operator's file).
+///
+/// The config names where keys are kept, so nobody else may change it: the
+/// folders made for it are 0700 and the file 0600 from the moment they
+/// exist, whatever the umask (a world-writable config would let another
+/// user point the store elsewhere).
 fn write_default(path: &Path) -> std::io::Result<()> {
     if path.exists() {
         return Err(std::io::ErrorKind::AlreadyExists.into());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        crate::store::create_private_dir_all(dir)?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    f.write_all(DEFAULT_CONFIG.as_bytes())?;
-    f.sync_all()
+    crate::store::write_new(
+        path,
+        DEFAULT_CONFIG.as_bytes(),
+        crate::store::FILE_MODE_PRIVATE,
+        true,
+    )
 }
 
 /// Reads and validates the config at `path`.
@@ -209,12 +213,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Parses config text; `path` is used for error messages and to resolve a
 /// relative store path.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let lines = LineIndex::new(text);
     if let Some((offset, why)) = too_deep(text) {
-        return Err(invalid(path, text, offset..offset, why));
+        return Err(invalid(path, &lines, offset..offset, why));
     }
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        invalid(path, text, span, e.message().trim().to_owned())
+        invalid(path, &lines, span, e.message().trim().to_owned())
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let store_path = match raw.store.path {
@@ -231,12 +236,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         if let Some(first) = seen.get(&id) {
             return Err(invalid(
                 path,
-                text,
+                &lines,
                 s.id.span(),
                 format!("duplicate site id {id} (first declared on line {first})"),
             ));
         }
-        seen.insert(id, line_of(text, s.id.span().start));
+        seen.insert(id, lines.line_of(s.id.span().start));
         let s_name_span = s.name.span();
         let site = Site {
             id,
@@ -252,7 +257,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             };
             return Err(invalid(
                 path,
-                text,
+                &lines,
                 span,
                 format!(
                     "expands to {} characters for site {id}; a CommonName has at most {MAX_COMMON_NAME_CHARS}",
@@ -359,18 +364,40 @@ fn expand_path(p: &str, base: &Path) -> PathBuf {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    1 + text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
+/// Where each line of a text starts, so a byte offset's line number is a
+/// binary search. Counting newlines up to the offset instead made a parse
+/// quadratic in the number of sites (each site's line is recorded).
+struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offset of the start of each line; `starts[0] == 0`.
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// The 1-based line of byte `offset` (the last line past the end).
+    fn line_of(&self, offset: usize) -> usize {
+        // starts[0] == 0 <= offset, so this is at least 1.
+        self.starts.partition_point(|&s| s <= offset)
+    }
 }
 
 /// Builds an `Invalid` error for the byte span, naming the dotted key found
 /// on that line (with its table prefix).
-fn invalid(path: &Path, text: &str, span: Range<usize>, message: String) -> ConfigError {
-    let line = line_of(text, span.start);
+fn invalid(path: &Path, lines: &LineIndex, span: Range<usize>, message: String) -> ConfigError {
+    let text = lines.text;
+    let line = lines.line_of(span.start);
     // Both quote the file: keep its control characters off the terminal.
     ConfigError::Invalid {
         path: path.to_path_buf(),
@@ -569,8 +596,8 @@ fn pkey_type<'de, D: Deserializer<'de>>(d: D) -> Result<PkeyType, D::Error> {
     let s = String::deserialize(d)?;
     PkeyType::parse(&s).ok_or_else(|| {
         de::Error::custom(format!(
-            "unknown key type {:?}; expected one of {}",
-            crate::text::sanitize(&s),
+            "unknown key type {}; expected one of {}",
+            crate::text::quoted(&s),
             PkeyType::SPELLINGS.join(", ")
         ))
     })
@@ -697,6 +724,12 @@ mod tests {
     }
 
     #[test]
+    fn a_quoted_bad_value_is_escaped_once() {
+        let e = err("[ca]\nkey_type = \"a\\u001b[31mb\"\n");
+        assert!(e.contains(r#"unknown key type "a\u{1b}[31mb";"#), "{e}");
+    }
+
+    #[test]
     fn duplicate_site_id_points_at_the_second() {
         let e = err("[[site]]\nid = 7\nname = \"a.com\"\n\n[[site]]\nid = 7\nname = \"b.com\"\n");
         assert!(
@@ -726,6 +759,74 @@ mod tests {
     fn syntax_error_names_a_line() {
         let e = err("[store\n");
         assert!(e.starts_with("/etc/esa/config.toml:1:"), "{e}");
+    }
+
+    /// `[[site]]` tables for ids 1..=n, four lines each (the first on line 1).
+    fn many_sites(n: u64) -> String {
+        let mut text = String::new();
+        for id in 1..=n {
+            text.push_str(&format!(
+                "[[site]]\nid = {id}\nname = \"s{id}.example\"\n\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn a_config_of_20000_sites_loads_and_errors_at_its_end_name_the_right_line() {
+        // Line numbers were computed by rescanning the file for every site
+        // (quadratic: 24k sites took seconds); this checks they stay exact.
+        let n = 20_000;
+        let text = many_sites(n);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(&file, &text).unwrap();
+        let c = load(&file).unwrap();
+        assert_eq!(c.sites.len(), n as usize);
+        assert_eq!(c.sites[19_999].name, "s20000.example");
+        // Site k's `id` is on line 4k - 2; one more table repeats site 19,999's.
+        let dup = format!("{text}[[site]]\nid = 19999\nname = \"again.example\"\n");
+        let e = err(&dup);
+        assert!(
+            e.contains(&format!(
+                ":{}: key `site.id`: duplicate site id 19999 (first declared on line {})",
+                4 * n + 2,
+                4 * 19_999 - 2
+            )),
+            "{e}"
+        );
+        // A bad value in the last table.
+        let bad = format!(
+            "{text}[[site]]\nid = 20001\nname = \"x.example\"\nmax_client_certificates = -1\n"
+        );
+        let e = err(&bad);
+        assert!(
+            e.contains(&format!(
+                ":{}: key `site.max_client_certificates`",
+                4 * n + 4
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn line_numbers_of_offsets() {
+        let text = "a\nbc\n\nd";
+        let lines = LineIndex::new(text);
+        for (offset, line) in [
+            (0, 1),
+            (1, 1),
+            (2, 2),
+            (4, 2),
+            (5, 3),
+            (6, 4),
+            (7, 4),
+            (99, 4),
+        ] {
+            assert_eq!(lines.line_of(offset), line, "offset {offset}");
+        }
+        assert_eq!(LineIndex::new("").line_of(0), 1);
+        assert_eq!(LineIndex::new("x\n").line_of(2), 2);
     }
 
     #[test]

@@ -60,6 +60,42 @@ fn unknown_or_malformed_site_id() {
 }
 
 #[test]
+fn a_site_name_or_a_huge_number_for_site_id_is_named_as_such() {
+    let w = world_with_one();
+    let huge = "1234567890123456789012345";
+    for (raw, says) in [
+        (
+            "example.com",
+            format!("SiteId \"example.com\" is a site name; its id is {SITE}"),
+        ),
+        (
+            " other.example ",
+            "SiteId \"other.example\" is a site name; its id is 42".to_owned(),
+        ),
+        (
+            huge,
+            format!("SiteId \"{huge}\" is too large for a site id (at most 18446744073709551615)"),
+        ),
+    ] {
+        for args in [
+            vec!["issue", "--site-id", raw, "--validity-days", "5"],
+            vec!["list", "--site-id", raw],
+            vec!["ca", "--site-id", raw],
+            vec!["crl", "--site-id", raw],
+            vec!["log", "--site-id", raw],
+        ] {
+            refused(&w, &args, "InvalidParameter.SiteId");
+            let err = String::from_utf8_lossy(&w.run(&args).stderr).into_owned();
+            assert!(err.contains(&says), "{args:?}: {err}");
+        }
+    }
+    // Other text is still "not a site id".
+    let out = w.run(&["issue", "--site-id", "example.org", "--validity-days", "5"]);
+    assert_code(&out, "InvalidParameter.SiteId");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a site id"));
+}
+
+#[test]
 fn impossible_validity() {
     let w = world_with_one();
     let site = SITE.to_string();
@@ -428,6 +464,36 @@ fn bad_common_name_and_name() {
         ],
         "InvalidParameter.Name",
     );
+    // Invisible format characters and separators are refused too.
+    for (flag, value, code) in [
+        ("--name", "a\u{200b}b", "InvalidParameter.Name"),
+        ("--name", "tag\u{e0041}", "InvalidParameter.Name"),
+        ("--common-name", "a\u{2028}b", "InvalidParameter.CommonName"),
+        (
+            "--common-name",
+            "\u{feff}bom",
+            "InvalidParameter.CommonName",
+        ),
+        (
+            "--common-name",
+            "soft\u{ad}hyphen",
+            "InvalidParameter.CommonName",
+        ),
+    ] {
+        refused(
+            &w,
+            &[
+                "issue",
+                "--site-id",
+                &site,
+                "--validity-days",
+                "5",
+                flag,
+                value,
+            ],
+            code,
+        );
+    }
     // The escape never reaches the terminal raw.
     let out = w.run(&[
         "issue",
@@ -442,6 +508,21 @@ fn bad_common_name_and_name() {
         !out.stderr.contains(&0x1b),
         "escape sequences are printed escaped"
     );
+}
+
+#[test]
+fn quoted_input_is_escaped_once_in_messages() {
+    let w = World::new("");
+    let id = w.issue("ECC", 30)["Id"].as_str().unwrap().to_owned();
+    let once = r#"unknown revocation reason "a\u{1b}[31mb";"#;
+    let out = w.run(&["revoke", &id, "--reason", "a\u{1b}[31mb"]);
+    assert_code(&out, "InvalidParameter");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(once), "{err}");
+    let out = w.run(&["revoke", &id, "--reason", "a\u{1b}[31mb", "--json"]);
+    let v = assert_json_code(&out, "InvalidParameter");
+    let msg = v["Message"].as_str().unwrap();
+    assert!(msg.contains(once), "{msg}");
 }
 
 #[test]
@@ -464,6 +545,22 @@ fn usage_errors_exit_2() {
     ] {
         let out = w.run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn issue_help_shows_the_count_placeholder_literally() {
+    // clap turns `{n}` in help text into a line break.
+    let w = World::new("");
+    for flag in ["--help", "-h"] {
+        let out = w.run(&["issue", flag]);
+        common::assert_success(&out);
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            help.contains("{n} in --common-name and --name becomes each one's number"),
+            "{help}"
+        );
+        assert!(!help.contains('\u{1b}'), "no styling in a pipe: {help:?}");
     }
 }
 

@@ -23,8 +23,27 @@ fn cases(n: u32) -> ProptestConfig {
     }
 }
 
+/// Characters that must never be printed or accepted raw, listed here
+/// independently of `is_dangerous` so a gap in it fails these tests:
+/// controls, bidi marks, and invisible format characters and separators.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
+}
+
 fn clean(s: &str) -> bool {
-    !s.chars().any(is_dangerous)
+    !s.chars().any(|c| is_dangerous(c) || invisible(c))
 }
 
 /// A CSR rejection must be `InvalidParameter.CSR` with a printable reason.
@@ -171,10 +190,10 @@ proptest! {
     #![proptest_config(cases(96))]
 
     /// Subjects of any text: control characters, right-to-left marks,
-    /// terminal escapes, huge or empty names.
+    /// invisible format characters, terminal escapes, huge or empty names.
     #[test]
     fn any_subject_gives_an_error_or_a_clean_client_leaf(
-        cn in "\\PC{0,80}|[\u{0}-\u{1f}\u{7f}-\u{9f}\u{200e}\u{200f}\u{202a}-\u{202e}\u{2066}-\u{2069}a-z]{1,20}|\u{1b}\\[[0-9;]{1,6}[A-Za-z]|.{60,70}",
+        cn in "\\PC{0,80}|[\u{0}-\u{1f}\u{7f}-\u{9f}\u{200e}\u{200f}\u{202a}-\u{202e}\u{2066}-\u{2069}a-z]{1,20}|[\\p{Cf}\\p{Zl}\\p{Zp}a-z]{1,20}|\u{1b}\\[[0-9;]{1,6}[A-Za-z]|.{60,70}",
         org in "\\PC{0,20}",
     ) {
         let mut params = CertificateParams::default();
@@ -465,13 +484,29 @@ proptest! {
     #![proptest_config(cases(256))]
 
     #[test]
-    fn sanitize_lets_no_control_or_bidi_character_through(s in "\\PC*|[\u{0}-\u{9f}\u{200e}\u{200f}\u{202a}-\u{202e}\u{2066}-\u{2069}\u{61c}]*") {
+    fn sanitize_lets_no_control_or_bidi_character_through(
+        s in "\\PC*|[\u{0}-\u{9f}\u{200e}\u{200f}\u{202a}-\u{202e}\u{2066}-\u{2069}\u{61c}]*|(\\PC|[\u{ad}\u{180e}\u{200b}-\u{200f}\u{2028}\u{2029}\u{2060}-\u{2064}\u{feff}\u{e0000}-\u{e007f}]|[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}])*"
+    ) {
         let out = sanitize(&s);
-        prop_assert!(clean(&out));
+        prop_assert!(clean(&out), "{:?} -> {:?}", s, out);
         if clean(&s) {
             prop_assert_eq!(&out, &s);
         }
         prop_assert!(out.len() <= s.len() * 10 + 1);
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(2048))]
+
+    /// Every format character (Cf) and line/paragraph separator, as the
+    /// regex engine's Unicode tables know them, is dangerous: escaped by
+    /// sanitize and refused in names.
+    #[test]
+    fn every_format_character_and_separator_is_dangerous(c in "[\\p{Cf}\\p{Zl}\\p{Zp}]") {
+        let ch = c.chars().next().unwrap();
+        prop_assert!(is_dangerous(ch), "U+{:04X}", ch as u32);
+        prop_assert_ne!(sanitize(&c), c);
     }
 }
 

@@ -76,6 +76,40 @@ fn first_run_writes_a_commented_default_config_and_works() {
 }
 
 #[test]
+fn the_first_run_config_is_private_under_a_permissive_umask() {
+    // The config says where the keys live: under `umask 000` it must still
+    // be created 0600 in a 0700 folder, never group/world-writable.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_esa-certs");
+    for (args, cfg) in [
+        (String::new(), dir.path().join("cfg/esa-certs/config.toml")),
+        (
+            format!("--config '{}'", dir.path().join("new/sub/c.toml").display()),
+            dir.path().join("new/sub/c.toml"),
+        ),
+    ] {
+        let script = format!("umask 000 && exec '{bin}' {args} sites");
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env_remove("ESA_CERTS_CONFIG")
+            .env("XDG_CONFIG_HOME", dir.path().join("cfg"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        common::assert_success(&out);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("wrote a default config"));
+        assert_eq!(mode(&cfg), 0o600, "{}", cfg.display());
+        let folder = cfg.parent().unwrap();
+        assert_eq!(mode(folder), 0o700, "{}", folder.display());
+        // Folders it had to create above that one are private too.
+        let above = folder.parent().unwrap();
+        assert_eq!(mode(above), 0o700, "{}", above.display());
+    }
+}
+
+#[test]
 fn store_files_are_private_and_plain() {
     require_openssl!();
     let w = World::new("");
@@ -457,4 +491,147 @@ fn two_processes_issuing_at_once_both_succeed_with_distinct_serials() {
             .next()
             .is_none()
     );
+}
+
+/// Replaces the value of `key = …` lines of a hand-edited TOML file.
+fn edit_toml(path: &Path, key: &str, value: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let prefix = format!("{key} = ");
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with(&prefix) {
+                format!("{prefix}{value}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert_ne!(text, edited, "no `{key}` in {}", path.display());
+    std::fs::write(path, edited).unwrap();
+}
+
+#[test]
+fn escapes_in_hand_edited_store_files_never_reach_the_terminal() {
+    let w = World::new("");
+    let id = w.issue("ECC", 30)["Id"].as_str().unwrap().to_owned();
+    w.ok(&["list"]); // the listing cache must notice the edits below
+    let no_esc = |args: &[&str]| {
+        let out = w.run(args);
+        common::assert_success(&out);
+        for (name, stream) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !stream.contains(&0x1b),
+                "{args:?}: ESC on {name}: {}",
+                String::from_utf8_lossy(stream)
+            );
+        }
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    // A path with an escape in the PKCS#12 note.
+    let pass = w.write("pass.txt", "a long enough password\n");
+    let p12 = w.path("out\u{1b}[2J.p12");
+    no_esc(&[
+        "export",
+        &id,
+        "--what",
+        "p12",
+        "--password-file",
+        pass.to_str().unwrap(),
+        "--out",
+        p12.to_str().unwrap(),
+    ]);
+    assert!(p12.exists());
+
+    let site = w.store.join(format!("sites/{SITE}"));
+    let meta = site.join(format!("certs/{id}.toml"));
+    edit_toml(&meta, "key_type", r#""\u001b[2J""#);
+    edit_toml(&meta, "not_after", r#""\u001b[2J""#);
+    edit_toml(&site.join("ca/ca.toml"), "key_type", r#""\u001b[2J""#);
+    let audit = w.store.join("audit.log");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    std::fs::write(&audit, log.replace(r#""time":""#, r#""time":"\u001b[2J"#)).unwrap();
+    // A damaged entry whose very file name is an escape.
+    std::fs::write(site.join("certs/a\u{1b}[2J.toml"), "junk").unwrap();
+    // And text after the certificate's PEM block.
+    let pem = site.join(format!("certs/{id}.pem"));
+    let mut text = std::fs::read_to_string(&pem).unwrap();
+    text.push_str("\u{1b}[2J\u{202e}\n");
+    std::fs::write(&pem, text).unwrap();
+
+    let escaped = r"\u{1b}[2J";
+    let list = no_esc(&["list"]);
+    assert_eq!(list.matches(escaped).count(), 2, "{list}");
+    let sites = no_esc(&["sites"]);
+    assert!(sites.contains(escaped), "{sites}");
+    let log = no_esc(&["log"]);
+    assert!(log.contains(escaped), "{log}");
+    let show = no_esc(&["show", &id]);
+    assert!(
+        show.contains(escaped) && !show.contains('\u{202e}'),
+        "{show}"
+    );
+    let exported = no_esc(&["export", &id]);
+    assert!(
+        exported.contains("-----END CERTIFICATE-----\n"),
+        "{exported}"
+    );
+    no_esc(&["export", &id, "--what", "chain"]);
+
+    // A first-run config in a folder whose name is an escape.
+    let cfg = w.path("cfg\u{1b}[2J/config.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_esa-certs"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("sites")
+        .env("HOME", w.dir.path())
+        .env("XDG_DATA_HOME", w.path("data"))
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("wrote a default config") && !err.contains('\u{1b}'),
+        "{err}"
+    );
+}
+
+#[test]
+fn status_and_what_take_any_case_like_pkey_type() {
+    let w = World::new("");
+    let id = w.issue("ecc", 30)["Id"].as_str().unwrap().to_owned();
+    for status in ["ACTIVE", "Active", "active"] {
+        let v = w.json(&["list", "--status", status, "--json"]);
+        assert_eq!(v["TotalCount"], 1, "{status}");
+    }
+    assert_eq!(
+        w.json(&["list", "--status", "REVOKED", "--json"])["TotalCount"],
+        0
+    );
+    let key = w.ok(&["export", &id, "--what", "KEY"]);
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "{key}");
+    let chain = w.ok(&["export", &id, "--what", "Chain"]);
+    assert_eq!(chain.matches("-----BEGIN CERTIFICATE-----").count(), 2);
+}
+
+#[test]
+fn the_sites_table_lines_up_with_20_digit_ids_and_long_names() {
+    let long = "a-rather-long-site-name.subdomain.example.com";
+    let w = World::with_config(&format!(
+        "[store]\npath = \"store\"\n[ca]\ncommon_name = \"CA {{site}}\"\n\
+         [[site]]\nid = 18446744073709551615\nname = \"big.example\"\n\
+         [[site]]\nid = 7\nname = \"{long}\"\n"
+    ));
+    let text = w.ok(&["sites"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let name_col = lines[0].find("NAME").unwrap();
+    let active_end = lines[0].find("ACTIVE").unwrap() + "ACTIVE".len();
+    assert!(lines[1].starts_with("18446744073709551615  "), "{text}");
+    for (line, name) in [(lines[1], "big.example"), (lines[2], long)] {
+        assert_eq!(line.find(name), Some(name_col), "{text}");
+        // The counts are right-aligned under their headers.
+        assert_eq!(&line[active_end - 1..active_end], "0", "{text}");
+    }
 }

@@ -154,10 +154,25 @@ pub struct IssueArgs {
     /// A free-text label shown in lists (ESA's Name).
     #[arg(long, value_name = "LABEL")]
     pub name: Option<String>,
-    /// Issue N certificates (generated keys); `{n}` in --common-name and
-    /// --name becomes each one's number. With --json: one JSON line each.
-    #[arg(long, value_name = "N")]
+    // The help is built by count_help: clap would turn `{n}` in a doc
+    // comment into a line break.
+    #[arg(long, value_name = "N", help = count_help())]
     pub count: Option<u32>,
+}
+
+/// `--count`'s help. clap replaces every `{n}` in help text with a line
+/// break, and has no escape for it, so the placeholder is written bold with
+/// a second bold code between `{` and `n`: clap does not see `{n}`, a
+/// terminal shows a bold `{n}`, and the codes are stripped when the help
+/// goes to a pipe (or with NO_COLOR), leaving `{n}`.
+fn count_help() -> clap::builder::StyledStr {
+    let b = clap::builder::styling::Style::new().bold();
+    format!(
+        "Issue N certificates (generated keys); {b}{{{b}n}}{b:#} in --common-name and \
+         --name becomes each one's number (without it, -<n> is appended). \
+         With --json: one JSON line each."
+    )
+    .into()
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -171,7 +186,8 @@ pub enum StatusArg {
 pub struct ListArgs {
     #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub site_id: Option<String>,
-    #[arg(long, value_enum)]
+    /// Only certificates with this status (any case).
+    #[arg(long, value_enum, ignore_case = true)]
     pub status: Option<StatusArg>,
     /// Only active certificates that expire within this many days.
     #[arg(long, value_name = "DAYS")]
@@ -208,7 +224,7 @@ pub enum WhatArg {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     pub id: String,
-    #[arg(long, value_enum, default_value = "cert")]
+    #[arg(long, value_enum, default_value = "cert", ignore_case = true)]
     pub what: WhatArg,
     /// Write here instead of stdout (keys and .p12: mode 0600).
     #[arg(long, value_name = "FILE")]
@@ -275,7 +291,10 @@ fn run(cli: Cli) -> EsaResult<()> {
     }
     let (service, created) = open_service(cli.config.as_deref())?;
     if let Some(path) = &created {
-        eprintln!("esa-certs: wrote a default config to {}", path.display());
+        eprintln!(
+            "esa-certs: wrote a default config to {}",
+            crate::text::sanitize(&path.display().to_string())
+        );
     }
     // stdout is line-buffered; a 100k-entry listing would be millions of
     // write calls without this buffer.
@@ -289,6 +308,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
     match command {
         Command::Tui => Ok(()),
         Command::Issue(a) => {
+            site_id_slip(service, a.site_id.as_deref())?;
             let req = CreateRequest {
                 site_id: a.site_id,
                 validity_days: a.validity_days,
@@ -364,8 +384,8 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                         EsaError::new(
                             ErrorCode::InvalidParameter,
                             format!(
-                                "unknown revocation reason {:?}; expected one of {}",
-                                crate::text::sanitize(r),
+                                "unknown revocation reason {}; expected one of {}",
+                                crate::text::quoted(r),
                                 RevocationReason::ALL.map(|r| r.as_str()).join(", ")
                             ),
                         )
@@ -387,9 +407,9 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             site_id,
             action: None,
         }) => {
-            let site = service.check_site_id(site_id.as_deref())?;
+            let site = check_site(service, site_id.as_deref())?;
             let pem = service.ca_pem(site.id)?;
-            out.write_all(pem.as_bytes()).map_err(stdout_err)
+            write_pem(&mut out, &pem)
         }
         Command::Ca(CaArgs {
             action:
@@ -426,9 +446,9 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             }
         }
         Command::Crl { site_id } => {
-            let site = service.check_site_id(site_id.as_deref())?;
+            let site = check_site(service, site_id.as_deref())?;
             let pem = service.crl_pem(site.id)?;
-            out.write_all(pem.as_bytes()).map_err(stdout_err)
+            write_pem(&mut out, &pem)
         }
         Command::Sites => {
             let r = service.sites()?;
@@ -528,12 +548,33 @@ fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> EsaResult<(
         (Some(staged), Some(path)) => {
             staged.commit(&bytes).map_err(cannot_write(&path))?;
             if let Some(n) = note {
-                eprintln!("esa-certs: wrote {n} to {}", path.display());
+                eprintln!(
+                    "esa-certs: wrote {n} to {}",
+                    crate::text::sanitize(&path.display().to_string())
+                );
             }
             Ok(())
         }
-        _ => out.write_all(&bytes).map_err(stdout_err),
+        _ if what.is_binary() => out.write_all(&bytes).map_err(stdout_err),
+        _ => match std::str::from_utf8(&bytes) {
+            Ok(pem) => write_pem(out, pem),
+            Err(_) => out.write_all(&bytes).map_err(stdout_err),
+        },
     }
+}
+
+/// Writes PEM text read from the store to stdout. A well-formed PEM is
+/// written byte for byte; a hand-edited file's control, bidi or format
+/// characters are escaped so they cannot act on a terminal. The escaped
+/// copy (it may be a private key) lives in a zeroizing buffer sized so it
+/// never reallocates.
+fn write_pem(out: &mut impl Write, pem: &str) -> EsaResult<()> {
+    if !crate::text::lines_need_escaping(pem) {
+        return out.write_all(pem.as_bytes()).map_err(stdout_err);
+    }
+    let mut shown = zeroize::Zeroizing::new(String::with_capacity(pem.len() * 10));
+    crate::text::sanitize_lines_into(pem, &mut shown);
+    out.write_all(shown.as_bytes()).map_err(stdout_err)
 }
 
 fn doctor(service: &Service, fix: bool, json: bool, out: &mut impl Write) -> EsaResult<()> {
@@ -579,7 +620,7 @@ fn rekey_protect(
         }
         v
     } else {
-        vec![service.check_site_id(site_id.as_deref())?.id]
+        vec![check_site(service, site_id.as_deref())?.id]
     };
     let any_plain = sites
         .iter()
@@ -626,7 +667,48 @@ fn rekey_protect(
 }
 
 fn parse_site(service: &Service, raw: &str) -> EsaResult<u64> {
-    service.check_site_id(Some(raw)).map(|s| s.id)
+    check_site(service, Some(raw)).map(|s| s.id)
+}
+
+/// `--site-id`, checked by the service after [`site_id_slip`].
+fn check_site(service: &Service, raw: Option<&str>) -> EsaResult<crate::config::Site> {
+    site_id_slip(service, raw)?;
+    service.check_site_id(raw)
+}
+
+/// Two slips the service would only call "not a site id (an unsigned
+/// integer)": a site's name given for its id (it says which id to use,
+/// still refusing it: a script should not come to depend on names), and a
+/// number too large for a site id. Anything else is left to the service.
+fn site_id_slip(service: &Service, raw: Option<&str>) -> EsaResult<()> {
+    let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(());
+    };
+    if t.parse::<u64>().is_ok() {
+        return Ok(());
+    }
+    let shown = crate::text::quoted(&crate::text::clip(t, 40));
+    let message = if let Some(site) = service
+        .config()
+        .sites
+        .iter()
+        .find(|s| s.name.eq_ignore_ascii_case(t))
+    {
+        format!("SiteId {shown} is a site name; its id is {}", site.id)
+    } else if t
+        .strip_prefix('+')
+        .unwrap_or(t)
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+    {
+        format!(
+            "SiteId {shown} is too large for a site id (at most {})",
+            u64::MAX
+        )
+    } else {
+        return Ok(());
+    };
+    Err(EsaError::new(ErrorCode::InvalidSiteId, message))
 }
 
 /// Reads a CSR from a file or stdin, never more than the limit (+1 byte so

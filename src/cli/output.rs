@@ -12,7 +12,7 @@ use crate::service::{
     StatusChangeResponse,
 };
 use crate::store::Damaged;
-use crate::text::sanitize;
+use crate::text::{sanitize, sanitize_lines};
 
 fn io(e: std::io::Error) -> EsaError {
     EsaError::internal(format!("cannot write to stdout: {e}"))
@@ -36,7 +36,10 @@ pub fn print_error(e: &EsaError, json: bool) {
         let body = ErrorBody {
             request_id: pki::new_request_id(),
             code: e.code.as_str(),
-            message: &e.message,
+            // Already escaped where it quotes input; this also keeps raw
+            // bidi marks and C1 controls (which JSON leaves as they are)
+            // off the terminal.
+            message: &sanitize(&e.message),
             http_status_code: e.code.http_status(),
         };
         let _ = serde_json::to_writer(&mut err, &body);
@@ -56,7 +59,7 @@ pub fn warn_damaged(damaged: &[Damaged]) {
     for d in damaged {
         eprintln!(
             "warning: skipped unreadable entry {}: {}",
-            d.path.display(),
+            sanitize(&d.path.display().to_string()),
             sanitize(&d.reason)
         );
     }
@@ -83,7 +86,7 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
         .get(&r.id)
         .ok()
         .flatten()
-        .map(|e| e.cert_path().display().to_string())
+        .map(|e| sanitize(&e.cert_path().display().to_string()))
         .unwrap_or_default();
     writeln!(out, "{:<19} {entry_dir}", "Certificate file").map_err(io)?;
     if r.private_key.is_empty() {
@@ -116,7 +119,7 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
 /// the operator must never have to guess whether it still opens doors.
 pub fn renewed(out: &mut impl Write, service: &Service, r: &RenewResponse) -> EsaResult<()> {
     issued(out, service, &r.certificate)?;
-    let old = &r.renewed_from;
+    let old = &sanitize(&r.renewed_from);
     writeln!(out, "{:<19} {old}", "RenewedFrom").map_err(io)?;
     let fate = match r.old_status.as_str() {
         "revoked" if r.old_revoked => format!(
@@ -127,8 +130,8 @@ pub fn renewed(out: &mut impl Write, service: &Service, r: &RenewResponse) -> Es
         "expired" => "already expired; nothing to revoke".to_owned(),
         _ => {
             let until = service
-                .get(old)
-                .map(|g| g.result.not_after)
+                .get(&r.renewed_from)
+                .map(|g| sanitize(&g.result.not_after))
                 .unwrap_or_default();
             format!(
                 "STILL VALID until {until}; once the new certificate is deployed run: \
@@ -166,13 +169,15 @@ pub fn table(out: &mut impl Write, r: &ListResponse) -> EsaResult<()> {
             } else {
                 format!("{} ({})", c.name, c.common_name)
             };
+            // Every cell but the number comes from a file an operator may
+            // have edited by hand.
             [
-                c.id.clone(),
+                sanitize(&c.id),
                 c.site_id.to_string(),
-                c.status.clone(),
-                date(&c.not_after).to_owned(),
+                sanitize(&c.status),
+                sanitize(date(&c.not_after)),
                 left,
-                c.pkey_type.clone(),
+                sanitize(&c.pkey_type),
                 sanitize(&label),
             ]
         })
@@ -238,7 +243,8 @@ pub fn details(out: &mut impl Write, r: &GetResponse) -> EsaResult<()> {
     for (k, v) in rows {
         writeln!(out, "{k:<19} {}", sanitize(&v)).map_err(io)?;
     }
-    out.write_all(r.certificate.as_bytes()).map_err(io)
+    out.write_all(sanitize_lines(&r.certificate).as_bytes())
+        .map_err(io)
 }
 
 pub fn changed(
@@ -253,7 +259,7 @@ pub fn changed(
     writeln!(
         out,
         "{verb} {} (site {} {})",
-        r.id,
+        sanitize(&r.id),
         r.site_id,
         sanitize(&r.site_name)
     )
@@ -261,28 +267,37 @@ pub fn changed(
 }
 
 pub fn sites(out: &mut impl Write, r: &SitesResponse) -> EsaResult<()> {
+    let rows: Vec<[String; 3]> = r
+        .sites
+        .iter()
+        .map(|s| {
+            let ca = if s.ca_certificate_id.is_empty() {
+                "not yet".to_owned()
+            } else {
+                sanitize(&s.ca_key_type)
+            };
+            [s.site_id.to_string(), sanitize(&s.site_name), ca]
+        })
+        .collect();
+    // Each text column is as wide as its widest cell (a SiteId has up to
+    // 20 digits), so the counts line up whatever the config holds.
+    let width = |i: usize, header: &str| {
+        rows.iter()
+            .map(|r| r[i].chars().count())
+            .fold(header.len(), usize::max)
+    };
+    let (wi, wn, wc) = (width(0, "SITE ID"), width(1, "NAME"), width(2, "CA"));
     writeln!(
         out,
-        "{:<16}  {:<28}  {:<9}  {:>6}  {:>7}  {:>7}  {:>8}",
+        "{:<wi$}  {:<wn$}  {:<wc$}  {:>6}  {:>7}  {:>7}  {:>8}",
         "SITE ID", "NAME", "CA", "ACTIVE", "REVOKED", "EXPIRED", "EXPIRING"
     )
     .map_err(io)?;
-    for s in &r.sites {
-        let ca = if s.ca_certificate_id.is_empty() {
-            "not yet".to_owned()
-        } else {
-            s.ca_key_type.clone()
-        };
+    for (s, [id, name, ca]) in r.sites.iter().zip(&rows) {
         writeln!(
             out,
-            "{:<16}  {:<28}  {:<9}  {:>6}  {:>7}  {:>7}  {:>8}",
-            s.site_id,
-            sanitize(&s.site_name),
-            ca,
-            s.active,
-            s.revoked,
-            s.expired,
-            s.expiring_soon
+            "{id:<wi$}  {name:<wn$}  {ca:<wc$}  {:>6}  {:>7}  {:>7}  {:>8}",
+            s.active, s.revoked, s.expired, s.expiring_soon
         )
         .map_err(io)?;
     }
@@ -300,7 +315,7 @@ pub fn audit(out: &mut impl Write, r: &crate::service::AuditResponse) -> EsaResu
         writeln!(
             out,
             "{}  {:<10}  site {}  {}  serial {}  by {} (pid {}){}",
-            e.time,
+            sanitize(&e.time),
             sanitize(&e.operation),
             e.site_id,
             sanitize(&e.id),
@@ -326,8 +341,8 @@ pub fn doctor(out: &mut impl Write, r: &crate::service::DoctorReport) -> EsaResu
             (Severity::Problem, false) => "problem",
             (Severity::Note, false) => "note",
         };
-        writeln!(out, "{tag:<7}  {:<20}  {}", f.kind, f.path).map_err(io)?;
-        writeln!(out, "         {}", f.detail).map_err(io)?;
+        writeln!(out, "{tag:<7}  {:<20}  {}", f.kind, sanitize(&f.path)).map_err(io)?;
+        writeln!(out, "         {}", sanitize(&f.detail)).map_err(io)?;
     }
     writeln!(
         out,
