@@ -308,7 +308,6 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
     match command {
         Command::Tui => Ok(()),
         Command::Issue(a) => {
-            site_id_slip(service, a.site_id.as_deref())?;
             let req = CreateRequest {
                 site_id: a.site_id,
                 validity_days: a.validity_days,
@@ -670,45 +669,9 @@ fn parse_site(service: &Service, raw: &str) -> EsaResult<u64> {
     check_site(service, Some(raw)).map(|s| s.id)
 }
 
-/// `--site-id`, checked by the service after [`site_id_slip`].
+/// `--site-id`, checked by the service.
 fn check_site(service: &Service, raw: Option<&str>) -> EsaResult<crate::config::Site> {
-    site_id_slip(service, raw)?;
     service.check_site_id(raw)
-}
-
-/// Two slips the service would only call "not a site id (an unsigned
-/// integer)": a site's name given for its id (it says which id to use,
-/// still refusing it: a script should not come to depend on names), and a
-/// number too large for a site id. Anything else is left to the service.
-fn site_id_slip(service: &Service, raw: Option<&str>) -> EsaResult<()> {
-    let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(());
-    };
-    if t.parse::<u64>().is_ok() {
-        return Ok(());
-    }
-    let shown = crate::text::quoted(&crate::text::clip(t, 40));
-    let message = if let Some(site) = service
-        .config()
-        .sites
-        .iter()
-        .find(|s| s.name.eq_ignore_ascii_case(t))
-    {
-        format!("SiteId {shown} is a site name; its id is {}", site.id)
-    } else if t
-        .strip_prefix('+')
-        .unwrap_or(t)
-        .bytes()
-        .all(|b| b.is_ascii_digit())
-    {
-        format!(
-            "SiteId {shown} is too large for a site id (at most {})",
-            u64::MAX
-        )
-    } else {
-        return Ok(());
-    };
-    Err(EsaError::new(ErrorCode::InvalidSiteId, message))
 }
 
 /// Reads a CSR from a file or stdin, never more than the limit (+1 byte so

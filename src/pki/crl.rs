@@ -151,7 +151,10 @@ pub fn make_crl(
 fn unhex(s: &str) -> Result<Vec<u8>, PkiError> {
     let bad = || PkiError::BadStoredMaterial {
         what: "serial number",
-        detail: format!("{s:?} is not hex"),
+        detail: format!(
+            "{} is not hex",
+            crate::text::quoted(&crate::text::clip(s, 40))
+        ),
     };
     let padded = if s.len() % 2 == 1 {
         format!("0{s}")

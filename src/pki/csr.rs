@@ -82,8 +82,8 @@ pub fn parse_csr(text: &[u8]) -> Result<ParsedCsr, PkiError> {
         "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST"
     ) {
         return Err(reject(format!(
-            "the PEM block is a {:?}, not a CERTIFICATE REQUEST",
-            clip(&sanitize(block.tag()), 40)
+            "the PEM block is a {}, not a CERTIFICATE REQUEST",
+            crate::text::quoted(&clip(block.tag(), 40))
         )));
     }
     parse_der(block.contents())
@@ -240,7 +240,7 @@ pub(crate) fn copy_subject(
             .map_err(|_| reject(format!("subject attribute {oid_str} is not a text string")))?;
         if value.chars().any(is_dangerous) {
             return Err(reject(format!(
-                "subject attribute {oid_str} contains control or bidi characters: \"{}\"",
+                "subject attribute {oid_str} contains control, bidi or invisible format characters: \"{}\"",
                 clip(&sanitize(value), 80)
             )));
         }
@@ -383,14 +383,14 @@ fn to_san(g: &x509_parser::prelude::GeneralName<'_>) -> Result<Option<SanType>, 
     let ia5 = |s: &str, what: &str| {
         if s.chars().any(is_dangerous) || s.len() > 255 {
             return Err(reject(format!(
-                "the {what} SAN {:?} is not acceptable",
-                clip(&sanitize(s), 60)
+                "the {what} SAN {} is not acceptable",
+                crate::text::quoted(&crate::text::clip(s, 60))
             )));
         }
         rcgen::string::Ia5String::try_from(s).map_err(|_| {
             reject(format!(
-                "the {what} SAN {:?} is not ASCII",
-                clip(&sanitize(s), 60)
+                "the {what} SAN {} is not ASCII",
+                crate::text::quoted(&crate::text::clip(s, 60))
             ))
         })
     };

@@ -75,8 +75,8 @@ pub fn parse_since(raw: &str) -> EsaResult<String> {
             EsaError::new(
                 ErrorCode::InvalidParameter,
                 format!(
-                    "--since {:?} is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM:SSZ)",
-                    crate::text::clip(&crate::text::sanitize(raw), 40)
+                    "--since {} is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM:SSZ)",
+                    crate::text::quoted(&crate::text::clip(raw, 40))
                 ),
             )
         })

@@ -11,7 +11,7 @@ use crate::pki::{
     SiteCa, esa_time, now_seconds,
 };
 use crate::store::{AuditRecord, CaMeta, CertMeta, Source, StoredStatus, WriteLock};
-use crate::text::{clip, is_dangerous, sanitize};
+use crate::text::{clip, is_dangerous, quoted};
 
 /// Longest `Name` label accepted.
 pub const MAX_NAME_CHARS: usize = 128;
@@ -108,16 +108,36 @@ impl Service {
                     "Required parameter SiteId missing. Specify SiteId and try again.",
                 )
             })?;
-        let id: u64 = raw.parse().map_err(|_| {
-            EsaError::new(
-                ErrorCode::InvalidSiteId,
-                format!(
-                    "SiteId {:?} is not a site id (an unsigned integer)",
-                    clip(&sanitize(raw), 40)
-                ),
-            )
-        })?;
+        let id: u64 = raw
+            .parse()
+            .map_err(|_| EsaError::new(ErrorCode::InvalidSiteId, self.not_a_site_id(raw)))?;
         self.site(id).cloned()
+    }
+
+    /// Why `raw` is not a site id. Two slips get their own words: a site's
+    /// name given for its id (the message says which id to use, still
+    /// refusing it: a script should not come to depend on names), and a
+    /// number too large for a site id.
+    fn not_a_site_id(&self, raw: &str) -> String {
+        let shown = quoted(&clip(raw, 40));
+        if let Some(site) = self
+            .config
+            .sites
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(raw))
+        {
+            format!("SiteId {shown} is a site name; its id is {}", site.id)
+        } else if let digits = raw.strip_prefix('+').unwrap_or(raw)
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            format!(
+                "SiteId {shown} is too large for a site id (at most {})",
+                u64::MAX
+            )
+        } else {
+            format!("SiteId {shown} is not a site id (an unsigned integer)")
+        }
     }
 
     /// `ValidityDays`: an integer in 1..=3650 (the CA's end is checked at
@@ -130,8 +150,8 @@ impl Service {
             EsaError::new(
                 ErrorCode::InvalidValidityDays,
                 format!(
-                    "ValidityDays {:?} is invalid; expected an integer from 1 to {MAX_VALIDITY_DAYS}",
-                    clip(&sanitize(raw), 40)
+                    "ValidityDays {} is invalid; expected an integer from 1 to {MAX_VALIDITY_DAYS}",
+                    quoted(&clip(raw, 40))
                 ),
             )
         };
@@ -151,8 +171,8 @@ impl Service {
             EsaError::new(
                 ErrorCode::InvalidPkeyType,
                 format!(
-                    "PkeyType {:?} is invalid; expected one of {}",
-                    clip(&sanitize(raw), 40),
+                    "PkeyType {} is invalid; expected one of {}",
+                    quoted(&clip(raw, 40)),
                     PkeyType::SPELLINGS.join(", ")
                 ),
             )
@@ -173,8 +193,8 @@ impl Service {
             return Err(EsaError::new(
                 ErrorCode::InvalidCommonName,
                 format!(
-                    "CommonName {:?} contains control or bidi characters",
-                    clip(&sanitize(cn), 64)
+                    "CommonName {} contains control, bidi or invisible format characters",
+                    quoted(&clip(cn, 64))
                 ),
             ));
         }
@@ -197,8 +217,8 @@ impl Service {
             return Err(EsaError::new(
                 ErrorCode::InvalidName,
                 format!(
-                    "Name {:?} contains control or bidi characters",
-                    clip(&sanitize(name), 64)
+                    "Name {} contains control, bidi or invisible format characters",
+                    quoted(&clip(name, 64))
                 ),
             ));
         }

@@ -32,7 +32,6 @@ use crate::pki::{self, CrlEntry, PkiError, RevocationReason, SiteCa, esa_time, n
 use crate::store::{
     self, CaMeta, CertMeta, CrlMeta, Damaged, Entry, Store, StoreError, StoredStatus, WriteLock,
 };
-use crate::text::sanitize;
 
 /// Days before NotAfter at which a certificate counts as expiring soon.
 pub const EXPIRING_SOON_DAYS: i64 = 30;
@@ -451,8 +450,8 @@ impl Service {
             EsaError::new(
                 ErrorCode::InvalidId,
                 format!(
-                    "{:?} is not a certificate Id (32 lower-case hex digits)",
-                    crate::text::clip(&sanitize(id), 40)
+                    "{} is not a certificate Id (32 lower-case hex digits)",
+                    crate::text::quoted(&crate::text::clip(id, 40))
                 ),
             )
         })?;
