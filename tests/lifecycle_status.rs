@@ -380,3 +380,24 @@ fn crl_numbers_never_go_back_when_the_state_file_is_lost() {
     assert!(after > before, "CRL number went back: {before} -> {after}");
     assert_eq!(serials, vec![norm(&x.serial)]);
 }
+
+#[test]
+fn crl_current_prints_the_stored_crl_without_signing() {
+    require_openssl!();
+    let w = World::new("");
+    let site = SITE.to_string();
+    // No CA yet: nothing stored, a clear error, nothing created.
+    let empty = w.snapshot();
+    let out = w.run(&["crl", "--site-id", &site, "--current"]);
+    assert_code(&out, "InvalidParameter");
+    assert_eq!(empty, w.snapshot());
+    let x = issue(&w, "ECC");
+    w.ok(&["revoke", &x.id]);
+    let stored = w.store.join("sites").join(&site).join("crl.pem");
+    let before = w.snapshot();
+    let printed = w.ok(&["crl", "--site-id", &site, "--current"]);
+    assert_eq!(printed, std::fs::read_to_string(&stored).unwrap());
+    assert_eq!(before, w.snapshot(), "--current signs nothing");
+    let (serials, _, _) = crl_serials_and_number(&w.write("cur.pem", &printed));
+    assert_eq!(serials, vec![norm(&x.serial)]);
+}

@@ -71,6 +71,10 @@ pub enum Command {
     Crl {
         #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         site_id: Option<String>,
+        /// Print the stored CRL as it is instead of signing a fresh one
+        /// (needs no CA passphrase: for publishing from cron).
+        #[arg(long)]
+        current: bool,
     },
     /// List the sites of the config with their CA and counts.
     Sites,
@@ -444,9 +448,13 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                 output::audit(&mut out, &r)
             }
         }
-        Command::Crl { site_id } => {
+        Command::Crl { site_id, current } => {
             let site = check_site(service, site_id.as_deref())?;
-            let pem = service.crl_pem(site.id)?;
+            let pem = if current {
+                service.current_crl_pem(site.id)?
+            } else {
+                service.crl_pem(site.id)?
+            };
             write_pem(&mut out, &pem)
         }
         Command::Sites => {

@@ -509,6 +509,25 @@ impl Service {
         self.write_crl(&lock, site_id, &ca, now)
     }
 
+    /// The site's stored CRL, as the last change left it, without signing
+    /// (so without the CA passphrase). Errors: `InvalidParameter.SiteId`;
+    /// `InvalidParameter` when the site has no CRL yet.
+    pub fn current_crl_pem(&self, site_id: u64) -> EsaResult<String> {
+        self.site(site_id)?;
+        let _shared = self.store.read_lock().map_err(store_err)?;
+        self.store
+            .crl_pem(site_id)
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                EsaError::new(
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "site {site_id} has no CRL yet (it is made with its CA on first use; run esa-certs crl --site-id {site_id})"
+                    ),
+                )
+            })
+    }
+
     /// Sites of the config with their CA and counts.
     pub fn sites(&self) -> EsaResult<SitesResponse> {
         let listing = self.read_listing(None)?;
