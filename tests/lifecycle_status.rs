@@ -387,6 +387,7 @@ fn crl_current_prints_the_stored_crl_without_signing() {
     let w = World::new("");
     let site = SITE.to_string();
     // No CA yet: nothing stored, a clear error, nothing created.
+    w.ok(&["sites"]); // the store's folders exist
     let empty = w.snapshot();
     let out = w.run(&["crl", "--site-id", &site, "--current"]);
     assert_code(&out, "InvalidParameter");
