@@ -177,14 +177,17 @@ impl Columns {
     }
 }
 
-/// Days left as the table shows them: `364d`, `!12d` within the
-/// expiring-soon window (unless already renewed), `-3d` once past.
+/// Days left as the table shows them: `365d` for a certificate issued
+/// now for 365 days, `!12d` within the expiring-soon window (less than
+/// 30 days, as the service counts it; unless already renewed), `-3d` once
+/// past.
 pub fn left_text(row: &CertRow, app: &App) -> String {
-    match row.days_left(app.now()) {
+    let now = app.now();
+    let soon =
+        row.status == Status::Active && !row.renewed && row.expires_within(now, EXPIRING_SOON_DAYS);
+    match row.days_left(now) {
         None => "?".into(),
-        Some(d) if row.status == Status::Active && !row.renewed && d < EXPIRING_SOON_DAYS => {
-            format!("!{d}d")
-        }
+        Some(d) if soon => format!("!{d}d"),
         Some(d) => format!("{d}d"),
     }
 }
