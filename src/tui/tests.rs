@@ -1190,6 +1190,27 @@ fn snapshot_main_screen() {
 }
 
 #[test]
+fn too_small_says_so_in_full_at_the_smallest_sizes() {
+    let h = Harness::new();
+    for (w, ht) in [(20, 5), (30, 8), (39, 9), (12, 2), (5, 1)] {
+        let screen = h.draw(w, ht);
+        let text: String = screen
+            .lines()
+            .map(|l| l.trim_matches('"').trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(!text.contains('…'), "{w}×{ht}: {screen}");
+        assert!(text.contains("40×10"), "{w}×{ht}: {screen}");
+        if w >= 20 {
+            let size = format!("{w}×{ht}");
+            assert!(text.contains("Terminal too small:"), "{w}×{ht}: {screen}");
+            assert!(text.contains(&size), "{w}×{ht}: {screen}");
+        }
+    }
+    snapshot!("too_small_20x5", h.draw(20, 5));
+}
+
+#[test]
 fn snapshot_confirm_revoke() {
     let mut h = Harness::new();
     fixture(&mut h);

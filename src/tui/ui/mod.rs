@@ -45,12 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        let msg = format!(
-            "Terminal too small: {}×{}, need {MIN_WIDTH}×{MIN_HEIGHT}",
-            area.width, area.height
-        );
-        let line = Line::styled(fit(&msg, usize::from(area.width)), app.theme.warn());
-        frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
+        draw_too_small(frame, app.theme, area);
         return;
     }
     let [title, body, status, hints] = rows(area);
@@ -71,6 +66,25 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     draw_status(frame, app, status);
     draw_hints(frame, app, hints);
+}
+
+/// "Terminal too small", wrapped onto as many lines as the terminal has;
+/// a shorter text when even that does not fit.
+fn draw_too_small(frame: &mut Frame, t: Theme, area: Rect) {
+    let (w, h) = (area.width, area.height);
+    let long = format!("Terminal too small: {w}×{h}, need {MIN_WIDTH}×{MIN_HEIGHT}");
+    let short = format!("{w}×{h} < {MIN_WIDTH}×{MIN_HEIGHT}");
+    let cols = usize::from(w);
+    let lines = [long, short]
+        .iter()
+        .map(|m| text::wrap(m, cols))
+        .find(|l| l.len() <= usize::from(h))
+        .unwrap_or_else(|| vec![fit(&format!("{MIN_WIDTH}×{MIN_HEIGHT}"), cols)]);
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|l| Line::styled(l, t.warn()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
