@@ -461,7 +461,11 @@ impl App {
         match action {
             Action::Tick => self.tick(),
             Action::FocusGained => self.reload(),
-            Action::Cmd(Cmd::Quit) => self.quit = true,
+            Action::Cmd(Cmd::Quit) => {
+                if !self.key_would_be_lost("Ctrl-C again quits") {
+                    self.quit = true;
+                }
+            }
             Action::Paste(text) => self.paste(&text),
             Action::Edit(e) => self.edit(e),
             Action::Cmd(cmd) => self.command(cmd),
@@ -533,6 +537,23 @@ impl App {
                 _ => Some(Popup::Confirm(c)),
             },
         }
+    }
+
+    /// Esc or Ctrl-C on a result whose private key is on screen only: the
+    /// first press warns (and arms), the second goes ahead. Returns whether
+    /// this press was stopped.
+    fn key_would_be_lost(&mut self, then: &str) -> bool {
+        let Screen::Result(r) = &mut self.screen else {
+            return false;
+        };
+        if !r.key_only_here() || r.leave_armed {
+            return false;
+        }
+        r.leave_armed = true;
+        self.warn(format!(
+            "Key not stored, shown only here: K copies it; {then}"
+        ));
+        true
     }
 
     // ---- status line ---------------------------------------------------------------

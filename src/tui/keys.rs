@@ -168,7 +168,7 @@ const fn b(
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
     b(Cmd::Help, &[ch('?'), key(KeyCode::F(1))], HELP_WORKS, "help", "Show this help"),
-    b(Cmd::Quit, &[ctrl('c')], ALL, "", "Quit, from anywhere"),
+    b(Cmd::Quit, &[ctrl('c')], ALL, "", "Quit, from anywhere (twice on a result whose key is not kept)"),
     b(Cmd::New, &[ch('n')], &[Main], "new", "Issue a new certificate for the selected site"),
     b(Cmd::Open, &[key(KeyCode::Enter)], &[Main], "open", "Open the selected certificate (in Sites: go to its certificates)"),
     b(Cmd::Search, &[ch('/')], &[Main], "search", "Filter by CommonName, Name, or Id / serial / fingerprint prefix"),

@@ -204,16 +204,13 @@ impl App {
         Screen::Form(f)
     }
 
-    pub(super) fn result_command(&mut self, mut r: Box<ResultView>, cmd: Cmd) -> Screen {
+    pub(super) fn result_command(&mut self, r: Box<ResultView>, cmd: Cmd) -> Screen {
         match cmd {
             Cmd::Back => {
                 if r.key_only_here() && !r.leave_armed {
-                    r.leave_armed = true;
-                    self.warn(
-                        "The private key is not stored and will not be shown again: K copies it; Esc again leaves"
-                            .into(),
-                    );
-                    return Screen::Result(r);
+                    self.screen = Screen::Result(r);
+                    self.key_would_be_lost("Esc again leaves");
+                    return std::mem::replace(&mut self.screen, Screen::Main);
                 }
                 if r.leave_armed {
                     self.note = None;
