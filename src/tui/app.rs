@@ -336,6 +336,14 @@ impl App {
         self.sites.get(self.site_sel)
     }
 
+    /// A site's name (sanitised) for messages, else its id.
+    pub fn site_label(&self, site_id: u64) -> String {
+        self.sites
+            .iter()
+            .find(|s| s.site_id == site_id)
+            .map_or_else(|| site_id.to_string(), |s| sanitize(&s.site_name))
+    }
+
     /// Whether the certificates and counts of `site` have been read.
     pub fn site_read(&self, site: u64) -> bool {
         self.load.loaded && !self.load.unread.contains(&site)
@@ -599,9 +607,10 @@ fn scroll_command(s: &Scroll, cmd: Cmd) {
     }
 }
 
-/// A name cut for a status message, so the message's point still fits.
+/// A name cut for a status message, so the message's point still fits
+/// in 80 columns.
 fn short(label: &str) -> String {
-    crate::text::clip(label, 28)
+    crate::text::clip(label, 24)
 }
 
 /// "web · alice.example", or the CN alone, from store text.

@@ -716,9 +716,8 @@ fn details_show_get_and_act_on_the_certificate() {
     assert!(h.copies[3].1.contains("\"FingerprintSha256\""));
     assert!(!h.copies[3].1.contains("PRIVATE KEY"));
     assert!(
-        h.note().starts_with(
-            "Sent the details JSON of details.example to the terminal clipboard (OSC 52"
-        )
+        h.note()
+            .starts_with("Sent details JSON of details.example by OSC 52 (")
     );
     // Revoking from the details refreshes them.
     h.ch('r');
@@ -739,9 +738,49 @@ fn copies_from_the_table_and_their_outcome_in_the_status_line() {
     h.ch('c');
     assert_eq!(h.copies[0].1, c.certificate);
     assert!(h.term.starts_with(b"\x1b]52;c;"));
-    assert!(h.note().contains("terminal clipboard (OSC 52"));
+    assert!(h.note().contains("by OSC 52 ("));
     h.ch('K');
     assert!(h.copies[1].2, "a private key is a secret copy");
+}
+
+#[test]
+fn copy_messages_and_the_site_counts_fit_80_columns() {
+    let mut h = Harness::with_config(&config_text("").replace(
+        "name = \"example.com\"\n",
+        "name = \"example.com\"\nmax_client_certificates = 100\n",
+    ));
+    h.clipboard = Clipboard::osc52_only("no native clipboard");
+    let long = "a-rather-long-common-name.department.example.com";
+    h.issue(long, "a long label for the laptop", 30);
+    h.issue("soon.example", "", 10);
+    let c = h.issue("gone.example", "", 30);
+    h.app.service().revoke(&c.id, None).unwrap();
+    h.step(Action::FocusGained);
+    let status_line = |h: &Harness| {
+        let s = h.draw(80, 24);
+        s.lines().nth(22).unwrap_or_default().to_owned()
+    };
+    h.key(KeyCode::Home);
+    assert!(h.app.table.selected_row().unwrap().common_name == long);
+    for k in ['c', 'K', 'A'] {
+        h.ch(k);
+        let line = status_line(&h);
+        // The label may be cut (marked …), never the caveat at the end.
+        assert!(
+            line.trim_matches('"')
+                .trim_end()
+                .ends_with("by OSC 52 (no native clipboard)"),
+            "{line}"
+        );
+    }
+    // The counts line of the site: the quota first, every count shown.
+    let screen = h.draw(80, 24);
+    let counts = screen.lines().nth(3).unwrap_or_default();
+    assert!(
+        counts.contains("quota 3/100") && counts.contains("1 rev") && counts.contains("0 exp"),
+        "{screen}"
+    );
+    assert!(!counts.contains('…'), "{screen}");
 }
 
 #[test]

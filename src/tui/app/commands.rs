@@ -221,20 +221,14 @@ impl App {
                 return Screen::Main;
             }
             Cmd::CopyCert => {
-                let what = format!(
-                    "the certificate PEM of {}",
-                    short(&sanitize(&r.resp.common_name))
-                );
+                let what = format!("certificate of {}", short(&sanitize(&r.resp.common_name)));
                 self.copy(what, Zeroizing::new(r.resp.certificate.clone()), false);
             }
             Cmd::CopyKey => {
                 if r.resp.private_key.is_empty() {
                     self.warn("Issued for your CSR: the private key never left you".into());
                 } else {
-                    let what = format!(
-                        "the private key of {}",
-                        short(&sanitize(&r.resp.common_name))
-                    );
+                    let what = format!("private key of {}", short(&sanitize(&r.resp.common_name)));
                     let key = Zeroizing::new(r.resp.private_key.expose().to_owned());
                     self.copy(what, key, true);
                 }
@@ -249,7 +243,7 @@ impl App {
                 match json {
                     Ok(json) => {
                         let secret = !r.resp.private_key.is_empty();
-                        self.copy("the response JSON".into(), Zeroizing::new(json), secret);
+                        self.copy("response JSON".into(), Zeroizing::new(json), secret);
                     }
                     Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
                 }
@@ -273,7 +267,7 @@ impl App {
             }
             Cmd::CopyJson => match serde_json::to_string_pretty(&d.get) {
                 Ok(json) => self.copy(
-                    format!("the details JSON of {}", short(&label)),
+                    format!("details JSON of {}", short(&label)),
                     Zeroizing::new(json),
                     false,
                 ),

@@ -26,7 +26,7 @@ impl App {
     pub(super) fn copy_ca(&mut self, site_id: u64) {
         match self.service.ca_pem(site_id) {
             Ok(pem) => self.copy(
-                format!("the CA certificate of site {site_id}"),
+                format!("CA certificate of {}", short(&self.site_label(site_id))),
                 Zeroizing::new(pem),
                 false,
             ),
@@ -38,8 +38,8 @@ impl App {
     pub(super) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
         let (what, export, secret) = match cmd {
             Cmd::CopyCa => return self.copy_ca(site_id),
-            Cmd::CopyKey => ("the private key", ExportWhat::Key, true),
-            _ => ("the certificate PEM", ExportWhat::Cert, false),
+            Cmd::CopyKey => ("private key", ExportWhat::Key, true),
+            _ => ("certificate", ExportWhat::Cert, false),
         };
         match self.service.export(id, export) {
             Ok(bytes) => {
@@ -51,7 +51,7 @@ impl App {
                     secret,
                 );
             }
-            Err(e) => self.fail(&format!("Cannot copy {what}"), e),
+            Err(e) => self.fail(&format!("Cannot copy the {what}"), e),
         }
     }
 
@@ -123,7 +123,7 @@ impl App {
                     Ok(_) => {
                         self.set_note(
                             NoteKind::Success,
-                            format!("{} {label} ({id})", capitalise(op.done())),
+                            format!("{} {} ({id})", capitalise(op.done()), short(&label)),
                         );
                         self.refresh_details(&id, op);
                         self.reload();
