@@ -405,7 +405,10 @@ impl App {
         }
         match (self.ctx(), cmd) {
             (Ctx::Main, Cmd::Back) => !self.table.query().is_empty(),
-            (Ctx::Main, Cmd::Open | Cmd::CopyCert | Cmd::CopyCa) => row.is_some(),
+            (Ctx::Main, Cmd::Open | Cmd::CopyCert) => row.is_some(),
+            (Ctx::Main, Cmd::CopyCa) => self
+                .selected_site()
+                .is_some_and(|s| !s.ca_certificate_id.is_empty()),
             (Ctx::Main, Cmd::CopyKey) => row.is_some_and(|r| r.key_stored),
             (Ctx::Details, Cmd::CopyKey) => match &self.screen {
                 Screen::Details(d) => d.get.result.private_key_stored,

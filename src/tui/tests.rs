@@ -784,6 +784,34 @@ fn copy_messages_and_the_site_counts_fit_80_columns() {
 }
 
 #[test]
+fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
+    let mut h = Harness::new();
+    // No certificate yet, so no CA: A says so and creates nothing.
+    h.ch('A');
+    assert!(h.copies.is_empty());
+    assert_eq!(
+        h.note(),
+        "site example.com has no CA yet (it is created by the first issuance)"
+    );
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
+    assert!(h.app.service().store().ca_cert_pem(SITE).unwrap().is_none());
+    assert!(!h.app.applies(super::action::Cmd::CopyCa));
+    // With a CA but a filter that hides every row, A still copies it.
+    h.issue("ca.example", "", 30);
+    h.step(Action::FocusGained);
+    assert!(h.app.applies(super::action::Cmd::CopyCa));
+    h.ch('/');
+    h.typ("nothing-matches");
+    h.key(KeyCode::Enter);
+    assert!(h.app.table.is_empty());
+    h.ch('A');
+    let ca = h.app.service().store().ca_cert_pem(SITE).unwrap().unwrap();
+    assert_eq!(h.copies.len(), 1);
+    assert_eq!(h.copies[0].1, ca);
+    assert!(h.note().starts_with("Sent CA certificate of example.com"));
+}
+
+#[test]
 fn without_a_kept_key_the_result_warns_and_esc_asks_twice() {
     let mut h = Harness::with_store("keep_private_keys = false");
     h.ch('n');

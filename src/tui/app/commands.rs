@@ -80,7 +80,12 @@ impl App {
                 self.reload();
                 self.info("Re-reading the store…".into());
             }
-            Cmd::CopyCert | Cmd::CopyKey | Cmd::CopyCa => match row {
+            // The CA is the selected site's, with or without a row.
+            Cmd::CopyCa => match self.selected_site() {
+                Some(s) => self.copy_ca(s.site_id),
+                None => self.warn("No site is selected".into()),
+            },
+            Cmd::CopyCert | Cmd::CopyKey => match row {
                 Some(r) => self.copy_stored(cmd, &r.id, r.site_id, &r.label()),
                 None => self.warn("No certificate is selected".into()),
             },

@@ -23,14 +23,25 @@ impl App {
             .push(Effect::Copy(CopyRequest { what, text, secret }));
     }
 
+    /// Copies a site's CA certificate. Read from the store, not through
+    /// `Service::ca_pem`, which would create a missing CA: a copy key must
+    /// not create one.
     pub(super) fn copy_ca(&mut self, site_id: u64) {
-        match self.service.ca_pem(site_id) {
-            Ok(pem) => self.copy(
-                format!("CA certificate of {}", short(&self.site_label(site_id))),
+        let site = self.site_label(site_id);
+        match self.service.store().ca_cert_pem(site_id) {
+            Ok(Some(pem)) => self.copy(
+                format!("CA certificate of {}", short(&site)),
                 Zeroizing::new(pem),
                 false,
             ),
-            Err(e) => self.fail("Cannot read the CA certificate", e),
+            Ok(None) => self.warn(format!(
+                "site {} has no CA yet (it is created by the first issuance)",
+                short(&site)
+            )),
+            Err(e) => self.fail(
+                "Cannot read the CA certificate",
+                crate::service::store_err(e),
+            ),
         }
     }
 
