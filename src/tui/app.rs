@@ -390,13 +390,6 @@ impl App {
     /// only those). The keys still work otherwise and say why not.
     pub fn applies(&self, cmd: Cmd) -> bool {
         let row = self.table.selected_row();
-        let (status, renewed) = match &self.screen {
-            Screen::Details(d) => (
-                Status::parse(&d.get.status),
-                d.get.result.renewed_by.is_some(),
-            ),
-            _ => (row.map(|r| r.status), row.is_some_and(|r| r.renewed)),
-        };
         if let Screen::Form(f) = &self.screen
             && f.submitting.is_some()
             && self.popup.is_none()
@@ -418,15 +411,11 @@ impl App {
                 Screen::Result(r) => !r.resp.private_key.is_empty(),
                 _ => false,
             },
-            (Ctx::Main | Ctx::Details, Cmd::Revoke) => status == Some(Status::Active),
-            (Ctx::Main | Ctx::Details, Cmd::Activate) => status == Some(Status::Revoked),
-            (Ctx::Main | Ctx::Details, Cmd::Delete) => {
-                matches!(status, Some(Status::Revoked | Status::Expired))
-            }
-            // A revoked or already renewed certificate is refused by the
-            // service; the key still works and says why.
-            (Ctx::Main | Ctx::Details, Cmd::Renew) => {
-                matches!(status, Some(Status::Active | Status::Expired)) && !renewed
+            // Only what the service allows; the keys still work otherwise
+            // and say why not.
+            (Ctx::Main | Ctx::Details, Cmd::Revoke | Cmd::Activate | Cmd::Delete | Cmd::Renew) => {
+                self.target()
+                    .is_some_and(|t| self.refusal(cmd, &t).is_none())
             }
             (Ctx::Main, Cmd::FocusNext) => self.sites.len() > 1,
             (Ctx::Form, Cmd::Left | Cmd::Right | Cmd::Toggle) => match &self.screen {

@@ -34,8 +34,13 @@ pub struct CertRow {
     pub validity_days: u32,
     /// Issued for a CSR: a renewal keeps its public key.
     pub from_csr: bool,
-    /// A successor exists (renewing again is refused).
+    /// A successor exists (renewing again is refused while it lives).
     pub renewed: bool,
+    /// The successor's Id, when renewed.
+    pub successor: Option<String>,
+    /// Revoked in the store, even when it shows `expired` since: renewing
+    /// it is refused.
+    pub revoked: bool,
     /// `name \n common_name`, lower-case, for substring search.
     text_key: String,
     /// The label as shown, lower-case, for sorting by name.
@@ -78,6 +83,8 @@ impl CertRow {
             validity_days: s.validity_days.parse().unwrap_or(0),
             from_csr: s.kind == "csr",
             renewed: s.renewed_by.is_some(),
+            successor: s.renewed_by,
+            revoked: s.revoke_time.is_some(),
             name,
             common_name,
             text_key,

@@ -670,11 +670,46 @@ fn revoke_asks_names_the_certificate_and_takes_a_reason() {
 }
 
 #[test]
-fn refused_transitions_show_the_esa_code() {
+fn transitions_the_service_refuses_are_refused_at_once() {
     let mut h = Harness::new();
     let c = h.issue("active.example", "", 30);
     h.step(Action::FocusGained);
-    h.ch('D');
+    let refused = |h: &mut Harness, key: char, says: &str| {
+        h.ch(key);
+        assert!(h.app.popup.is_none(), "{key}: {:?}", h.app.popup);
+        assert_eq!(h.note(), says);
+        assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
+    };
+    refused(
+        &mut h,
+        'D',
+        "Delete needs a revoked or expired certificate; this one is active",
+    );
+    refused(
+        &mut h,
+        'a',
+        "Activate needs a revoked certificate; this one is active",
+    );
+    assert_eq!(h.app.service().get(&c.id).unwrap().status, "active");
+    h.ch('r');
+    h.ch('y');
+    refused(
+        &mut h,
+        'r',
+        "Revoke needs an active certificate; this one is revoked",
+    );
+    // From the details too.
+    h.key(KeyCode::Enter);
+    refused(
+        &mut h,
+        'r',
+        "Revoke needs an active certificate; this one is revoked",
+    );
+    h.key(KeyCode::Esc);
+    // Another process re-activates it before the table knows: the
+    // confirmation opens, and the service's refusal shows its code.
+    h.app.service().activate(&c.id).unwrap();
+    h.ch('a');
     h.ch('y');
     let Some(Popup::Message(m)) = &h.app.popup else {
         panic!("no message")
@@ -684,8 +719,8 @@ fn refused_transitions_show_the_esa_code() {
     assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Error);
     h.key(KeyCode::Enter);
     assert!(h.app.popup.is_none());
-    assert!(h.app.service().get(&c.id).is_ok());
     // Revoke, then delete: the row leaves the table.
+    h.step(Action::FocusGained);
     h.ch('r');
     h.ch('y');
     h.ch('D');
@@ -1018,14 +1053,44 @@ fn renew_with_another_validity_and_the_old_one_revoked() {
 }
 
 #[test]
-fn refused_renewals_show_the_esa_code_and_esc_cancels() {
+fn renewals_the_service_refuses_do_not_open_the_popup() {
     let mut h = Harness::new();
     let c = h.issue("gone.example", "", 30);
     h.app.service().revoke(&c.id, None).unwrap();
     h.step(Action::FocusGained);
     assert!(!h.app.applies(super::action::Cmd::Renew));
     h.ch('R');
-    assert!(h.draw(80, 24).contains("the service will refuse"));
+    assert!(h.app.popup.is_none());
+    assert_eq!(
+        h.note(),
+        "A revoked certificate is not renewed: activate it first, or issue a new one"
+    );
+    // Renewed once: refused while the successor exists.
+    h.app.service().activate(&c.id).unwrap();
+    let next = h.app.service().renew(&c.id, None, false).unwrap();
+    h.step(Action::FocusGained);
+    assert!(h.app.table.select_id(&c.id));
+    h.ch('R');
+    assert!(h.app.popup.is_none());
+    assert_eq!(
+        h.note(),
+        format!(
+            "Already renewed by {}…: renew that one instead",
+            &next.certificate.id[..12]
+        )
+    );
+}
+
+#[test]
+fn refused_renewals_show_the_esa_code_and_esc_cancels() {
+    let mut h = Harness::new();
+    let c = h.issue("gone.example", "", 30);
+    h.step(Action::FocusGained);
+    // Revoked by another process after the table was read: the popup
+    // opens, and the service refuses.
+    h.app.service().revoke(&c.id, None).unwrap();
+    h.ch('R');
+    assert!(matches!(h.app.popup, Some(Popup::Renew(_))));
     h.key(KeyCode::Enter);
     let Some(Popup::Message(m)) = &h.app.popup else {
         panic!("no message: {:?}", h.app.popup)
@@ -1194,9 +1259,16 @@ fn any_size_draws_without_panicking() {
             h.ch('n');
             h.ctrl('s');
         }),
-        Box::new(|h| h.ch('D')),
+        Box::new(|h| {
+            // A message: the certificate went away behind the table's back.
+            let id = h.app.table.selected_row().unwrap().id.clone();
+            h.app.service().revoke(&id, None).unwrap();
+            h.app.service().delete(&id).unwrap();
+            h.ch('c');
+            assert!(matches!(h.app.popup, Some(Popup::Message(_))));
+        }),
     ];
-    for (i, setup) in states.drain(..).enumerate() {
+    for setup in states.drain(..) {
         let mut h = Harness::new();
         h.issue(
             "size.example",
@@ -1205,9 +1277,6 @@ fn any_size_draws_without_panicking() {
         );
         h.step(Action::FocusGained);
         setup(&mut h);
-        if i == 8 {
-            h.ch('y'); // the refusal message
-        }
         for (w, ht) in sizes {
             let _ = render(&h.app, w, ht);
         }

@@ -107,16 +107,9 @@ pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
             r.not_after
         ),
     });
-    if r.status == Status::Revoked {
-        what.push("It is revoked: the service will refuse (activate it first).".into());
-    } else if r.renewed {
-        what.push("It was renewed already: the service will refuse (renew its successor).".into());
-    }
     for (i, para) in what.iter().enumerate() {
         let style = if i == 1 && r.revoke_old && r.status == Status::Active {
             t.warn()
-        } else if i >= 2 {
-            t.error()
         } else {
             t.dim()
         };
