@@ -17,6 +17,11 @@ use super::keys::Ctx;
 /// Quick choices for ValidityDays (←/→ in the field).
 pub const PRESETS: [u32; 4] = [30, 90, 365, 730];
 
+/// Characters a ValidityDays field takes: one more than the largest valid
+/// value (3650) has, so a typo past the range is still seen, and refused
+/// by the service's rule. Its box is one wider, for the cursor.
+pub const DAYS_MAX_CHARS: usize = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     Site,
@@ -155,7 +160,7 @@ impl IssueForm {
             sites,
             site,
             source: Source::Generate,
-            days: TextInput::new(&cfg.defaults.validity_days.to_string()),
+            days: TextInput::limited(&cfg.defaults.validity_days.to_string(), DAYS_MAX_CHARS),
             key_type,
             csr: MultiLine::new(MAX_CSR_BYTES + 1),
             csr_preview: None,

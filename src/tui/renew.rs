@@ -11,7 +11,7 @@ use crate::error::EsaError;
 use crate::service::{CertSummary, Service, Status};
 use crate::text::sanitize;
 
-use super::form::PRESETS;
+use super::form::{DAYS_MAX_CHARS, PRESETS};
 use super::input::{Edit, TextInput};
 use super::rows::CertRow;
 
@@ -57,7 +57,7 @@ impl RenewAsk {
             old_days,
             key_type: String::new(),
             from_csr: false,
-            days: TextInput::new(&days),
+            days: TextInput::limited(&days, DAYS_MAX_CHARS),
             revoke_old: false,
             focus: RenewField::Days,
             days_error: None,

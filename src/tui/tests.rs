@@ -416,6 +416,17 @@ fn quit_keys() {
 }
 
 #[test]
+fn the_form_validity_days_show_all_that_was_typed() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.ctrl('u');
+    h.typ("1234567");
+    assert_eq!(h.form().days.value(), "12345");
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("ValidityDays  12345 "), "{screen}");
+}
+
+#[test]
 fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     let mut h = Harness::new();
     h.ch('?');
@@ -1039,6 +1050,20 @@ fn renew_with_another_validity_and_the_old_one_revoked() {
         panic!("no renew popup")
     };
     assert!(r.revoke_old && r.days_error.is_none());
+    // What is typed is what is shown: 99999 (past the range) in full;
+    // more digits than the field takes are not taken.
+    h.key(KeyCode::BackTab);
+    h.ctrl('u');
+    h.typ("999999");
+    let Some(Popup::Renew(r)) = &h.app.popup else {
+        panic!("no renew popup")
+    };
+    assert_eq!(r.days.value(), "99999");
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("ValidityDays 99999"), "{screen}");
+    h.ctrl('u');
+    h.typ("90");
+    h.key(KeyCode::Tab);
     assert!(h.draw(80, 24).contains("REVOKED at once"));
     h.key(KeyCode::Enter);
     let Screen::Result(v) = &h.app.screen else {

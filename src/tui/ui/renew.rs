@@ -14,7 +14,8 @@ use crate::tui::app::App;
 use crate::tui::renew::{RenewAsk, RenewField};
 
 const KEY_W: usize = 14;
-const DAYS_W: usize = 6;
+/// The ValidityDays box: every character the field takes, and the cursor.
+const DAYS_W: usize = crate::tui::form::DAYS_MAX_CHARS + 1;
 
 pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
     let t = app.theme;
@@ -42,7 +43,7 @@ pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
             style,
         )
     };
-    let (shown, cx) = r.days.window(u16::try_from(DAYS_W - 1).unwrap_or(1));
+    let (shown, cx) = r.days.window(u16::try_from(DAYS_W).unwrap_or(1));
     let days_note = if r.old_days > 0 {
         format!("←/→ presets · the old one had {}", r.old_days)
     } else {
