@@ -191,7 +191,13 @@ pub struct LoadState {
     damaged_so_far: usize,
     pub error: Option<EsaError>,
     pub damaged: usize,
+    /// A re-read asked for with Ctrl-R/F5: its end is said in the status
+    /// line.
+    announce: bool,
 }
+
+/// The status line while a re-read asked for runs.
+const REREADING: &str = "Re-reading the store…";
 
 pub struct App {
     service: Service,

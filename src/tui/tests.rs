@@ -427,6 +427,21 @@ fn the_form_validity_days_show_all_that_was_typed() {
 }
 
 #[test]
+fn ctrl_r_says_when_the_re_read_is_done() {
+    let mut h = Harness::new();
+    h.issue("one.example", "", 30);
+    h.issue("two.example", "", 30);
+    // The runtime runs the load later: meanwhile the note says so.
+    h.app.step(Action::Cmd(super::action::Cmd::Reload));
+    assert_eq!(h.note(), "Re-reading the store…");
+    h.run();
+    assert_eq!(h.note(), "Re-read the store: 2 certificates");
+    assert_eq!(h.labels().len(), 2);
+    h.key(KeyCode::F(5));
+    assert_eq!(h.note(), "Re-read the store: 2 certificates");
+}
+
+#[test]
 fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     let mut h = Harness::new();
     h.ch('?');

@@ -171,7 +171,8 @@ impl App {
             }
             Cmd::Reload => {
                 self.reload();
-                self.info("Re-reading the store…".into());
+                self.load.announce = true;
+                self.info(super::REREADING.into());
             }
             // The CA is the selected site's, with or without a row.
             Cmd::CopyCa => match self.selected_site() {

@@ -284,6 +284,17 @@ impl App {
         }
         if std::mem::take(&mut self.load.pending) {
             self.reload();
+        } else if self.load.unread.is_empty() && std::mem::take(&mut self.load.announce) {
+            // Replaced only if nothing else (an error) was said meanwhile.
+            if self
+                .note
+                .as_ref()
+                .is_some_and(|n| n.text == super::REREADING)
+            {
+                let n = self.table.rows().len();
+                let s = if n == 1 { "" } else { "s" };
+                self.info(format!("Re-read the store: {n} certificate{s}"));
+            }
         }
     }
 
