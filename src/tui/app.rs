@@ -170,9 +170,18 @@ pub struct Message {
     pub error: EsaError,
 }
 
+/// The help popup: opened at the section for where the keyboard was.
+#[derive(Debug, Default)]
+pub struct HelpView {
+    pub scroll: Scroll,
+    /// The section (index into `keys::HELP_SECTIONS`) to show first; the
+    /// renderer, which knows where it starts, scrolls there once.
+    pub section: std::cell::Cell<Option<usize>>,
+}
+
 #[derive(Debug)]
 pub enum Popup {
-    Help(Scroll),
+    Help(Box<HelpView>),
     Confirm(Confirm),
     Message(Message),
     Renew(Box<RenewAsk>),
@@ -487,7 +496,14 @@ impl App {
             return;
         }
         if cmd == Cmd::Help {
-            self.popup = Some(Popup::Help(Scroll::default()));
+            let ctx = self.ctx();
+            let section = keys::HELP_SECTIONS
+                .iter()
+                .position(|(_, ctxs)| ctxs.contains(&ctx));
+            self.popup = Some(Popup::Help(Box::new(HelpView {
+                scroll: Scroll::default(),
+                section: std::cell::Cell::new(section),
+            })));
             return;
         }
         let screen = std::mem::replace(&mut self.screen, Screen::Main);
@@ -510,12 +526,12 @@ impl App {
 
     fn popup_command(&mut self, popup: Popup, cmd: Cmd) -> Option<Popup> {
         match popup {
-            Popup::Help(s) => {
+            Popup::Help(h) => {
                 if cmd == Cmd::Back {
                     return None;
                 }
-                scroll_command(&s, cmd);
-                Some(Popup::Help(s))
+                scroll_command(&h.scroll, cmd);
+                Some(Popup::Help(h))
             }
             Popup::Message(_) if cmd == Cmd::Back => None,
             Popup::Message(m) => Some(Popup::Message(m)),

@@ -442,6 +442,41 @@ fn ctrl_r_says_when_the_re_read_is_done() {
 }
 
 #[test]
+fn help_opens_at_the_section_for_where_you_are() {
+    // The first line inside the help popup.
+    let first = |h: &Harness| {
+        let screen = h.draw(100, 30);
+        let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+        let top = lines.iter().position(|l| {
+            let s: String = l.iter().collect();
+            s.contains("┌ Keys")
+        });
+        let top = top.expect("no help popup");
+        let mark: Vec<char> = "┌ Keys".chars().collect();
+        let x = lines[top]
+            .windows(mark.len())
+            .position(|w| w == mark)
+            .unwrap();
+        let row: String = lines[top + 1][x + 1..].iter().collect();
+        row.split('│').next().unwrap_or_default().trim().to_owned()
+    };
+    let mut h = Harness::new();
+    h.ch('?');
+    assert_eq!(first(&h), "Certificates");
+    h.key(KeyCode::Esc);
+    h.ch('n');
+    h.key(KeyCode::F(1));
+    assert_eq!(first(&h), "Issue form");
+    // Scrolling from there works as usual.
+    h.ch('k');
+    assert_ne!(first(&h), "Issue form");
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Tab); // a choice: '?' is a key here, not typed
+    h.ch('?');
+    assert_eq!(first(&h), "Issue form");
+}
+
+#[test]
 fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     let mut h = Harness::new();
     h.ch('?');

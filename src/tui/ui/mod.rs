@@ -57,7 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Details(d) => details::draw(frame, app, d, body),
     }
     match &app.popup {
-        Some(Popup::Help(s)) => help::draw(frame, app, s, body),
+        Some(Popup::Help(h)) => help::draw(frame, app, h, body),
         Some(Popup::Confirm(c)) => confirm::draw(frame, app, c, body),
         Some(Popup::Message(m)) => message::draw(frame, app, m, body),
         Some(Popup::Renew(r)) => renew::draw(frame, app, r, body),
