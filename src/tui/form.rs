@@ -112,6 +112,18 @@ pub fn key_type_label(spelling: &str) -> String {
     }
 }
 
+/// The key type list's entry for the config's `defaults.pkey_type`. The
+/// config keeps the type, not how it was spelt, so this is the first
+/// spelling of that type in ESA's list: `RSA` (as the default config
+/// writes it) rather than `RSA_2048`, `ECC` rather than `ECC_256`; the
+/// key generated is the same either way.
+pub fn default_key_index(t: PkeyType) -> usize {
+    PkeyType::SPELLINGS
+        .iter()
+        .position(|s| PkeyType::parse(s) == Some(t))
+        .unwrap_or(0)
+}
+
 /// Whether pasted text is (or holds) a PEM CSR.
 pub fn looks_like_csr(text: &str) -> bool {
     text.contains("-----BEGIN CERTIFICATE REQUEST-----")
@@ -151,11 +163,7 @@ impl IssueForm {
         let site = site_id
             .and_then(|id| sites.iter().position(|s| s.0 == id))
             .unwrap_or(0);
-        let default_type = cfg.defaults.pkey_type.as_esa();
-        let key_type = PkeyType::SPELLINGS
-            .iter()
-            .position(|s| *s == default_type)
-            .unwrap_or(0);
+        let key_type = default_key_index(cfg.defaults.pkey_type);
         let mut form = IssueForm {
             sites,
             site,

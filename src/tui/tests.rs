@@ -477,6 +477,23 @@ fn help_opens_at_the_section_for_where_you_are() {
 }
 
 #[test]
+fn the_form_starts_on_the_configs_key_type_spelling() {
+    for (config, spelling) in [("RSA", "RSA"), ("ECC", "ECC"), ("ED25519", "ED25519")] {
+        let text =
+            config_text("").replace("pkey_type = \"ECC\"", &format!("pkey_type = \"{config}\""));
+        let mut h = Harness::with_config(&text);
+        h.ch('n');
+        assert_eq!(h.form().key_spelling(), spelling);
+    }
+    // Without the key, the default is RSA, spelt so.
+    let text = config_text("").replace("pkey_type = \"ECC\"\n", "");
+    let mut h = Harness::with_config(&text);
+    h.ch('n');
+    assert_eq!(h.form().key_spelling(), "RSA");
+    assert!(h.draw(80, 24).contains("‹ RSA 2048 (RSA) ›"));
+}
+
+#[test]
 fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     let mut h = Harness::new();
     h.ch('?');
@@ -504,8 +521,9 @@ fn the_form_issues_a_certificate_on_a_worker_and_shows_the_result() {
     h.ch('n');
     // Defaults from the config; the site pre-selected.
     assert_eq!(h.form().site_id(), Some(SITE));
-    assert_eq!(h.form().key_spelling(), "ECC_256");
+    assert_eq!(h.form().key_spelling(), "ECC");
     h.key(KeyCode::Down); // Key type
+    h.key(KeyCode::Right); // ECC_256
     h.key(KeyCode::Right); // ECC_384
     h.key(KeyCode::Right); // ED25519
     assert_eq!(h.form().key_spelling(), "ED25519");
@@ -1498,6 +1516,7 @@ fn snapshot_result_and_details() {
     h.ch('n');
     h.key(KeyCode::Down);
     h.key(KeyCode::Right);
+    h.key(KeyCode::Right);
     h.key(KeyCode::Right); // Ed25519: fixed-size PEMs
     h.key(KeyCode::Down);
     h.typ("alice.example.com");
@@ -1520,6 +1539,7 @@ fn snapshot_result_when_the_key_is_not_kept() {
     let mut h = Harness::with_store("keep_private_keys = false");
     h.ch('n');
     h.key(KeyCode::Down);
+    h.key(KeyCode::Right);
     h.key(KeyCode::Right);
     h.key(KeyCode::Right);
     h.key(KeyCode::Down);
