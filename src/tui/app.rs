@@ -437,6 +437,11 @@ impl App {
                 Screen::Form(f) => f.focus != super::form::Field::Submit,
                 _ => false,
             },
+            (Ctx::Passphrase, Cmd::FocusNext | Cmd::FocusPrev) => matches!(
+                &self.popup,
+                Some(Popup::Passphrase(p))
+                    if p.purpose == crate::service::PassphrasePurpose::New
+            ),
             (Ctx::Confirm, Cmd::Left | Cmd::Right) => {
                 matches!(&self.popup, Some(Popup::Confirm(c)) if matches!(c.op, Op::Revoke(_)))
             }

@@ -225,7 +225,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Toggle, &[ch(' ')], &[Renew], "", "Revoke old: switch"),
     b(Cmd::Confirm, &[key(KeyCode::Enter)], &[Passphrase], "ok", "Use this passphrase and go on with the operation"),
     b(Cmd::Cancel, &[key(KeyCode::Esc)], &[Passphrase], "cancel", "Cancel the operation; nothing changes"),
-    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], &[Passphrase], "", "A new passphrase: the other field"),
+    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], &[Passphrase], "other field", "A new passphrase: the other field"),
     b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up)], &[Passphrase], "", "A new passphrase: the other field"),
     b(Cmd::Reload, &[ch('r'), ctrl('r'), key(KeyCode::F(5))], &[ConfigError], "reload", "Read the config file again (after fixing it)"),
     b(Cmd::Quit, &[ch('q')], &[ConfigError], "quit", "Quit"),

@@ -494,6 +494,37 @@ fn the_form_starts_on_the_configs_key_type_spelling() {
 }
 
 #[test]
+fn popups_show_the_same_keys_as_the_bar() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let agree = |h: &Harness| {
+        let screen = h.draw(80, 24);
+        let bar = screen
+            .lines()
+            .last()
+            .unwrap()
+            .trim_matches('"')
+            .trim()
+            .to_owned();
+        assert!(!bar.is_empty());
+        assert!(
+            screen
+                .lines()
+                .rev()
+                .skip(1)
+                .any(|l| l.contains(&format!("│{bar} "))),
+            "the popup's keys differ from the bar {bar:?}:\n{screen}"
+        );
+    };
+    h.ch('r');
+    agree(&h);
+    assert!(h.draw(80, 24).contains("│y yes  n no  ←/→ reason"));
+    h.ch('n');
+    h.ch('R');
+    agree(&h);
+}
+
+#[test]
 fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     let mut h = Harness::new();
     h.ch('?');

@@ -150,18 +150,27 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The keys that work here, as many as fit, most useful first.
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
-    let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
-    frame.render_widget(
-        Paragraph::new(hints_line(app.theme, hints, area.width)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(hints_line(app, " ", area.width)), area);
 }
 
-/// A hint bar: `key label` pairs, dropped from the end when narrow.
-fn hints_line(t: Theme, hints: Vec<(String, String)>, width_cols: u16) -> Line<'static> {
+/// The keys line inside a popup: the same entries as the hint bar (one
+/// source, so the two always agree).
+pub fn popup_keys(app: &App, width_cols: usize) -> Line<'static> {
+    hints_line(app, "", u16::try_from(width_cols).unwrap_or(u16::MAX))
+}
+
+/// The hint bar of the current context.
+fn hints_line(app: &App, lead: &str, width_cols: u16) -> Line<'static> {
+    let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
+    bar_line(app.theme, lead, hints, width_cols)
+}
+
+/// A hint bar: `key label` pairs after `lead`, dropped from the end when
+/// narrow.
+fn bar_line(t: Theme, lead: &str, hints: Vec<(String, String)>, width_cols: u16) -> Line<'static> {
     let w = usize::from(width_cols);
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
+    let mut spans = vec![Span::raw(lead.to_owned())];
+    let mut used = width(lead);
     for (keys, label) in hints {
         let need = width(&keys) + 1 + width(&label);
         if used + need > w {

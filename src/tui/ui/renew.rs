@@ -119,16 +119,7 @@ pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
         }
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled("Enter", t.key()),
-        Span::raw(" renew  "),
-        Span::styled("Tab", t.key()),
-        Span::raw(" next  "),
-        Span::styled("←/→", t.key()),
-        Span::raw(" change  "),
-        Span::styled("Esc", t.key()),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(super::popup_keys(app, inner_w));
     let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let area = super::popup_area(frame, body, w, h);
     let block = Block::bordered()
