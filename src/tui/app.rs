@@ -221,6 +221,8 @@ pub struct App {
     pub screen: Screen,
     pub popup: Option<Popup>,
     pub note: Option<Note>,
+    /// Counts the notes set, to tell whether a step said something.
+    note_seq: u64,
     pub load: LoadState,
     /// A lifecycle operation in flight, for the status line.
     pub busy: Option<String>,
@@ -275,6 +277,7 @@ impl App {
             screen: Screen::Main,
             popup: None,
             note: None,
+            note_seq: 0,
             load: LoadState::default(),
             busy: None,
             spinner: 0,
@@ -478,6 +481,25 @@ impl App {
 
     /// The update function.
     pub fn step(&mut self, action: Action) {
+        let before = self.screen_mark();
+        self.step_inner(action);
+        self.forget_old_note(before);
+    }
+
+    /// Which screen is shown, and how many notes were set so far.
+    fn screen_mark(&self) -> (std::mem::Discriminant<Screen>, u64) {
+        (std::mem::discriminant(&self.screen), self.note_seq)
+    }
+
+    /// A note belongs to the screen it was said on: when the screen
+    /// changed and the change said nothing, the old note goes.
+    fn forget_old_note(&mut self, (screen, seq): (std::mem::Discriminant<Screen>, u64)) {
+        if std::mem::discriminant(&self.screen) != screen && self.note_seq == seq {
+            self.note = None;
+        }
+    }
+
+    fn step_inner(&mut self, action: Action) {
         match action {
             Action::Tick => self.tick(),
             Action::FocusGained => self.reload(),
@@ -586,6 +608,7 @@ impl App {
     // ---- status line ---------------------------------------------------------------
 
     fn set_note(&mut self, kind: NoteKind, text: String) {
+        self.note_seq += 1;
         self.note = Some(Note {
             kind,
             text,

@@ -525,6 +525,25 @@ fn popups_show_the_same_keys_as_the_bar() {
 }
 
 #[test]
+fn a_note_does_not_follow_you_to_another_screen() {
+    let mut h = Harness::new();
+    let c = h.issue("gone.example", "", 30);
+    h.step(Action::FocusGained);
+    // An error note: the certificate went away behind the table's back.
+    h.app.service().revoke(&c.id, None).unwrap();
+    h.app.service().delete(&c.id).unwrap();
+    h.ch('c');
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Error);
+    h.key(KeyCode::Enter); // closes the message: same screen, note kept
+    assert!(h.app.note.is_some());
+    h.ch('n');
+    assert!(h.app.note.is_none(), "{:?}", h.app.note);
+    // A screen change that says something keeps what it said.
+    h.key(KeyCode::Esc);
+    assert!(h.note().contains("nothing was issued"));
+}
+
+#[test]
 fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     let mut h = Harness::new();
     h.ch('?');

@@ -120,6 +120,12 @@ impl App {
 
     /// A worker's result.
     pub fn done(&mut self, done: Done) {
+        let before = self.screen_mark();
+        self.done_inner(done);
+        self.forget_old_note(before);
+    }
+
+    fn done_inner(&mut self, done: Done) {
         match done {
             Done::Loaded(r) => self.loaded(r),
             Done::Issued(r) => self.issued(r),
