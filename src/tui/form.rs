@@ -34,6 +34,22 @@ pub enum Field {
     Submit,
 }
 
+impl Field {
+    /// The field's label, as the form shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Site => "Site",
+            Field::Source => "Key source",
+            Field::Days => "ValidityDays",
+            Field::KeyType => "Key type",
+            Field::Csr => "CSR",
+            Field::CommonName => "CommonName",
+            Field::Name => "Name",
+            Field::Submit => "Issue",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Generate,
@@ -415,6 +431,21 @@ impl IssueForm {
                 None
             }
         }
+    }
+
+    /// Why a submit did not go ahead, for the status line: the field the
+    /// focus went to and its error code, or the form's own error.
+    pub fn refusal(&self) -> Option<String> {
+        if let Some(e) = self.error(self.focus) {
+            return Some(format!(
+                "Not issued: check {} ({})",
+                self.focus.label(),
+                e.code
+            ));
+        }
+        self.form_error
+            .as_ref()
+            .map(|e| format!("Not issued: [{}] {}", e.code, sanitize(&e.message)))
     }
 
     /// An error from issuing: beside its field when it has one.

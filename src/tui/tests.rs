@@ -639,6 +639,27 @@ fn inline_errors_use_the_service_codes_and_block_submitting() {
     assert!(h.app.take_effects().is_empty());
     assert_eq!(h.form().focus, Field::Name);
     assert!(h.draw(100, 30).contains("✗ InvalidParameter.Name: Name"));
+    assert_eq!(h.note(), "Not issued: check Name (InvalidParameter.Name)");
+    // Enter on the Issue button with a bad ValidityDays: the focus goes
+    // back up to it, and the status line names it.
+    h.ctrl('u');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    assert_eq!(h.form().focus, Field::Days);
+    h.ctrl('u');
+    h.typ("4000");
+    for _ in 0..4 {
+        h.key(KeyCode::Down);
+    }
+    assert_eq!(h.form().focus, Field::Submit);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.form().focus, Field::Days);
+    assert_eq!(
+        h.note(),
+        "Not issued: check ValidityDays (InvalidParameter.ValidityDays)"
+    );
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
 }
 
 #[test]

@@ -290,6 +290,10 @@ impl App {
                     self.start_job(Job::Issue(Box::new(valid)));
                     return std::mem::replace(&mut self.screen, Screen::Main);
                 }
+                // The focus is on the first bad field; say which.
+                if let Some(why) = f.refusal() {
+                    self.warn(why);
+                }
             }
             _ => {}
         }
