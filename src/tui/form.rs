@@ -11,7 +11,7 @@ use crate::pki::{MAX_CSR_BYTES, PkeyType};
 use crate::service::{CreateRequest, Service, SiteSummary, ValidRequest};
 use crate::text::sanitize;
 
-use super::input::{Edit, MultiLine, TextInput, normalize_newlines};
+use super::input::{Edit, MultiLine, TextInput, normalize_newlines, tidy_pem};
 use super::keys::Ctx;
 
 /// Quick choices for ValidityDays (←/→ in the field).
@@ -376,7 +376,7 @@ impl IssueForm {
                     errors.push((Field::KeyType, e));
                 }
             }
-            Source::Csr => match service.check_csr(self.csr.text().as_bytes()) {
+            Source::Csr => match service.check_csr(self.csr_text().as_bytes()) {
                 Ok(p) => {
                     self.csr_preview = Some(CsrPreview {
                         subject: sanitize(&p.subject_display),
@@ -397,6 +397,12 @@ impl IssueForm {
         self.errors = errors;
     }
 
+    /// The CSR as checked and sent: blank lines inside the PEM (doubled
+    /// line ends of a paste, or Enter typed twice) dropped.
+    fn csr_text(&self) -> String {
+        tidy_pem(self.csr.text())
+    }
+
     /// The request as the CLI would build it from the same inputs.
     pub fn request(&self) -> CreateRequest {
         let csr = self.source == Source::Csr;
@@ -404,7 +410,7 @@ impl IssueForm {
             site_id: self.site_id().map(|id| id.to_string()),
             validity_days: Some(self.days.value().to_owned()),
             pkey_type: (!csr).then(|| self.key_spelling().to_owned()),
-            csr: csr.then(|| self.csr.text().as_bytes().to_vec()),
+            csr: csr.then(|| self.csr_text().into_bytes()),
             common_name: Some(self.common_name.value().to_owned()),
             name: Some(self.name.value().to_owned()),
         }

@@ -216,9 +216,43 @@ impl MultiLine {
     }
 }
 
-/// Pasted text with `\r\n` and bare `\r` turned into `\n`.
+/// Pasted text with its line ends made `\n`: a run of CRs with or
+/// without an LF after it is one line end. Windows files give `\r\n`;
+/// tmux turns each LF of a paste into CR, so a CRLF file arrives as
+/// `\r\r`, and other routes give `\r\r\n`.
 pub fn normalize_newlines(s: &str) -> String {
-    s.replace("\r\n", "\n").replace('\r', "\n")
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\r' {
+            out.push(c);
+            continue;
+        }
+        while chars.next_if_eq(&'\r').is_some() {}
+        chars.next_if_eq(&'\n');
+        out.push('\n');
+    }
+    out
+}
+
+/// PEM text with the blank lines inside its blocks dropped: a PEM parser
+/// reads a blank line after BEGIN as the end of (missing) headers, so a
+/// CSR whose line ends arrived doubled would not parse.
+pub fn tidy_pem(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut inside = false;
+    for line in s.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with("-----BEGIN ") {
+            inside = true;
+        } else if t.starts_with("-----END ") {
+            inside = false;
+        } else if inside && t.is_empty() {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -280,5 +314,10 @@ mod tests {
         assert!(m.newline());
         assert_eq!(m.text(), "abcd\n");
         assert_eq!(normalize_newlines("a\r\nb\rc\n"), "a\nb\nc\n");
+        assert_eq!(normalize_newlines("a\r\rb\r\r\nc\n\nd"), "a\nb\nc\n\nd");
+        assert_eq!(
+            tidy_pem("x\n\n-----BEGIN A-----\n\nQUJD\n  \nREVG\n-----END A-----\n\n"),
+            "x\n\n-----BEGIN A-----\nQUJD\nREVG\n-----END A-----\n\n"
+        );
     }
 }

@@ -711,6 +711,48 @@ fn a_pasted_csr_switches_the_form_to_csr_mode_wherever_the_focus_is() {
 }
 
 #[test]
+fn a_csr_with_doubled_line_ends_still_parses() {
+    // tmux turns each LF of a pasted CRLF file into CR: "\r\r" per line;
+    // other routes give "\r\r\n", or blank lines inside the PEM.
+    let pem = csr_pem("doubled.example.com");
+    for pasted in [
+        pem.replace('\n', "\r\r"),
+        pem.replace('\n', "\r\r\n"),
+        pem.replace('\n', "\n\n"),
+        pem.replace('\n', "\r\n\r\n"),
+    ] {
+        let mut h = Harness::new();
+        h.ch('n');
+        h.paste(&pasted);
+        let f = h.form();
+        assert_eq!(f.source, Source::Csr);
+        assert!(f.error(Field::Csr).is_none(), "{:?}", f.error(Field::Csr));
+        let p = f.csr_preview.as_ref().expect("no preview");
+        assert_eq!(p.subject, "CN=doubled.example.com, O=Acme");
+        h.ctrl('s');
+        assert!(matches!(h.app.screen, Screen::Result(_)));
+    }
+    // Typed without bracketed paste, Enter twice per line: the same.
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Right); // Key source: use my CSR
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(h.form().focus, Field::Csr);
+    for line in pem.lines() {
+        h.typ(line);
+        h.key(KeyCode::Enter);
+        h.key(KeyCode::Enter);
+    }
+    assert!(
+        h.form().csr_preview.is_some(),
+        "{:?}",
+        h.form().error(Field::Csr)
+    );
+}
+
+#[test]
 fn a_csr_pasted_on_the_main_screen_opens_the_form() {
     let mut h = Harness::new();
     h.paste(&csr_pem("main.example.com"));
