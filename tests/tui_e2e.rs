@@ -337,6 +337,52 @@ fn paste_a_csr_made_by_openssl_and_issue_from_it() {
     assert_eq!(cert_key, csr_key);
 }
 
+/// A CSR file with Windows line ends, pasted through tmux: tmux turns
+/// each LF into CR, so the app receives `\r\r` per line.
+#[test]
+fn paste_a_crlf_csr_through_tmux() {
+    require_tmux!();
+    require_openssl!();
+    let world = World::new("");
+    let key = world.path("crlf.key");
+    let csr = world.path("crlf.csr");
+    let (ok, out) = openssl(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &key.display().to_string(),
+        "-subj",
+        "/CN=crlf-e2e.example.com",
+        "-out",
+        &csr.display().to_string(),
+    ]);
+    assert!(ok, "openssl req: {out}");
+    let text = std::fs::read_to_string(&csr).unwrap();
+    let crlf = world.write("crlf-win.csr", &text.replace('\n', "\r\n"));
+
+    let t = Tmux::start(&world, &[]);
+    t.wait_for("No certificates yet");
+    t.keys(&["n"]);
+    t.wait_for("New client certificate");
+    t.paste_file(&crlf);
+    t.wait_for("✓ CN=crlf-e2e.example.com · ECDSA P-256");
+    t.keys(&["C-s"]);
+    t.wait_for("Certificate issued");
+    t.keys(&["Escape"]);
+    t.wait_for("crlf-e2e.example.com");
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
+    assert_eq!(
+        only_certificate(&world)["CommonName"],
+        "crlf-e2e.example.com"
+    );
+}
+
 #[test]
 fn without_a_display_copies_go_to_the_terminal_by_osc52() {
     require_tmux!();
@@ -345,7 +391,7 @@ fn without_a_display_copies_go_to_the_terminal_by_osc52() {
     let t = Tmux::start(&world, &[]);
     t.wait_for(issued["Id"].as_str().unwrap().get(..12).unwrap());
     t.keys(&["c"]);
-    t.wait_for("to the terminal clipboard (OSC 52");
+    t.wait_for("by OSC 52 (no native clipboard)");
     // tmux (set-clipboard on) took the OSC 52 text into its buffer.
     let buf = t.run(&["show-buffer"]);
     assert_eq!(
@@ -430,10 +476,10 @@ fn with_a_display_copies_go_to_the_native_clipboard() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     t.keys(&["c"]);
-    t.wait_for("Copied the certificate PEM");
+    t.wait_for("Copied certificate of");
     assert_eq!(read_clipboard(), issued["Certificate"].as_str().unwrap());
     t.keys(&["K"]);
-    t.wait_for("to the clipboard (not in its history)");
+    t.wait_for("(not in clipboard history)");
     assert_eq!(read_clipboard(), issued["PrivateKey"].as_str().unwrap());
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), 0);

@@ -170,9 +170,18 @@ pub struct Message {
     pub error: EsaError,
 }
 
+/// The help popup: opened at the section for where the keyboard was.
+#[derive(Debug, Default)]
+pub struct HelpView {
+    pub scroll: Scroll,
+    /// The section (index into `keys::HELP_SECTIONS`) to show first; the
+    /// renderer, which knows where it starts, scrolls there once.
+    pub section: std::cell::Cell<Option<usize>>,
+}
+
 #[derive(Debug)]
 pub enum Popup {
-    Help(Scroll),
+    Help(Box<HelpView>),
     Confirm(Confirm),
     Message(Message),
     Renew(Box<RenewAsk>),
@@ -191,7 +200,13 @@ pub struct LoadState {
     damaged_so_far: usize,
     pub error: Option<EsaError>,
     pub damaged: usize,
+    /// A re-read asked for with Ctrl-R/F5: its end is said in the status
+    /// line.
+    announce: bool,
 }
+
+/// The status line while a re-read asked for runs.
+const REREADING: &str = "Re-reading the store…";
 
 pub struct App {
     service: Service,
@@ -206,6 +221,8 @@ pub struct App {
     pub screen: Screen,
     pub popup: Option<Popup>,
     pub note: Option<Note>,
+    /// Counts the notes set, to tell whether a step said something.
+    note_seq: u64,
     pub load: LoadState,
     /// A lifecycle operation in flight, for the status line.
     pub busy: Option<String>,
@@ -260,6 +277,7 @@ impl App {
             screen: Screen::Main,
             popup: None,
             note: None,
+            note_seq: 0,
             load: LoadState::default(),
             busy: None,
             spinner: 0,
@@ -336,6 +354,14 @@ impl App {
         self.sites.get(self.site_sel)
     }
 
+    /// A site's name (sanitised) for messages, else its id.
+    pub fn site_label(&self, site_id: u64) -> String {
+        self.sites
+            .iter()
+            .find(|s| s.site_id == site_id)
+            .map_or_else(|| site_id.to_string(), |s| sanitize(&s.site_name))
+    }
+
     /// Whether the certificates and counts of `site` have been read.
     pub fn site_read(&self, site: u64) -> bool {
         self.load.loaded && !self.load.unread.contains(&site)
@@ -382,13 +408,6 @@ impl App {
     /// only those). The keys still work otherwise and say why not.
     pub fn applies(&self, cmd: Cmd) -> bool {
         let row = self.table.selected_row();
-        let (status, renewed) = match &self.screen {
-            Screen::Details(d) => (
-                Status::parse(&d.get.status),
-                d.get.result.renewed_by.is_some(),
-            ),
-            _ => (row.map(|r| r.status), row.is_some_and(|r| r.renewed)),
-        };
         if let Screen::Form(f) = &self.screen
             && f.submitting.is_some()
             && self.popup.is_none()
@@ -397,7 +416,10 @@ impl App {
         }
         match (self.ctx(), cmd) {
             (Ctx::Main, Cmd::Back) => !self.table.query().is_empty(),
-            (Ctx::Main, Cmd::Open | Cmd::CopyCert | Cmd::CopyCa) => row.is_some(),
+            (Ctx::Main, Cmd::Open | Cmd::CopyCert) => row.is_some(),
+            (Ctx::Main, Cmd::CopyCa) => self
+                .selected_site()
+                .is_some_and(|s| !s.ca_certificate_id.is_empty()),
             (Ctx::Main, Cmd::CopyKey) => row.is_some_and(|r| r.key_stored),
             (Ctx::Details, Cmd::CopyKey) => match &self.screen {
                 Screen::Details(d) => d.get.result.private_key_stored,
@@ -407,21 +429,22 @@ impl App {
                 Screen::Result(r) => !r.resp.private_key.is_empty(),
                 _ => false,
             },
-            (Ctx::Main | Ctx::Details, Cmd::Revoke) => status == Some(Status::Active),
-            (Ctx::Main | Ctx::Details, Cmd::Activate) => status == Some(Status::Revoked),
-            (Ctx::Main | Ctx::Details, Cmd::Delete) => {
-                matches!(status, Some(Status::Revoked | Status::Expired))
-            }
-            // A revoked or already renewed certificate is refused by the
-            // service; the key still works and says why.
-            (Ctx::Main | Ctx::Details, Cmd::Renew) => {
-                matches!(status, Some(Status::Active | Status::Expired)) && !renewed
+            // Only what the service allows; the keys still work otherwise
+            // and say why not.
+            (Ctx::Main | Ctx::Details, Cmd::Revoke | Cmd::Activate | Cmd::Delete | Cmd::Renew) => {
+                self.target()
+                    .is_some_and(|t| self.refusal(cmd, &t).is_none())
             }
             (Ctx::Main, Cmd::FocusNext) => self.sites.len() > 1,
             (Ctx::Form, Cmd::Left | Cmd::Right | Cmd::Toggle) => match &self.screen {
                 Screen::Form(f) => f.focus != super::form::Field::Submit,
                 _ => false,
             },
+            (Ctx::Passphrase, Cmd::FocusNext | Cmd::FocusPrev) => matches!(
+                &self.popup,
+                Some(Popup::Passphrase(p))
+                    if p.purpose == crate::service::PassphrasePurpose::New
+            ),
             (Ctx::Confirm, Cmd::Left | Cmd::Right) => {
                 matches!(&self.popup, Some(Popup::Confirm(c)) if matches!(c.op, Op::Revoke(_)))
             }
@@ -458,10 +481,33 @@ impl App {
 
     /// The update function.
     pub fn step(&mut self, action: Action) {
+        let before = self.screen_mark();
+        self.step_inner(action);
+        self.forget_old_note(before);
+    }
+
+    /// Which screen is shown, and how many notes were set so far.
+    fn screen_mark(&self) -> (std::mem::Discriminant<Screen>, u64) {
+        (std::mem::discriminant(&self.screen), self.note_seq)
+    }
+
+    /// A note belongs to the screen it was said on: when the screen
+    /// changed and the change said nothing, the old note goes.
+    fn forget_old_note(&mut self, (screen, seq): (std::mem::Discriminant<Screen>, u64)) {
+        if std::mem::discriminant(&self.screen) != screen && self.note_seq == seq {
+            self.note = None;
+        }
+    }
+
+    fn step_inner(&mut self, action: Action) {
         match action {
             Action::Tick => self.tick(),
             Action::FocusGained => self.reload(),
-            Action::Cmd(Cmd::Quit) => self.quit = true,
+            Action::Cmd(Cmd::Quit) => {
+                if !self.key_would_be_lost("Ctrl-C again quits") {
+                    self.quit = true;
+                }
+            }
             Action::Paste(text) => self.paste(&text),
             Action::Edit(e) => self.edit(e),
             Action::Cmd(cmd) => self.command(cmd),
@@ -477,7 +523,14 @@ impl App {
             return;
         }
         if cmd == Cmd::Help {
-            self.popup = Some(Popup::Help(Scroll::default()));
+            let ctx = self.ctx();
+            let section = keys::HELP_SECTIONS
+                .iter()
+                .position(|(_, ctxs)| ctxs.contains(&ctx));
+            self.popup = Some(Popup::Help(Box::new(HelpView {
+                scroll: Scroll::default(),
+                section: std::cell::Cell::new(section),
+            })));
             return;
         }
         let screen = std::mem::replace(&mut self.screen, Screen::Main);
@@ -500,12 +553,12 @@ impl App {
 
     fn popup_command(&mut self, popup: Popup, cmd: Cmd) -> Option<Popup> {
         match popup {
-            Popup::Help(s) => {
+            Popup::Help(h) => {
                 if cmd == Cmd::Back {
                     return None;
                 }
-                scroll_command(&s, cmd);
-                Some(Popup::Help(s))
+                scroll_command(&h.scroll, cmd);
+                Some(Popup::Help(h))
             }
             Popup::Message(_) if cmd == Cmd::Back => None,
             Popup::Message(m) => Some(Popup::Message(m)),
@@ -535,9 +588,27 @@ impl App {
         }
     }
 
+    /// Esc or Ctrl-C on a result whose private key is on screen only: the
+    /// first press warns (and arms), the second goes ahead. Returns whether
+    /// this press was stopped.
+    fn key_would_be_lost(&mut self, then: &str) -> bool {
+        let Screen::Result(r) = &mut self.screen else {
+            return false;
+        };
+        if !r.key_only_here() || r.leave_armed {
+            return false;
+        }
+        r.leave_armed = true;
+        self.warn(format!(
+            "Key not stored, shown only here: K copies it; {then}"
+        ));
+        true
+    }
+
     // ---- status line ---------------------------------------------------------------
 
     fn set_note(&mut self, kind: NoteKind, text: String) {
+        self.note_seq += 1;
         self.note = Some(Note {
             kind,
             text,
@@ -578,9 +649,10 @@ fn scroll_command(s: &Scroll, cmd: Cmd) {
     }
 }
 
-/// A name cut for a status message, so the message's point still fits.
+/// A name cut for a status message, so the message's point still fits
+/// in 80 columns.
 fn short(label: &str) -> String {
-    crate::text::clip(label, 28)
+    crate::text::clip(label, 24)
 }
 
 /// "web · alice.example", or the CN alone, from store text.

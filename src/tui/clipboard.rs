@@ -30,12 +30,10 @@ impl CopyOutcome {
     pub fn describe(&self, what: &str) -> String {
         match self {
             CopyOutcome::Copied { private: true } => {
-                format!("Copied {what} to the clipboard (not in its history)")
+                format!("Copied {what} (not in clipboard history)")
             }
             CopyOutcome::Copied { private: false } => format!("Copied {what} to the clipboard"),
-            CopyOutcome::SentOsc52 { why } => {
-                format!("Sent {what} to the terminal clipboard (OSC 52; {why})")
-            }
+            CopyOutcome::SentOsc52 { why } => format!("Sent {what} by OSC 52 ({why})"),
             CopyOutcome::Failed(e) => format!("Could not copy {what}: {e}"),
         }
     }
@@ -70,7 +68,7 @@ impl Clipboard {
                 tracing::info!(error = %e, "no native clipboard; copies use OSC 52");
                 Clipboard {
                     native: None,
-                    why_not: "no native clipboard here".into(),
+                    why_not: "no native clipboard".into(),
                 }
             }
         }
@@ -189,8 +187,8 @@ mod tests {
         );
         assert_eq!(term, b"\x1b]52;c;UEVN\x07");
         assert_eq!(
-            out.describe("the certificate PEM"),
-            "Sent the certificate PEM to the terminal clipboard (OSC 52; no display)"
+            out.describe("certificate of alice"),
+            "Sent certificate of alice by OSC 52 (no display)"
         );
     }
 

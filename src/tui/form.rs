@@ -11,11 +11,16 @@ use crate::pki::{MAX_CSR_BYTES, PkeyType};
 use crate::service::{CreateRequest, Service, SiteSummary, ValidRequest};
 use crate::text::sanitize;
 
-use super::input::{Edit, MultiLine, TextInput, normalize_newlines};
+use super::input::{Edit, MultiLine, TextInput, normalize_newlines, tidy_pem};
 use super::keys::Ctx;
 
 /// Quick choices for ValidityDays (←/→ in the field).
 pub const PRESETS: [u32; 4] = [30, 90, 365, 730];
+
+/// Characters a ValidityDays field takes: one more than the largest valid
+/// value (3650) has, so a typo past the range is still seen, and refused
+/// by the service's rule. Its box is one wider, for the cursor.
+pub const DAYS_MAX_CHARS: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -27,6 +32,22 @@ pub enum Field {
     CommonName,
     Name,
     Submit,
+}
+
+impl Field {
+    /// The field's label, as the form shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Site => "Site",
+            Field::Source => "Key source",
+            Field::Days => "ValidityDays",
+            Field::KeyType => "Key type",
+            Field::Csr => "CSR",
+            Field::CommonName => "CommonName",
+            Field::Name => "Name",
+            Field::Submit => "Issue",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +128,18 @@ pub fn key_type_label(spelling: &str) -> String {
     }
 }
 
+/// The key type list's entry for the config's `defaults.pkey_type`. The
+/// config keeps the type, not how it was spelt, so this is the first
+/// spelling of that type in ESA's list: `RSA` (as the default config
+/// writes it) rather than `RSA_2048`, `ECC` rather than `ECC_256`; the
+/// key generated is the same either way.
+pub fn default_key_index(t: PkeyType) -> usize {
+    PkeyType::SPELLINGS
+        .iter()
+        .position(|s| PkeyType::parse(s) == Some(t))
+        .unwrap_or(0)
+}
+
 /// Whether pasted text is (or holds) a PEM CSR.
 pub fn looks_like_csr(text: &str) -> bool {
     text.contains("-----BEGIN CERTIFICATE REQUEST-----")
@@ -146,16 +179,12 @@ impl IssueForm {
         let site = site_id
             .and_then(|id| sites.iter().position(|s| s.0 == id))
             .unwrap_or(0);
-        let default_type = cfg.defaults.pkey_type.as_esa();
-        let key_type = PkeyType::SPELLINGS
-            .iter()
-            .position(|s| *s == default_type)
-            .unwrap_or(0);
+        let key_type = default_key_index(cfg.defaults.pkey_type);
         let mut form = IssueForm {
             sites,
             site,
             source: Source::Generate,
-            days: TextInput::new(&cfg.defaults.validity_days.to_string()),
+            days: TextInput::limited(&cfg.defaults.validity_days.to_string(), DAYS_MAX_CHARS),
             key_type,
             csr: MultiLine::new(MAX_CSR_BYTES + 1),
             csr_preview: None,
@@ -347,7 +376,7 @@ impl IssueForm {
                     errors.push((Field::KeyType, e));
                 }
             }
-            Source::Csr => match service.check_csr(self.csr.text().as_bytes()) {
+            Source::Csr => match service.check_csr(self.csr_text().as_bytes()) {
                 Ok(p) => {
                     self.csr_preview = Some(CsrPreview {
                         subject: sanitize(&p.subject_display),
@@ -368,6 +397,12 @@ impl IssueForm {
         self.errors = errors;
     }
 
+    /// The CSR as checked and sent: blank lines inside the PEM (doubled
+    /// line ends of a paste, or Enter typed twice) dropped.
+    fn csr_text(&self) -> String {
+        tidy_pem(self.csr.text())
+    }
+
     /// The request as the CLI would build it from the same inputs.
     pub fn request(&self) -> CreateRequest {
         let csr = self.source == Source::Csr;
@@ -375,7 +410,7 @@ impl IssueForm {
             site_id: self.site_id().map(|id| id.to_string()),
             validity_days: Some(self.days.value().to_owned()),
             pkey_type: (!csr).then(|| self.key_spelling().to_owned()),
-            csr: csr.then(|| self.csr.text().as_bytes().to_vec()),
+            csr: csr.then(|| self.csr_text().into_bytes()),
             common_name: Some(self.common_name.value().to_owned()),
             name: Some(self.name.value().to_owned()),
         }
@@ -402,6 +437,21 @@ impl IssueForm {
                 None
             }
         }
+    }
+
+    /// Why a submit did not go ahead, for the status line: the field the
+    /// focus went to and its error code, or the form's own error.
+    pub fn refusal(&self) -> Option<String> {
+        if let Some(e) = self.error(self.focus) {
+            return Some(format!(
+                "Not issued: check {} ({})",
+                self.focus.label(),
+                e.code
+            ));
+        }
+        self.form_error
+            .as_ref()
+            .map(|e| format!("Not issued: [{}] {}", e.code, sanitize(&e.message)))
     }
 
     /// An error from issuing: beside its field when it has one.

@@ -25,6 +25,9 @@ pub enum Edit {
 pub struct TextInput {
     value: String,
     cursor: usize,
+    /// At most this many characters (`None`: no limit); more are dropped
+    /// as typed, so a box sized for the limit always shows all of it.
+    max_chars: Option<usize>,
 }
 
 impl TextInput {
@@ -34,13 +37,26 @@ impl TextInput {
         t
     }
 
+    /// A field that takes at most `max` characters.
+    pub fn limited(value: &str, max: usize) -> TextInput {
+        let mut t = TextInput {
+            max_chars: Some(max),
+            ..TextInput::default()
+        };
+        t.set(value);
+        t
+    }
+
     pub fn value(&self) -> &str {
         &self.value
     }
 
-    /// Replaces the value; the cursor goes to the end.
+    /// Replaces the value (cut at the limit); the cursor goes to the end.
     pub fn set(&mut self, value: &str) {
-        self.value = value.to_owned();
+        self.value = match self.max_chars {
+            Some(max) => value.chars().take(max).collect(),
+            None => value.to_owned(),
+        };
         self.cursor = self.value.chars().count();
     }
 
@@ -51,10 +67,13 @@ impl TextInput {
             .map_or(self.value.len(), |(b, _)| b)
     }
 
-    /// Inserts text at the cursor. Line breaks become spaces: the field is
-    /// one line.
+    /// Inserts text at the cursor, up to the limit. Line breaks become
+    /// spaces: the field is one line.
     pub fn insert_str(&mut self, s: &str) {
-        for c in s.chars() {
+        let room = self
+            .max_chars
+            .map_or(usize::MAX, |m| m.saturating_sub(self.value.chars().count()));
+        for c in s.chars().take(room) {
             let c = if c == '\n' || c == '\r' { ' ' } else { c };
             let at = self.byte_at(self.cursor);
             self.value.insert(at, c);
@@ -68,7 +87,7 @@ impl TextInput {
         match edit {
             Edit::Char(c) => {
                 self.insert_str(c.encode_utf8(&mut [0; 4]));
-                return true;
+                return self.value.chars().count() != len;
             }
             Edit::Backspace if self.cursor > 0 => {
                 self.cursor -= 1;
@@ -197,9 +216,43 @@ impl MultiLine {
     }
 }
 
-/// Pasted text with `\r\n` and bare `\r` turned into `\n`.
+/// Pasted text with its line ends made `\n`: a run of CRs with or
+/// without an LF after it is one line end. Windows files give `\r\n`;
+/// tmux turns each LF of a paste into CR, so a CRLF file arrives as
+/// `\r\r`, and other routes give `\r\r\n`.
 pub fn normalize_newlines(s: &str) -> String {
-    s.replace("\r\n", "\n").replace('\r', "\n")
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\r' {
+            out.push(c);
+            continue;
+        }
+        while chars.next_if_eq(&'\r').is_some() {}
+        chars.next_if_eq(&'\n');
+        out.push('\n');
+    }
+    out
+}
+
+/// PEM text with the blank lines inside its blocks dropped: a PEM parser
+/// reads a blank line after BEGIN as the end of (missing) headers, so a
+/// CSR whose line ends arrived doubled would not parse.
+pub fn tidy_pem(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut inside = false;
+    for line in s.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with("-----BEGIN ") {
+            inside = true;
+        } else if t.starts_with("-----END ") {
+            inside = false;
+        } else if inside && t.is_empty() {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -228,6 +281,18 @@ mod tests {
     }
 
     #[test]
+    fn a_limited_field_stops_at_its_limit() {
+        let mut t = TextInput::limited("123456", 5);
+        assert_eq!(t.value(), "12345");
+        assert!(!t.apply(Edit::Char('9')));
+        assert!(t.apply(Edit::Backspace));
+        t.insert_str("999");
+        assert_eq!(t.value(), "12349");
+        // Sized for the limit plus the cursor, the box shows all of it.
+        assert_eq!(t.window(6), ("12349".to_owned(), 5));
+    }
+
+    #[test]
     fn window_keeps_the_cursor_visible() {
         let t = TextInput::new("abcdefghij");
         assert_eq!(t.window(5), ("ghij".to_owned(), 4));
@@ -249,5 +314,10 @@ mod tests {
         assert!(m.newline());
         assert_eq!(m.text(), "abcd\n");
         assert_eq!(normalize_newlines("a\r\nb\rc\n"), "a\nb\nc\n");
+        assert_eq!(normalize_newlines("a\r\rb\r\r\nc\n\nd"), "a\nb\nc\n\nd");
+        assert_eq!(
+            tidy_pem("x\n\n-----BEGIN A-----\n\nQUJD\n  \nREVG\n-----END A-----\n\n"),
+            "x\n\n-----BEGIN A-----\nQUJD\nREVG\n-----END A-----\n\n"
+        );
     }
 }

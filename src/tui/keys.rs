@@ -168,7 +168,7 @@ const fn b(
 #[rustfmt::skip]
 pub const BINDINGS: &[Binding] = &[
     b(Cmd::Help, &[ch('?'), key(KeyCode::F(1))], HELP_WORKS, "help", "Show this help"),
-    b(Cmd::Quit, &[ctrl('c')], ALL, "", "Quit, from anywhere"),
+    b(Cmd::Quit, &[ctrl('c')], ALL, "", "Quit, from anywhere (twice on a result whose key is not kept)"),
     b(Cmd::New, &[ch('n')], &[Main], "new", "Issue a new certificate for the selected site"),
     b(Cmd::Open, &[key(KeyCode::Enter)], &[Main], "open", "Open the selected certificate (in Sites: go to its certificates)"),
     b(Cmd::Search, &[ch('/')], &[Main], "search", "Filter by CommonName, Name, or Id / serial / fingerprint prefix"),
@@ -191,15 +191,19 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Submit, &[key(KeyCode::Enter)], &[Form, FormText], "issue", "Issue the certificate (in the CSR field: a new line)"),
     b(Cmd::Submit, &[ctrl('s')], FORM, "issue", "Issue the certificate, from any field"),
     b(Cmd::Newline, &[key(KeyCode::Enter)], &[FormCsr], "new line", "New line in the CSR"),
-    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down), ch('j')], FORM, "next", "Next field"),
-    b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up), ch('k')], FORM, "prev", "Previous field"),
+    // No j/k: most fields take text, where they are typed.
+    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], FORM, "next", "Next field"),
+    b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up)], FORM, "prev", "Previous field"),
     b(Cmd::Left, &[key(KeyCode::Left)], &[Form], "change", "Previous choice; in ValidityDays the previous preset (30/90/365/730)"),
     b(Cmd::Right, &[key(KeyCode::Right)], &[Form], "change", "Next choice; in ValidityDays the next preset"),
-    b(Cmd::Toggle, &[ch(' ')], &[Form], "", "Next choice"),
+    b(Cmd::Toggle, &[ch(' ')], &[Form], "", "Next choice (Site, Key source, Key type)"),
     b(Cmd::ClearField, &[ctrl('u')], &[FormCsr], "clear", "Empty the CSR field"),
     b(Cmd::Back, &[key(KeyCode::Esc)], FORM, "cancel", "Leave the form without issuing"),
-    b(Cmd::Down, &[key(KeyCode::Down), ch('j')], &[Main, Details, Result, Help, Search], "", "Move down / scroll"),
-    b(Cmd::Up, &[key(KeyCode::Up), ch('k')], &[Main, Details, Result, Help, Search], "", "Move up / scroll"),
+    b(Cmd::Down, &[key(KeyCode::Down), ch('j')], &[Main, Details, Result, Help], "", "Move down / scroll"),
+    b(Cmd::Up, &[key(KeyCode::Up), ch('k')], &[Main, Details, Result, Help], "", "Move up / scroll"),
+    // While searching, j/k are typed into the filter.
+    b(Cmd::Down, &[key(KeyCode::Down)], &[Search], "", "Move down in the table"),
+    b(Cmd::Up, &[key(KeyCode::Up)], &[Search], "", "Move up in the table"),
     b(Cmd::PageDown, &[key(KeyCode::PageDown)], SCROLL, "", "One page down"),
     b(Cmd::PageUp, &[key(KeyCode::PageUp)], SCROLL, "", "One page up"),
     b(Cmd::Top, &[ch('g'), key(KeyCode::Home)], SCROLL, "", "To the top"),
@@ -221,7 +225,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Toggle, &[ch(' ')], &[Renew], "", "Revoke old: switch"),
     b(Cmd::Confirm, &[key(KeyCode::Enter)], &[Passphrase], "ok", "Use this passphrase and go on with the operation"),
     b(Cmd::Cancel, &[key(KeyCode::Esc)], &[Passphrase], "cancel", "Cancel the operation; nothing changes"),
-    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], &[Passphrase], "", "A new passphrase: the other field"),
+    b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], &[Passphrase], "other field", "A new passphrase: the other field"),
     b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up)], &[Passphrase], "", "A new passphrase: the other field"),
     b(Cmd::Reload, &[ch('r'), ctrl('r'), key(KeyCode::F(5))], &[ConfigError], "reload", "Read the config file again (after fixing it)"),
     b(Cmd::Quit, &[ch('q')], &[ConfigError], "quit", "Quit"),
@@ -523,6 +527,41 @@ mod tests {
                         "{hint} of {ctx:?} is not in the help"
                     );
                 }
+            }
+        }
+    }
+
+    /// The help lists, for each context, only keys that do something
+    /// there: no printable key where a text field always has the focus
+    /// (the help key, typed there, is listed once under Certificates).
+    #[test]
+    fn help_lists_no_key_that_is_typed_instead() {
+        for (title, ctxs) in HELP_SECTIONS {
+            for ctx in *ctxs {
+                let always_text = matches!(ctx, Search | FormText | FormCsr | Passphrase);
+                let listed = BINDINGS
+                    .iter()
+                    .filter(|b| b.ctx.contains(ctx) && b.cmd != Cmd::Help);
+                for b in listed {
+                    for k in b.keys {
+                        assert!(
+                            !(always_text && k.is_printable()),
+                            "{title}: {k} is listed for {ctx:?}, where it is typed"
+                        );
+                    }
+                }
+            }
+        }
+        // The form's Days field is a text field in the Form context: no
+        // letter moves the focus there.
+        for b in BINDINGS.iter().filter(|b| b.ctx.contains(&Form)) {
+            if matches!(b.cmd, Cmd::FocusNext | Cmd::FocusPrev) {
+                assert!(b.keys.iter().all(|k| !k.is_printable()), "{:?}", b.cmd);
+            }
+        }
+        for ctxs in [&[Search][..], FORM] {
+            for (k, _) in help_rows(ctxs) {
+                assert!(k.split('/').all(|k| k != "j" && k != "k"), "{k}");
             }
         }
     }

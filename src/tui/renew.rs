@@ -2,14 +2,16 @@
 //! successor (default: the old one's) and whether to revoke the old one
 //! (default: no, as `esa-certs renew` without `--revoke-old`). The days are
 //! checked as typed with the service's own rule, so the popup cannot accept
-//! what the service would refuse for that reason; every other refusal
-//! (revoked, already renewed, quota) comes from the service itself.
+//! what the service would refuse for that reason. It is not opened for a
+//! certificate the service will not renew (revoked, or renewed already:
+//! the app says why in the status line); other refusals (quota, a race
+//! with another process) come from the service itself.
 
 use crate::error::EsaError;
 use crate::service::{CertSummary, Service, Status};
 use crate::text::sanitize;
 
-use super::form::PRESETS;
+use super::form::{DAYS_MAX_CHARS, PRESETS};
 use super::input::{Edit, TextInput};
 use super::rows::CertRow;
 
@@ -33,8 +35,6 @@ pub struct RenewAsk {
     pub key_type: String,
     /// Issued for a CSR: the successor keeps the public key.
     pub from_csr: bool,
-    /// A successor exists already.
-    pub renewed: bool,
     pub days: TextInput,
     pub revoke_old: bool,
     pub focus: RenewField,
@@ -57,8 +57,7 @@ impl RenewAsk {
             old_days,
             key_type: String::new(),
             from_csr: false,
-            renewed: false,
-            days: TextInput::new(&days),
+            days: TextInput::limited(&days, DAYS_MAX_CHARS),
             revoke_old: false,
             focus: RenewField::Days,
             days_error: None,
@@ -70,7 +69,6 @@ impl RenewAsk {
         RenewAsk {
             key_type: r.key_type.clone(),
             from_csr: r.from_csr,
-            renewed: r.renewed,
             ..RenewAsk::new(&r.id, &r.label(), r.status, &r.not_after, r.validity_days)
         }
     }
@@ -82,7 +80,6 @@ impl RenewAsk {
         RenewAsk {
             key_type: sanitize(&s.pkey_type),
             from_csr: s.kind == "csr",
-            renewed: s.renewed_by.is_some(),
             ..RenewAsk::new(&s.id, label, status, &s.not_after, days)
         }
     }

@@ -34,8 +34,13 @@ pub struct CertRow {
     pub validity_days: u32,
     /// Issued for a CSR: a renewal keeps its public key.
     pub from_csr: bool,
-    /// A successor exists (renewing again is refused).
+    /// A successor exists (renewing again is refused while it lives).
     pub renewed: bool,
+    /// The successor's Id, when renewed.
+    pub successor: Option<String>,
+    /// Revoked in the store, even when it shows `expired` since: renewing
+    /// it is refused.
+    pub revoked: bool,
     /// `name \n common_name`, lower-case, for substring search.
     text_key: String,
     /// The label as shown, lower-case, for sorting by name.
@@ -78,6 +83,8 @@ impl CertRow {
             validity_days: s.validity_days.parse().unwrap_or(0),
             from_csr: s.kind == "csr",
             renewed: s.renewed_by.is_some(),
+            successor: s.renewed_by,
+            revoked: s.revoke_time.is_some(),
             name,
             common_name,
             text_key,
@@ -91,11 +98,24 @@ impl CertRow {
         label(&self.name, &self.common_name)
     }
 
-    /// Whole days until NotAfter (negative once past), as the service
-    /// counts them.
+    /// Days until NotAfter, a started day counting as one: a certificate
+    /// issued just now for N days shows N, one with an hour left shows 1.
+    /// Past NotAfter the same way, negative: an hour ago is -1, never 0.
     pub fn days_left(&self, now: OffsetDateTime) -> Option<i64> {
-        (self.not_after_unix != i64::MAX)
-            .then(|| (self.not_after_unix - now.unix_timestamp()).div_euclid(86_400))
+        if self.not_after_unix == i64::MAX {
+            return None;
+        }
+        let secs = self.not_after_unix - now.unix_timestamp();
+        let days = secs.unsigned_abs().div_ceil(86_400);
+        let days = i64::try_from(days).unwrap_or(i64::MAX);
+        Some(if secs < 0 { -days } else { days })
+    }
+
+    /// Whether NotAfter is less than `days` days away (and not past): the
+    /// service's expiring-soon rule, on the exact time.
+    pub fn expires_within(&self, now: OffsetDateTime, days: i64) -> bool {
+        let secs = self.not_after_unix.saturating_sub(now.unix_timestamp());
+        self.not_after_unix != i64::MAX && secs >= 0 && secs < days.saturating_mul(86_400)
     }
 
     fn matches(&self, q: &Query) -> bool {
@@ -602,12 +622,21 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn days_left_counts_whole_days() {
+    fn days_left_counts_started_days() {
+        use time::macros::datetime;
         let r = CertRow::from_summary(summary(1, 1, "", "x", "active", "2026-01-31T00:00:00Z"), 0);
-        let now = time::macros::datetime!(2026-01-01 00:00:01 UTC);
-        assert_eq!(r.days_left(now), Some(29));
-        let past = time::macros::datetime!(2026-02-02 00:00:00 UTC);
-        assert_eq!(r.days_left(past), Some(-2));
+        // Issued just now for 30 days: 30, a second later still 30.
+        assert_eq!(r.days_left(datetime!(2026-01-01 00:00:00 UTC)), Some(30));
+        assert_eq!(r.days_left(datetime!(2026-01-01 00:00:01 UTC)), Some(30));
+        assert_eq!(r.days_left(datetime!(2026-01-30 23:00:00 UTC)), Some(1));
+        assert_eq!(r.days_left(datetime!(2026-01-31 00:00:00 UTC)), Some(0));
+        // Past: an hour ago is -1, two whole days -2.
+        assert_eq!(r.days_left(datetime!(2026-01-31 01:00:00 UTC)), Some(-1));
+        assert_eq!(r.days_left(datetime!(2026-02-02 00:00:00 UTC)), Some(-2));
+        // Expiring soon: less than 30 days on the exact time.
+        assert!(!r.expires_within(datetime!(2026-01-01 00:00:00 UTC), 30));
+        assert!(r.expires_within(datetime!(2026-01-01 00:00:01 UTC), 30));
+        assert!(!r.expires_within(datetime!(2026-02-01 00:00:00 UTC), 30));
     }
 
     /// 100,000 rows: a filter keystroke must stay far under a frame (16 ms)

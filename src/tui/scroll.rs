@@ -23,6 +23,11 @@ impl Scroll {
         self.by(-isize::try_from(self.page.get().max(1)).unwrap_or(1));
     }
 
+    /// To line `pos` (clamped when drawn).
+    pub fn to(&self, pos: usize) {
+        self.pos.set(pos);
+    }
+
     pub fn top(&self) {
         self.pos.set(0);
     }

@@ -416,6 +416,134 @@ fn quit_keys() {
 }
 
 #[test]
+fn the_form_validity_days_show_all_that_was_typed() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.ctrl('u');
+    h.typ("1234567");
+    assert_eq!(h.form().days.value(), "12345");
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("ValidityDays  12345 "), "{screen}");
+}
+
+#[test]
+fn ctrl_r_says_when_the_re_read_is_done() {
+    let mut h = Harness::new();
+    h.issue("one.example", "", 30);
+    h.issue("two.example", "", 30);
+    // The runtime runs the load later: meanwhile the note says so.
+    h.app.step(Action::Cmd(super::action::Cmd::Reload));
+    assert_eq!(h.note(), "Re-reading the store…");
+    h.run();
+    assert_eq!(h.note(), "Re-read the store: 2 certificates");
+    assert_eq!(h.labels().len(), 2);
+    h.key(KeyCode::F(5));
+    assert_eq!(h.note(), "Re-read the store: 2 certificates");
+}
+
+#[test]
+fn help_opens_at_the_section_for_where_you_are() {
+    // The first line inside the help popup.
+    let first = |h: &Harness| {
+        let screen = h.draw(100, 30);
+        let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+        let top = lines.iter().position(|l| {
+            let s: String = l.iter().collect();
+            s.contains("┌ Keys")
+        });
+        let top = top.expect("no help popup");
+        let mark: Vec<char> = "┌ Keys".chars().collect();
+        let x = lines[top]
+            .windows(mark.len())
+            .position(|w| w == mark)
+            .unwrap();
+        let row: String = lines[top + 1][x + 1..].iter().collect();
+        row.split('│').next().unwrap_or_default().trim().to_owned()
+    };
+    let mut h = Harness::new();
+    h.ch('?');
+    assert_eq!(first(&h), "Certificates");
+    h.key(KeyCode::Esc);
+    h.ch('n');
+    h.key(KeyCode::F(1));
+    assert_eq!(first(&h), "Issue form");
+    // Scrolling from there works as usual.
+    h.ch('k');
+    assert_ne!(first(&h), "Issue form");
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Tab); // a choice: '?' is a key here, not typed
+    h.ch('?');
+    assert_eq!(first(&h), "Issue form");
+}
+
+#[test]
+fn the_form_starts_on_the_configs_key_type_spelling() {
+    for (config, spelling) in [("RSA", "RSA"), ("ECC", "ECC"), ("ED25519", "ED25519")] {
+        let text =
+            config_text("").replace("pkey_type = \"ECC\"", &format!("pkey_type = \"{config}\""));
+        let mut h = Harness::with_config(&text);
+        h.ch('n');
+        assert_eq!(h.form().key_spelling(), spelling);
+    }
+    // Without the key, the default is RSA, spelt so.
+    let text = config_text("").replace("pkey_type = \"ECC\"\n", "");
+    let mut h = Harness::with_config(&text);
+    h.ch('n');
+    assert_eq!(h.form().key_spelling(), "RSA");
+    assert!(h.draw(80, 24).contains("‹ RSA 2048 (RSA) ›"));
+}
+
+#[test]
+fn popups_show_the_same_keys_as_the_bar() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let agree = |h: &Harness| {
+        let screen = h.draw(80, 24);
+        let bar = screen
+            .lines()
+            .last()
+            .unwrap()
+            .trim_matches('"')
+            .trim()
+            .to_owned();
+        assert!(!bar.is_empty());
+        assert!(
+            screen
+                .lines()
+                .rev()
+                .skip(1)
+                .any(|l| l.contains(&format!("│{bar} "))),
+            "the popup's keys differ from the bar {bar:?}:\n{screen}"
+        );
+    };
+    h.ch('r');
+    agree(&h);
+    assert!(h.draw(80, 24).contains("│y yes  n no  ←/→ reason"));
+    h.ch('n');
+    h.ch('R');
+    agree(&h);
+}
+
+#[test]
+fn a_note_does_not_follow_you_to_another_screen() {
+    let mut h = Harness::new();
+    let c = h.issue("gone.example", "", 30);
+    h.step(Action::FocusGained);
+    // An error note: the certificate went away behind the table's back.
+    h.app.service().revoke(&c.id, None).unwrap();
+    h.app.service().delete(&c.id).unwrap();
+    h.ch('c');
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Error);
+    h.key(KeyCode::Enter); // closes the message: same screen, note kept
+    assert!(h.app.note.is_some());
+    h.ch('n');
+    assert!(h.app.note.is_none(), "{:?}", h.app.note);
+    // A screen change that says something keeps what it said.
+    h.key(KeyCode::Esc);
+    assert!(h.note().contains("nothing was issued"));
+}
+
+#[test]
 fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     let mut h = Harness::new();
     h.ch('?');
@@ -443,8 +571,9 @@ fn the_form_issues_a_certificate_on_a_worker_and_shows_the_result() {
     h.ch('n');
     // Defaults from the config; the site pre-selected.
     assert_eq!(h.form().site_id(), Some(SITE));
-    assert_eq!(h.form().key_spelling(), "ECC_256");
+    assert_eq!(h.form().key_spelling(), "ECC");
     h.key(KeyCode::Down); // Key type
+    h.key(KeyCode::Right); // ECC_256
     h.key(KeyCode::Right); // ECC_384
     h.key(KeyCode::Right); // ED25519
     assert_eq!(h.form().key_spelling(), "ED25519");
@@ -510,6 +639,27 @@ fn inline_errors_use_the_service_codes_and_block_submitting() {
     assert!(h.app.take_effects().is_empty());
     assert_eq!(h.form().focus, Field::Name);
     assert!(h.draw(100, 30).contains("✗ InvalidParameter.Name: Name"));
+    assert_eq!(h.note(), "Not issued: check Name (InvalidParameter.Name)");
+    // Enter on the Issue button with a bad ValidityDays: the focus goes
+    // back up to it, and the status line names it.
+    h.ctrl('u');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Up);
+    assert_eq!(h.form().focus, Field::Days);
+    h.ctrl('u');
+    h.typ("4000");
+    for _ in 0..4 {
+        h.key(KeyCode::Down);
+    }
+    assert_eq!(h.form().focus, Field::Submit);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.form().focus, Field::Days);
+    assert_eq!(
+        h.note(),
+        "Not issued: check ValidityDays (InvalidParameter.ValidityDays)"
+    );
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
 }
 
 #[test]
@@ -558,6 +708,48 @@ fn a_pasted_csr_switches_the_form_to_csr_mode_wherever_the_focus_is() {
     };
     assert_eq!(r.resp.common_name, "csr.example.com");
     assert!(r.resp.private_key.is_empty());
+}
+
+#[test]
+fn a_csr_with_doubled_line_ends_still_parses() {
+    // tmux turns each LF of a pasted CRLF file into CR: "\r\r" per line;
+    // other routes give "\r\r\n", or blank lines inside the PEM.
+    let pem = csr_pem("doubled.example.com");
+    for pasted in [
+        pem.replace('\n', "\r\r"),
+        pem.replace('\n', "\r\r\n"),
+        pem.replace('\n', "\n\n"),
+        pem.replace('\n', "\r\n\r\n"),
+    ] {
+        let mut h = Harness::new();
+        h.ch('n');
+        h.paste(&pasted);
+        let f = h.form();
+        assert_eq!(f.source, Source::Csr);
+        assert!(f.error(Field::Csr).is_none(), "{:?}", f.error(Field::Csr));
+        let p = f.csr_preview.as_ref().expect("no preview");
+        assert_eq!(p.subject, "CN=doubled.example.com, O=Acme");
+        h.ctrl('s');
+        assert!(matches!(h.app.screen, Screen::Result(_)));
+    }
+    // Typed without bracketed paste, Enter twice per line: the same.
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Right); // Key source: use my CSR
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(h.form().focus, Field::Csr);
+    for line in pem.lines() {
+        h.typ(line);
+        h.key(KeyCode::Enter);
+        h.key(KeyCode::Enter);
+    }
+    assert!(
+        h.form().csr_preview.is_some(),
+        "{:?}",
+        h.form().error(Field::Csr)
+    );
 }
 
 #[test]
@@ -670,11 +862,46 @@ fn revoke_asks_names_the_certificate_and_takes_a_reason() {
 }
 
 #[test]
-fn refused_transitions_show_the_esa_code() {
+fn transitions_the_service_refuses_are_refused_at_once() {
     let mut h = Harness::new();
     let c = h.issue("active.example", "", 30);
     h.step(Action::FocusGained);
-    h.ch('D');
+    let refused = |h: &mut Harness, key: char, says: &str| {
+        h.ch(key);
+        assert!(h.app.popup.is_none(), "{key}: {:?}", h.app.popup);
+        assert_eq!(h.note(), says);
+        assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
+    };
+    refused(
+        &mut h,
+        'D',
+        "Delete needs a revoked or expired certificate; this one is active",
+    );
+    refused(
+        &mut h,
+        'a',
+        "Activate needs a revoked certificate; this one is active",
+    );
+    assert_eq!(h.app.service().get(&c.id).unwrap().status, "active");
+    h.ch('r');
+    h.ch('y');
+    refused(
+        &mut h,
+        'r',
+        "Revoke needs an active certificate; this one is revoked",
+    );
+    // From the details too.
+    h.key(KeyCode::Enter);
+    refused(
+        &mut h,
+        'r',
+        "Revoke needs an active certificate; this one is revoked",
+    );
+    h.key(KeyCode::Esc);
+    // Another process re-activates it before the table knows: the
+    // confirmation opens, and the service's refusal shows its code.
+    h.app.service().activate(&c.id).unwrap();
+    h.ch('a');
     h.ch('y');
     let Some(Popup::Message(m)) = &h.app.popup else {
         panic!("no message")
@@ -684,8 +911,8 @@ fn refused_transitions_show_the_esa_code() {
     assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Error);
     h.key(KeyCode::Enter);
     assert!(h.app.popup.is_none());
-    assert!(h.app.service().get(&c.id).is_ok());
     // Revoke, then delete: the row leaves the table.
+    h.step(Action::FocusGained);
     h.ch('r');
     h.ch('y');
     h.ch('D');
@@ -716,9 +943,8 @@ fn details_show_get_and_act_on_the_certificate() {
     assert!(h.copies[3].1.contains("\"FingerprintSha256\""));
     assert!(!h.copies[3].1.contains("PRIVATE KEY"));
     assert!(
-        h.note().starts_with(
-            "Sent the details JSON of details.example to the terminal clipboard (OSC 52"
-        )
+        h.note()
+            .starts_with("Sent details JSON of details.example by OSC 52 (")
     );
     // Revoking from the details refreshes them.
     h.ch('r');
@@ -739,9 +965,77 @@ fn copies_from_the_table_and_their_outcome_in_the_status_line() {
     h.ch('c');
     assert_eq!(h.copies[0].1, c.certificate);
     assert!(h.term.starts_with(b"\x1b]52;c;"));
-    assert!(h.note().contains("terminal clipboard (OSC 52"));
+    assert!(h.note().contains("by OSC 52 ("));
     h.ch('K');
     assert!(h.copies[1].2, "a private key is a secret copy");
+}
+
+#[test]
+fn copy_messages_and_the_site_counts_fit_80_columns() {
+    let mut h = Harness::with_config(&config_text("").replace(
+        "name = \"example.com\"\n",
+        "name = \"example.com\"\nmax_client_certificates = 100\n",
+    ));
+    h.clipboard = Clipboard::osc52_only("no native clipboard");
+    let long = "a-rather-long-common-name.department.example.com";
+    h.issue(long, "a long label for the laptop", 30);
+    h.issue("soon.example", "", 10);
+    let c = h.issue("gone.example", "", 30);
+    h.app.service().revoke(&c.id, None).unwrap();
+    h.step(Action::FocusGained);
+    let status_line = |h: &Harness| {
+        let s = h.draw(80, 24);
+        s.lines().nth(22).unwrap_or_default().to_owned()
+    };
+    h.key(KeyCode::Home);
+    assert!(h.app.table.selected_row().unwrap().common_name == long);
+    for k in ['c', 'K', 'A'] {
+        h.ch(k);
+        let line = status_line(&h);
+        // The label may be cut (marked …), never the caveat at the end.
+        assert!(
+            line.trim_matches('"')
+                .trim_end()
+                .ends_with("by OSC 52 (no native clipboard)"),
+            "{line}"
+        );
+    }
+    // The counts line of the site: the quota first, every count shown.
+    let screen = h.draw(80, 24);
+    let counts = screen.lines().nth(3).unwrap_or_default();
+    assert!(
+        counts.contains("quota 3/100") && counts.contains("1 rev") && counts.contains("0 exp"),
+        "{screen}"
+    );
+    assert!(!counts.contains('…'), "{screen}");
+}
+
+#[test]
+fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
+    let mut h = Harness::new();
+    // No certificate yet, so no CA: A says so and creates nothing.
+    h.ch('A');
+    assert!(h.copies.is_empty());
+    assert_eq!(
+        h.note(),
+        "site example.com has no CA yet (it is created by the first issuance)"
+    );
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
+    assert!(h.app.service().store().ca_cert_pem(SITE).unwrap().is_none());
+    assert!(!h.app.applies(super::action::Cmd::CopyCa));
+    // With a CA but a filter that hides every row, A still copies it.
+    h.issue("ca.example", "", 30);
+    h.step(Action::FocusGained);
+    assert!(h.app.applies(super::action::Cmd::CopyCa));
+    h.ch('/');
+    h.typ("nothing-matches");
+    h.key(KeyCode::Enter);
+    assert!(h.app.table.is_empty());
+    h.ch('A');
+    let ca = h.app.service().store().ca_cert_pem(SITE).unwrap().unwrap();
+    assert_eq!(h.copies.len(), 1);
+    assert_eq!(h.copies[0].1, ca);
+    assert!(h.note().starts_with("Sent CA certificate of example.com"));
 }
 
 #[test]
@@ -753,6 +1047,9 @@ fn without_a_kept_key_the_result_warns_and_esc_asks_twice() {
     h.key(KeyCode::Esc);
     assert!(matches!(h.app.screen, Screen::Result(_)));
     assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
+    // The whole warning fits at 80 columns.
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("K copies it; Esc again leaves"), "{screen}");
     h.ch('J');
     assert!(h.copies[0].1.contains("PRIVATE KEY") && h.copies[0].2);
     h.key(KeyCode::Esc);
@@ -763,6 +1060,31 @@ fn without_a_kept_key_the_result_warns_and_esc_asks_twice() {
         panic!("no message")
     };
     assert!(m.error.message.contains("keep_private_keys = false"));
+}
+
+#[test]
+fn without_a_kept_key_ctrl_c_on_the_result_asks_twice() {
+    let mut h = Harness::with_store("keep_private_keys = false");
+    h.ch('n');
+    h.ctrl('s');
+    h.ctrl('c');
+    assert!(!h.app.should_quit());
+    assert!(matches!(h.app.screen, Screen::Result(_)));
+    assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
+    let screen = h.draw(80, 24);
+    assert!(
+        screen.contains("K copies it; Ctrl-C again quits"),
+        "{screen}"
+    );
+    h.ctrl('c');
+    assert!(h.app.should_quit());
+    // With the key kept, Ctrl-C quits at once.
+    let mut h = Harness::new();
+    h.ch('n');
+    h.ctrl('s');
+    assert!(matches!(h.app.screen, Screen::Result(_)));
+    h.ctrl('c');
+    assert!(h.app.should_quit());
 }
 
 #[test]
@@ -909,6 +1231,20 @@ fn renew_with_another_validity_and_the_old_one_revoked() {
         panic!("no renew popup")
     };
     assert!(r.revoke_old && r.days_error.is_none());
+    // What is typed is what is shown: 99999 (past the range) in full;
+    // more digits than the field takes are not taken.
+    h.key(KeyCode::BackTab);
+    h.ctrl('u');
+    h.typ("999999");
+    let Some(Popup::Renew(r)) = &h.app.popup else {
+        panic!("no renew popup")
+    };
+    assert_eq!(r.days.value(), "99999");
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("ValidityDays 99999"), "{screen}");
+    h.ctrl('u');
+    h.typ("90");
+    h.key(KeyCode::Tab);
     assert!(h.draw(80, 24).contains("REVOKED at once"));
     h.key(KeyCode::Enter);
     let Screen::Result(v) = &h.app.screen else {
@@ -923,14 +1259,44 @@ fn renew_with_another_validity_and_the_old_one_revoked() {
 }
 
 #[test]
-fn refused_renewals_show_the_esa_code_and_esc_cancels() {
+fn renewals_the_service_refuses_do_not_open_the_popup() {
     let mut h = Harness::new();
     let c = h.issue("gone.example", "", 30);
     h.app.service().revoke(&c.id, None).unwrap();
     h.step(Action::FocusGained);
     assert!(!h.app.applies(super::action::Cmd::Renew));
     h.ch('R');
-    assert!(h.draw(80, 24).contains("the service will refuse"));
+    assert!(h.app.popup.is_none());
+    assert_eq!(
+        h.note(),
+        "A revoked certificate is not renewed: activate it first, or issue a new one"
+    );
+    // Renewed once: refused while the successor exists.
+    h.app.service().activate(&c.id).unwrap();
+    let next = h.app.service().renew(&c.id, None, false).unwrap();
+    h.step(Action::FocusGained);
+    assert!(h.app.table.select_id(&c.id));
+    h.ch('R');
+    assert!(h.app.popup.is_none());
+    assert_eq!(
+        h.note(),
+        format!(
+            "Already renewed by {}…: renew that one instead",
+            &next.certificate.id[..12]
+        )
+    );
+}
+
+#[test]
+fn refused_renewals_show_the_esa_code_and_esc_cancels() {
+    let mut h = Harness::new();
+    let c = h.issue("gone.example", "", 30);
+    h.step(Action::FocusGained);
+    // Revoked by another process after the table was read: the popup
+    // opens, and the service refuses.
+    h.app.service().revoke(&c.id, None).unwrap();
+    h.ch('R');
+    assert!(matches!(h.app.popup, Some(Popup::Renew(_))));
     h.key(KeyCode::Enter);
     let Some(Popup::Message(m)) = &h.app.popup else {
         panic!("no message: {:?}", h.app.popup)
@@ -1099,9 +1465,16 @@ fn any_size_draws_without_panicking() {
             h.ch('n');
             h.ctrl('s');
         }),
-        Box::new(|h| h.ch('D')),
+        Box::new(|h| {
+            // A message: the certificate went away behind the table's back.
+            let id = h.app.table.selected_row().unwrap().id.clone();
+            h.app.service().revoke(&id, None).unwrap();
+            h.app.service().delete(&id).unwrap();
+            h.ch('c');
+            assert!(matches!(h.app.popup, Some(Popup::Message(_))));
+        }),
     ];
-    for (i, setup) in states.drain(..).enumerate() {
+    for setup in states.drain(..) {
         let mut h = Harness::new();
         h.issue(
             "size.example",
@@ -1110,9 +1483,6 @@ fn any_size_draws_without_panicking() {
         );
         h.step(Action::FocusGained);
         setup(&mut h);
-        if i == 8 {
-            h.ch('y'); // the refusal message
-        }
         for (w, ht) in sizes {
             let _ = render(&h.app, w, ht);
         }
@@ -1190,6 +1560,27 @@ fn snapshot_main_screen() {
 }
 
 #[test]
+fn too_small_says_so_in_full_at_the_smallest_sizes() {
+    let h = Harness::new();
+    for (w, ht) in [(20, 5), (30, 8), (39, 9), (12, 2), (5, 1)] {
+        let screen = h.draw(w, ht);
+        let text: String = screen
+            .lines()
+            .map(|l| l.trim_matches('"').trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(!text.contains('…'), "{w}×{ht}: {screen}");
+        assert!(text.contains("40×10"), "{w}×{ht}: {screen}");
+        if w >= 20 {
+            let size = format!("{w}×{ht}");
+            assert!(text.contains("Terminal too small:"), "{w}×{ht}: {screen}");
+            assert!(text.contains(&size), "{w}×{ht}: {screen}");
+        }
+    }
+    snapshot!("too_small_20x5", h.draw(20, 5));
+}
+
+#[test]
 fn snapshot_confirm_revoke() {
     let mut h = Harness::new();
     fixture(&mut h);
@@ -1238,6 +1629,7 @@ fn snapshot_result_and_details() {
     h.ch('n');
     h.key(KeyCode::Down);
     h.key(KeyCode::Right);
+    h.key(KeyCode::Right);
     h.key(KeyCode::Right); // Ed25519: fixed-size PEMs
     h.key(KeyCode::Down);
     h.typ("alice.example.com");
@@ -1260,6 +1652,7 @@ fn snapshot_result_when_the_key_is_not_kept() {
     let mut h = Harness::with_store("keep_private_keys = false");
     h.ch('n');
     h.key(KeyCode::Down);
+    h.key(KeyCode::Right);
     h.key(KeyCode::Right);
     h.key(KeyCode::Right);
     h.key(KeyCode::Down);

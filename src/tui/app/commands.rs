@@ -17,7 +17,100 @@ use crate::tui::renew::{RenewAsk, RenewField};
 use crate::tui::scroll::Scroll;
 use crate::tui::worker::{Job, Op};
 
+/// The certificate a lifecycle key acts on (the details' one, else the
+/// selected row), with what the service's rules look at.
+#[derive(Debug, Clone)]
+pub(in crate::tui) struct Target {
+    pub id: String,
+    pub label: String,
+    pub status: Status,
+    /// Revoked in the store (it may show `expired` since).
+    pub revoked: bool,
+    /// The Id of its successor, when renewed.
+    pub successor: Option<String>,
+}
+
 impl App {
+    /// What r/a/D/R act on now.
+    pub(in crate::tui) fn target(&self) -> Option<Target> {
+        if let Screen::Details(d) = &self.screen {
+            let r = &d.get.result;
+            return Some(Target {
+                id: r.id.clone(),
+                label: row_label(&r.name, &r.common_name),
+                status: Status::parse(&d.get.status).unwrap_or(Status::Active),
+                revoked: r.revoke_time.is_some(),
+                successor: r.renewed_by.clone(),
+            });
+        }
+        self.table.selected_row().map(|r| Target {
+            id: r.id.clone(),
+            label: r.label(),
+            status: r.status,
+            revoked: r.revoked,
+            successor: r.successor.clone(),
+        })
+    }
+
+    /// Why the service would refuse `cmd` on `t` (its status rules, see
+    /// README "Status rules" and `service::renew`), in words for the
+    /// status line; `None`: it may go ahead.
+    pub(in crate::tui) fn refusal(&self, cmd: Cmd, t: &Target) -> Option<String> {
+        let is = t.status.as_str();
+        match cmd {
+            Cmd::Revoke if t.status != Status::Active => Some(format!(
+                "Revoke needs an active certificate; this one is {is}"
+            )),
+            Cmd::Activate if t.status != Status::Revoked => Some(format!(
+                "Activate needs a revoked certificate; this one is {is}"
+            )),
+            Cmd::Delete if t.status == Status::Active => {
+                Some("Delete needs a revoked or expired certificate; this one is active".into())
+            }
+            Cmd::Renew if t.revoked => Some(
+                "A revoked certificate is not renewed: activate it first, or issue a new one"
+                    .into(),
+            ),
+            // Renewed once already: refused while the successor exists.
+            Cmd::Renew => t
+                .successor
+                .as_deref()
+                .filter(|next| self.table.rows().iter().any(|r| r.id == *next))
+                .map(|next| {
+                    format!(
+                        "Already renewed by {}…: renew that one instead",
+                        next.get(..12).unwrap_or(next)
+                    )
+                }),
+            _ => None,
+        }
+    }
+
+    /// r/a/D/R: refused at once, in the status line, when the service
+    /// would refuse; otherwise the confirmation (or the renew popup).
+    fn lifecycle(&mut self, cmd: Cmd) {
+        let Some(t) = self.target() else {
+            self.warn("No certificate is selected".into());
+            return;
+        };
+        if let Some(why) = self.refusal(cmd, &t) {
+            self.warn(why);
+            return;
+        }
+        if cmd != Cmd::Renew {
+            self.ask(cmd, &t.id, &t.label, t.status);
+            return;
+        }
+        let ask = match &self.screen {
+            Screen::Details(d) => RenewAsk::from_summary(&d.get.result, &t.label),
+            _ => match self.table.selected_row() {
+                Some(r) => RenewAsk::from_row(r),
+                None => return,
+            },
+        };
+        self.popup = Some(Popup::Renew(Box::new(ask)));
+    }
+
     pub(super) fn main_command(&mut self, cmd: Cmd) {
         if self.search.is_some() {
             match cmd {
@@ -78,20 +171,19 @@ impl App {
             }
             Cmd::Reload => {
                 self.reload();
-                self.info("Re-reading the store…".into());
+                self.load.announce = true;
+                self.info(super::REREADING.into());
             }
-            Cmd::CopyCert | Cmd::CopyKey | Cmd::CopyCa => match row {
+            // The CA is the selected site's, with or without a row.
+            Cmd::CopyCa => match self.selected_site() {
+                Some(s) => self.copy_ca(s.site_id),
+                None => self.warn("No site is selected".into()),
+            },
+            Cmd::CopyCert | Cmd::CopyKey => match row {
                 Some(r) => self.copy_stored(cmd, &r.id, r.site_id, &r.label()),
                 None => self.warn("No certificate is selected".into()),
             },
-            Cmd::Revoke | Cmd::Activate | Cmd::Delete => match row {
-                Some(r) => self.ask(cmd, &r.id, &r.label(), r.status),
-                None => self.warn("No certificate is selected".into()),
-            },
-            Cmd::Renew => match row {
-                Some(r) => self.popup = Some(Popup::Renew(Box::new(RenewAsk::from_row(&r)))),
-                None => self.warn("No certificate is selected".into()),
-            },
+            Cmd::Revoke | Cmd::Activate | Cmd::Delete | Cmd::Renew => self.lifecycle(cmd),
             _ => {}
         }
     }
@@ -198,22 +290,23 @@ impl App {
                     self.start_job(Job::Issue(Box::new(valid)));
                     return std::mem::replace(&mut self.screen, Screen::Main);
                 }
+                // The focus is on the first bad field; say which.
+                if let Some(why) = f.refusal() {
+                    self.warn(why);
+                }
             }
             _ => {}
         }
         Screen::Form(f)
     }
 
-    pub(super) fn result_command(&mut self, mut r: Box<ResultView>, cmd: Cmd) -> Screen {
+    pub(super) fn result_command(&mut self, r: Box<ResultView>, cmd: Cmd) -> Screen {
         match cmd {
             Cmd::Back => {
                 if r.key_only_here() && !r.leave_armed {
-                    r.leave_armed = true;
-                    self.warn(
-                        "The private key is not stored and will not be shown again: K copies it; Esc again leaves"
-                            .into(),
-                    );
-                    return Screen::Result(r);
+                    self.screen = Screen::Result(r);
+                    self.key_would_be_lost("Esc again leaves");
+                    return std::mem::replace(&mut self.screen, Screen::Main);
                 }
                 if r.leave_armed {
                     self.note = None;
@@ -224,20 +317,14 @@ impl App {
                 return Screen::Main;
             }
             Cmd::CopyCert => {
-                let what = format!(
-                    "the certificate PEM of {}",
-                    short(&sanitize(&r.resp.common_name))
-                );
+                let what = format!("certificate of {}", short(&sanitize(&r.resp.common_name)));
                 self.copy(what, Zeroizing::new(r.resp.certificate.clone()), false);
             }
             Cmd::CopyKey => {
                 if r.resp.private_key.is_empty() {
                     self.warn("Issued for your CSR: the private key never left you".into());
                 } else {
-                    let what = format!(
-                        "the private key of {}",
-                        short(&sanitize(&r.resp.common_name))
-                    );
+                    let what = format!("private key of {}", short(&sanitize(&r.resp.common_name)));
                     let key = Zeroizing::new(r.resp.private_key.expose().to_owned());
                     self.copy(what, key, true);
                 }
@@ -252,7 +339,7 @@ impl App {
                 match json {
                     Ok(json) => {
                         let secret = !r.resp.private_key.is_empty();
-                        self.copy("the response JSON".into(), Zeroizing::new(json), secret);
+                        self.copy("response JSON".into(), Zeroizing::new(json), secret);
                     }
                     Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
                 }
@@ -263,6 +350,12 @@ impl App {
     }
 
     pub(super) fn details_command(&mut self, d: Box<DetailsView>, cmd: Cmd) -> Screen {
+        if matches!(cmd, Cmd::Revoke | Cmd::Activate | Cmd::Delete | Cmd::Renew) {
+            // The details are the screen while the rules look at them.
+            self.screen = Screen::Details(d);
+            self.lifecycle(cmd);
+            return std::mem::replace(&mut self.screen, Screen::Main);
+        }
         let r = &d.get.result;
         let label = row_label(&r.name, &r.common_name);
         match cmd {
@@ -276,20 +369,12 @@ impl App {
             }
             Cmd::CopyJson => match serde_json::to_string_pretty(&d.get) {
                 Ok(json) => self.copy(
-                    format!("the details JSON of {}", short(&label)),
+                    format!("details JSON of {}", short(&label)),
                     Zeroizing::new(json),
                     false,
                 ),
                 Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
             },
-            Cmd::Revoke | Cmd::Activate | Cmd::Delete => {
-                let status = Status::parse(&d.get.status).unwrap_or(Status::Active);
-                let id = r.id.clone();
-                self.ask(cmd, &id, &label, status);
-            }
-            Cmd::Renew => {
-                self.popup = Some(Popup::Renew(Box::new(RenewAsk::from_summary(r, &label))));
-            }
             other => scroll_command(&d.scroll, other),
         }
         Screen::Details(d)

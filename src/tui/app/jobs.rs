@@ -23,14 +23,25 @@ impl App {
             .push(Effect::Copy(CopyRequest { what, text, secret }));
     }
 
+    /// Copies a site's CA certificate. Read from the store, not through
+    /// `Service::ca_pem`, which would create a missing CA: a copy key must
+    /// not create one.
     pub(super) fn copy_ca(&mut self, site_id: u64) {
-        match self.service.ca_pem(site_id) {
-            Ok(pem) => self.copy(
-                format!("the CA certificate of site {site_id}"),
+        let site = self.site_label(site_id);
+        match self.service.store().ca_cert_pem(site_id) {
+            Ok(Some(pem)) => self.copy(
+                format!("CA certificate of {}", short(&site)),
                 Zeroizing::new(pem),
                 false,
             ),
-            Err(e) => self.fail("Cannot read the CA certificate", e),
+            Ok(None) => self.warn(format!(
+                "site {} has no CA yet (it is created by the first issuance)",
+                short(&site)
+            )),
+            Err(e) => self.fail(
+                "Cannot read the CA certificate",
+                crate::service::store_err(e),
+            ),
         }
     }
 
@@ -38,8 +49,8 @@ impl App {
     pub(super) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
         let (what, export, secret) = match cmd {
             Cmd::CopyCa => return self.copy_ca(site_id),
-            Cmd::CopyKey => ("the private key", ExportWhat::Key, true),
-            _ => ("the certificate PEM", ExportWhat::Cert, false),
+            Cmd::CopyKey => ("private key", ExportWhat::Key, true),
+            _ => ("certificate", ExportWhat::Cert, false),
         };
         match self.service.export(id, export) {
             Ok(bytes) => {
@@ -51,7 +62,7 @@ impl App {
                     secret,
                 );
             }
-            Err(e) => self.fail(&format!("Cannot copy {what}"), e),
+            Err(e) => self.fail(&format!("Cannot copy the {what}"), e),
         }
     }
 
@@ -109,6 +120,12 @@ impl App {
 
     /// A worker's result.
     pub fn done(&mut self, done: Done) {
+        let before = self.screen_mark();
+        self.done_inner(done);
+        self.forget_old_note(before);
+    }
+
+    fn done_inner(&mut self, done: Done) {
         match done {
             Done::Loaded(r) => self.loaded(r),
             Done::Issued(r) => self.issued(r),
@@ -123,7 +140,7 @@ impl App {
                     Ok(_) => {
                         self.set_note(
                             NoteKind::Success,
-                            format!("{} {label} ({id})", capitalise(op.done())),
+                            format!("{} {} ({id})", capitalise(op.done()), short(&label)),
                         );
                         self.refresh_details(&id, op);
                         self.reload();
@@ -273,6 +290,17 @@ impl App {
         }
         if std::mem::take(&mut self.load.pending) {
             self.reload();
+        } else if self.load.unread.is_empty() && std::mem::take(&mut self.load.announce) {
+            // Replaced only if nothing else (an error) was said meanwhile.
+            if self
+                .note
+                .as_ref()
+                .is_some_and(|n| n.text == super::REREADING)
+            {
+                let n = self.table.rows().len();
+                let s = if n == 1 { "" } else { "s" };
+                self.info(format!("Re-read the store: {n} certificate{s}"));
+            }
         }
     }
 

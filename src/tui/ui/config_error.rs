@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::text::{fit, kv_lines, wrap};
-use super::{MIN_HEIGHT, MIN_WIDTH, hints_line};
+use super::{MIN_HEIGHT, MIN_WIDTH, bar_line};
 use crate::error::ErrorCode;
 use crate::tui::keys::{self, Ctx};
 use crate::tui::startup::ConfigScreen;
@@ -121,5 +121,5 @@ pub fn draw(frame: &mut Frame, s: &ConfigScreen) {
         );
     }
     let bar = keys::hints(Ctx::ConfigError, false, |_| true);
-    frame.render_widget(Paragraph::new(hints_line(t, bar, area.width)), hints);
+    frame.render_widget(Paragraph::new(bar_line(t, " ", bar, area.width)), hints);
 }

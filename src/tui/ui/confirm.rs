@@ -59,18 +59,7 @@ pub fn draw(frame: &mut Frame, app: &App, c: &Confirm, body: Rect) {
         lines.push(Line::styled(l, t.dim()));
     }
     lines.push(Line::raw(""));
-    let mut keys = vec![
-        Span::styled("y", t.key()),
-        Span::raw(format!(" {}  ", c.op.verb().to_lowercase())),
-        Span::styled("n/Esc", t.key()),
-        Span::raw(" cancel"),
-    ];
-    if matches!(c.op, Op::Revoke(_)) {
-        keys.push(Span::raw("  "));
-        keys.push(Span::styled("←/→", t.key()));
-        keys.push(Span::raw(" reason"));
-    }
-    lines.push(Line::from(keys));
+    lines.push(super::popup_keys(app, inner_w));
     let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let area = super::popup_area(frame, body, w, h);
     let block = Block::bordered()

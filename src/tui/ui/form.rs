@@ -17,6 +17,10 @@ use crate::tui::form::{Field, IssueForm, PRESETS, Source, key_type_label};
 use crate::tui::input::TextInput;
 
 const LABEL_W: usize = 16;
+/// The ValidityDays box: it shows `box - 1` characters and the cursor,
+/// so it holds every character the field takes.
+const DAYS_BOX_W: usize = 8;
+const _: () = assert!(DAYS_BOX_W > crate::tui::form::DAYS_MAX_CHARS + 1);
 /// Lines of the CSR box.
 const CSR_LINES: usize = 6;
 
@@ -283,7 +287,7 @@ pub fn draw(frame: &mut Frame, app: &App, form: &IssueForm, area: Rect) {
     };
     b.choice(Field::Source, "Key source", source, source_note);
     let note = days_note(form);
-    b.text(Field::Days, "ValidityDays", &form.days, 8, &note);
+    b.text(Field::Days, "ValidityDays", &form.days, DAYS_BOX_W, &note);
     let cn_note = match form.source {
         Source::Generate => {
             let spelling = form.key_spelling();

@@ -8,15 +8,16 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::text::{pad, position, wrap};
 use crate::service::EXPIRING_SOON_DAYS;
-use crate::tui::app::App;
+use crate::tui::app::{App, HelpView};
 use crate::tui::keys::{EDIT_KEYS, HELP_SECTIONS, help_rows};
-use crate::tui::scroll::Scroll;
 
 const KEYS_W: usize = 16;
 
-fn lines(app: &App, w: usize) -> Vec<Line<'static>> {
+/// The help's lines, and the first line of each of `HELP_SECTIONS`.
+fn lines(app: &App, w: usize) -> (Vec<Line<'static>>, Vec<usize>) {
     let t = app.theme;
     let mut out = Vec::new();
+    let mut starts = Vec::new();
     let row = |out: &mut Vec<Line<'static>>, keys: &str, text: &str| {
         for (i, part) in wrap(text, w.saturating_sub(KEYS_W + 1))
             .into_iter()
@@ -35,6 +36,7 @@ fn lines(app: &App, w: usize) -> Vec<Line<'static>> {
         }
     };
     for (title, ctxs) in HELP_SECTIONS {
+        starts.push(out.len());
         out.push(Line::styled(title.to_string(), t.header()));
         for (keys, text) in help_rows(ctxs) {
             row(&mut out, &keys, text);
@@ -64,15 +66,19 @@ fn lines(app: &App, w: usize) -> Vec<Line<'static>> {
     for l in wrap(&app.clipboard_info, w) {
         out.push(Line::raw(l));
     }
-    out
+    (out, starts)
 }
 
-pub fn draw(frame: &mut Frame, app: &App, scroll: &Scroll, body: Rect) {
+pub fn draw(frame: &mut Frame, app: &App, view: &HelpView, body: Rect) {
     let t = app.theme;
+    let scroll = &view.scroll;
     let area = super::popup_area(frame, body, 84, body.height);
     let outer = Block::bordered().border_style(t.border(true));
     let inner = outer.inner(area);
-    let all = lines(app, usize::from(inner.width));
+    let (all, starts) = lines(app, usize::from(inner.width));
+    if let Some(start) = view.section.take().and_then(|i| starts.get(i)) {
+        scroll.to(*start);
+    }
     let h = usize::from(inner.height);
     let first = scroll.clamp(all.len(), h);
     let block = outer

@@ -177,14 +177,17 @@ impl Columns {
     }
 }
 
-/// Days left as the table shows them: `364d`, `!12d` within the
-/// expiring-soon window (unless already renewed), `-3d` once past.
+/// Days left as the table shows them: `365d` for a certificate issued
+/// now for 365 days, `!12d` within the expiring-soon window (less than
+/// 30 days, as the service counts it; unless already renewed), `-3d` once
+/// past.
 pub fn left_text(row: &CertRow, app: &App) -> String {
-    match row.days_left(app.now()) {
+    let now = app.now();
+    let soon =
+        row.status == Status::Active && !row.renewed && row.expires_within(now, EXPIRING_SOON_DAYS);
+    match row.days_left(now) {
         None => "?".into(),
-        Some(d) if row.status == Status::Active && !row.renewed && d < EXPIRING_SOON_DAYS => {
-            format!("!{d}d")
-        }
+        Some(d) if soon => format!("!{d}d"),
         Some(d) => format!("{d}d"),
     }
 }
@@ -260,17 +263,30 @@ fn summary_lines(app: &App, w: usize) -> Vec<Line<'static>> {
             Line::styled(fit("Reading this site's certificates…", w), t.dim()),
         ];
     }
-    let mut counts = format!("{} active", s.active);
-    if s.expiring_soon > 0 {
-        counts.push_str(&format!(
-            " (!{} within {EXPIRING_SOON_DAYS}d)",
-            s.expiring_soon
+    // The quota first (it decides whether `n` can work), then the counts
+    // in words, or abbreviated when the words do not fit.
+    let counts = |active: &str, soon: &str, revoked: &str, expired: &str| {
+        let mut out = String::new();
+        if let Some(max) = s.max_client_certificates {
+            out.push_str(&format!("quota {}/{max} · ", s.active + s.revoked));
+        }
+        out.push_str(&format!("{} {active}", s.active));
+        if s.expiring_soon > 0 {
+            out.push_str(&format!(" (!{} {soon})", s.expiring_soon));
+        }
+        out.push_str(&format!(
+            " · {} {revoked} · {} {expired}",
+            s.revoked, s.expired
         ));
-    }
-    counts.push_str(&format!(" · {} revoked · {} expired", s.revoked, s.expired));
-    if let Some(max) = s.max_client_certificates {
-        counts.push_str(&format!(" · quota {}/{max}", s.active + s.revoked));
-    }
+        out
+    };
+    let within = format!("within {EXPIRING_SOON_DAYS}d");
+    let long = counts("active", &within, "revoked", "expired");
+    let counts = if width(&long) <= w {
+        long
+    } else {
+        counts("act", &format!("<{EXPIRING_SOON_DAYS}d"), "rev", "exp")
+    };
     vec![
         Line::styled(fit(&ca, w), t.dim()),
         Line::styled(fit(&counts, w), t.dim()),

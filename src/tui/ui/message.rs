@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::text::wrap;
@@ -21,10 +21,7 @@ pub fn draw(frame: &mut Frame, app: &App, m: &Message, body: Rect) {
         lines.push(Line::raw(l));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled("Enter/Esc", t.key()),
-        Span::raw(" close"),
-    ]));
+    lines.push(super::popup_keys(app, inner_w));
     let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let area = super::popup_area(frame, body, w, h);
     let block = Block::bordered()

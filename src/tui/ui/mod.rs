@@ -45,12 +45,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         return;
     }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        let msg = format!(
-            "Terminal too small: {}×{}, need {MIN_WIDTH}×{MIN_HEIGHT}",
-            area.width, area.height
-        );
-        let line = Line::styled(fit(&msg, usize::from(area.width)), app.theme.warn());
-        frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
+        draw_too_small(frame, app.theme, area);
         return;
     }
     let [title, body, status, hints] = rows(area);
@@ -62,7 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Details(d) => details::draw(frame, app, d, body),
     }
     match &app.popup {
-        Some(Popup::Help(s)) => help::draw(frame, app, s, body),
+        Some(Popup::Help(h)) => help::draw(frame, app, h, body),
         Some(Popup::Confirm(c)) => confirm::draw(frame, app, c, body),
         Some(Popup::Message(m)) => message::draw(frame, app, m, body),
         Some(Popup::Renew(r)) => renew::draw(frame, app, r, body),
@@ -71,6 +66,25 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     draw_status(frame, app, status);
     draw_hints(frame, app, hints);
+}
+
+/// "Terminal too small", wrapped onto as many lines as the terminal has;
+/// a shorter text when even that does not fit.
+fn draw_too_small(frame: &mut Frame, t: Theme, area: Rect) {
+    let (w, h) = (area.width, area.height);
+    let long = format!("Terminal too small: {w}×{h}, need {MIN_WIDTH}×{MIN_HEIGHT}");
+    let short = format!("{w}×{h} < {MIN_WIDTH}×{MIN_HEIGHT}");
+    let cols = usize::from(w);
+    let lines = [long, short]
+        .iter()
+        .map(|m| text::wrap(m, cols))
+        .find(|l| l.len() <= usize::from(h))
+        .unwrap_or_else(|| vec![fit(&format!("{MIN_WIDTH}×{MIN_HEIGHT}"), cols)]);
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|l| Line::styled(l, t.warn()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
@@ -136,18 +150,27 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
 
 /// The keys that work here, as many as fit, most useful first.
 fn draw_hints(frame: &mut Frame, app: &App, area: Rect) {
-    let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
-    frame.render_widget(
-        Paragraph::new(hints_line(app.theme, hints, area.width)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(hints_line(app, " ", area.width)), area);
 }
 
-/// A hint bar: `key label` pairs, dropped from the end when narrow.
-fn hints_line(t: Theme, hints: Vec<(String, String)>, width_cols: u16) -> Line<'static> {
+/// The keys line inside a popup: the same entries as the hint bar (one
+/// source, so the two always agree).
+pub fn popup_keys(app: &App, width_cols: usize) -> Line<'static> {
+    hints_line(app, "", u16::try_from(width_cols).unwrap_or(u16::MAX))
+}
+
+/// The hint bar of the current context.
+fn hints_line(app: &App, lead: &str, width_cols: u16) -> Line<'static> {
+    let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
+    bar_line(app.theme, lead, hints, width_cols)
+}
+
+/// A hint bar: `key label` pairs after `lead`, dropped from the end when
+/// narrow.
+fn bar_line(t: Theme, lead: &str, hints: Vec<(String, String)>, width_cols: u16) -> Line<'static> {
     let w = usize::from(width_cols);
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
+    let mut spans = vec![Span::raw(lead.to_owned())];
+    let mut used = width(lead);
     for (keys, label) in hints {
         let need = width(&keys) + 1 + width(&label);
         if used + need > w {

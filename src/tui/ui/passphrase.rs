@@ -68,20 +68,7 @@ pub fn draw(frame: &mut Frame, app: &App, p: &PassAsk, body: Rect) {
         }
     }
     lines.push(Line::raw(""));
-    let mut keys = vec![
-        Span::styled("Enter", t.key()),
-        Span::raw(" ok  "),
-        Span::styled("Esc", t.key()),
-        Span::raw(" cancel"),
-    ];
-    if p.purpose == PassphrasePurpose::New {
-        keys.extend([
-            Span::raw("  "),
-            Span::styled("Tab", t.key()),
-            Span::raw(" other field"),
-        ]);
-    }
-    lines.push(Line::from(keys));
+    lines.push(super::popup_keys(app, inner_w));
     let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let area = super::popup_area(frame, body, w, h);
     let block = Block::bordered()

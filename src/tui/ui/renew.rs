@@ -14,7 +14,8 @@ use crate::tui::app::App;
 use crate::tui::renew::{RenewAsk, RenewField};
 
 const KEY_W: usize = 14;
-const DAYS_W: usize = 6;
+/// The ValidityDays box: every character the field takes, and the cursor.
+const DAYS_W: usize = crate::tui::form::DAYS_MAX_CHARS + 1;
 
 pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
     let t = app.theme;
@@ -42,7 +43,7 @@ pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
             style,
         )
     };
-    let (shown, cx) = r.days.window(u16::try_from(DAYS_W - 1).unwrap_or(1));
+    let (shown, cx) = r.days.window(u16::try_from(DAYS_W).unwrap_or(1));
     let days_note = if r.old_days > 0 {
         format!("←/→ presets · the old one had {}", r.old_days)
     } else {
@@ -107,16 +108,9 @@ pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
             r.not_after
         ),
     });
-    if r.status == Status::Revoked {
-        what.push("It is revoked: the service will refuse (activate it first).".into());
-    } else if r.renewed {
-        what.push("It was renewed already: the service will refuse (renew its successor).".into());
-    }
     for (i, para) in what.iter().enumerate() {
         let style = if i == 1 && r.revoke_old && r.status == Status::Active {
             t.warn()
-        } else if i >= 2 {
-            t.error()
         } else {
             t.dim()
         };
@@ -125,16 +119,7 @@ pub fn draw(frame: &mut Frame, app: &App, r: &RenewAsk, body: Rect) {
         }
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled("Enter", t.key()),
-        Span::raw(" renew  "),
-        Span::styled("Tab", t.key()),
-        Span::raw(" next  "),
-        Span::styled("←/→", t.key()),
-        Span::raw(" change  "),
-        Span::styled("Esc", t.key()),
-        Span::raw(" cancel"),
-    ]));
+    lines.push(super::popup_keys(app, inner_w));
     let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let area = super::popup_area(frame, body, w, h);
     let block = Block::bordered()
