@@ -424,46 +424,29 @@ fn internal_exception_leaves_nothing_half_written() {
 fn bad_common_name_and_name() {
     let w = world_with_one();
     let site = SITE.to_string();
+    let refused_issue = |flag: &str, value: &str, code: &str| {
+        refused(
+            &w,
+            &[
+                "issue",
+                "--site-id",
+                &site,
+                "--validity-days",
+                "5",
+                flag,
+                value,
+            ],
+            code,
+        );
+    };
     let long = "x".repeat(65);
-    refused(
-        &w,
-        &[
-            "issue",
-            "--site-id",
-            &site,
-            "--validity-days",
-            "5",
-            "--common-name",
-            &long,
-        ],
+    refused_issue("--common-name", &long, "InvalidParameter.CommonName");
+    refused_issue(
+        "--common-name",
+        "a\u{1b}[2Jb",
         "InvalidParameter.CommonName",
     );
-    refused(
-        &w,
-        &[
-            "issue",
-            "--site-id",
-            &site,
-            "--validity-days",
-            "5",
-            "--common-name",
-            "a\u{1b}[2Jb",
-        ],
-        "InvalidParameter.CommonName",
-    );
-    refused(
-        &w,
-        &[
-            "issue",
-            "--site-id",
-            &site,
-            "--validity-days",
-            "5",
-            "--name",
-            "x\u{202e}y",
-        ],
-        "InvalidParameter.Name",
-    );
+    refused_issue("--name", "x\u{202e}y", "InvalidParameter.Name");
     // Invisible format characters and separators are refused too.
     for (flag, value, code) in [
         ("--name", "a\u{200b}b", "InvalidParameter.Name"),
@@ -480,19 +463,7 @@ fn bad_common_name_and_name() {
             "InvalidParameter.CommonName",
         ),
     ] {
-        refused(
-            &w,
-            &[
-                "issue",
-                "--site-id",
-                &site,
-                "--validity-days",
-                "5",
-                flag,
-                value,
-            ],
-            code,
-        );
+        refused_issue(flag, value, code);
     }
     // The escape never reaches the terminal raw.
     let out = w.run(&[

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{SITE, World, openssl};
+use common::{SITE, World, openssl, openssl_csr};
 use serde_json::Value;
 
 const SEED_KEYS: [&str; 14] = [
@@ -244,32 +244,6 @@ fn ca_profile_seen_by_openssl() {
     // Each site has its own CA.
     let other = w.ca_file(common::SITE2);
     assert_ne!(std::fs::read(&ca).unwrap(), std::fs::read(&other).unwrap());
-}
-
-/// Makes a CSR with `openssl req`; returns its path.
-fn openssl_csr(
-    w: &World,
-    name: &str,
-    newkey: &[&str],
-    subj: &str,
-    extra: &[&str],
-) -> std::path::PathBuf {
-    let key = w.path(&format!("{name}.key"));
-    let csr = w.path(&format!("{name}.csr"));
-    let mut args = vec!["req", "-new", "-nodes"];
-    args.extend_from_slice(newkey);
-    args.extend_from_slice(&[
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        subj,
-    ]);
-    args.extend_from_slice(extra);
-    let (ok, out) = openssl(&args);
-    assert!(ok, "openssl req: {out}");
-    csr
 }
 
 fn issue_csr(w: &World, csr: &std::path::Path, extra: &[&str]) -> Value {

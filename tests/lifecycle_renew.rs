@@ -5,7 +5,7 @@
 mod common;
 mod lifecycle_support;
 
-use common::{SITE, World, assert_code, openssl};
+use common::{SITE, World, assert_code, openssl, openssl_csr};
 use lifecycle_support::{crl_file, entry_file, files_for, issue, make_expired, verify_with_crl};
 
 fn x509(cert: &std::path::Path, args: &[&str]) -> String {
@@ -146,26 +146,17 @@ fn revoke_old_revokes_as_superseded_and_openssl_sees_it() {
 fn a_csr_certificate_is_renewed_for_the_same_key_and_subject() {
     require_openssl!();
     let w = World::new("");
-    let key = w.path("holder.key");
-    let req = w.path("holder.csr");
-    let (ok, text) = openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-subj",
+    let req = openssl_csr(
+        &w,
+        "holder",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
         "/C=DE/O=Acme Corp/CN=alice",
-        "-addext",
-        "subjectAltName=DNS:alice.example,email:alice@example.com,IP:192.0.2.7",
-        "-out",
-        req.to_str().unwrap(),
-    ]);
-    assert!(ok, "{text}");
+        &[
+            "-addext",
+            "subjectAltName=DNS:alice.example,email:alice@example.com,IP:192.0.2.7",
+        ],
+    );
+    let key = w.path("holder.key");
     let old = w.json(&[
         "issue",
         "--site-id",

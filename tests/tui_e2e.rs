@@ -11,7 +11,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{SITE, World, have, openssl};
+use common::{SITE, World, have, openssl, openssl_csr};
+
+const P256: [&str; 4] = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -274,24 +276,7 @@ fn paste_a_csr_made_by_openssl_and_issue_from_it() {
     require_tmux!();
     require_openssl!();
     let world = World::new("");
-    let key = world.path("csr.key");
-    let csr = world.path("req.csr");
-    let (ok, out) = openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &key.display().to_string(),
-        "-subj",
-        "/CN=csr-e2e.example.com/O=Acme",
-        "-out",
-        &csr.display().to_string(),
-    ]);
-    assert!(ok, "openssl req: {out}");
+    let csr = openssl_csr(&world, "req", &P256, "/CN=csr-e2e.example.com/O=Acme", &[]);
 
     let t = Tmux::start(&world, &[]);
     t.wait_for("No certificates yet");
@@ -344,24 +329,7 @@ fn paste_a_crlf_csr_through_tmux() {
     require_tmux!();
     require_openssl!();
     let world = World::new("");
-    let key = world.path("crlf.key");
-    let csr = world.path("crlf.csr");
-    let (ok, out) = openssl(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        &key.display().to_string(),
-        "-subj",
-        "/CN=crlf-e2e.example.com",
-        "-out",
-        &csr.display().to_string(),
-    ]);
-    assert!(ok, "openssl req: {out}");
+    let csr = openssl_csr(&world, "crlf", &P256, "/CN=crlf-e2e.example.com", &[]);
     let text = std::fs::read_to_string(&csr).unwrap();
     let crlf = world.write("crlf-win.csr", &text.replace('\n', "\r\n"));
 

@@ -244,3 +244,30 @@ pub fn assert_json_code(out: &Output, code: &str) -> serde_json::Value {
     assert_eq!(v["HttpStatusCode"], 400);
     v
 }
+
+/// `openssl req -new -nodes` with a fresh key (`newkey`: e.g. `["-newkey", "rsa:2048"]`):
+/// writes `<name>.key` and `<name>.csr` in the world's folder, returns the CSR path.
+pub fn openssl_csr(
+    w: &World,
+    name: &str,
+    newkey: &[&str],
+    subj: &str,
+    extra: &[&str],
+) -> std::path::PathBuf {
+    let key = w.path(&format!("{name}.key"));
+    let csr = w.path(&format!("{name}.csr"));
+    let mut args = vec!["req", "-new", "-nodes"];
+    args.extend_from_slice(newkey);
+    args.extend_from_slice(&[
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        subj,
+    ]);
+    args.extend_from_slice(extra);
+    let (ok, out) = openssl(&args);
+    assert!(ok, "openssl req: {out}");
+    csr
+}
