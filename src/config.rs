@@ -47,7 +47,7 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{line}: key `{key}`: {message}", path.display())]
+    #[error("{}:{line}: {}{message}", path.display(), key_prefix(key))]
     Invalid {
         path: PathBuf,
         line: usize,
@@ -58,6 +58,15 @@ pub enum ConfigError {
         "no config path: pass --config, set ${CONFIG_ENV}, or set $HOME so the default location can be found"
     )]
     NoLocation,
+}
+
+/// `key `x`: ` before a message about one key; nothing for the whole file.
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("key `{key}`: ")
+    }
 }
 
 /// A site, as declared by a `[[site]]` table.

@@ -563,6 +563,38 @@ fn bad_config_names_file_line_and_key() {
     let out = w.run(&["sites"]);
     assert_code(&out, "InvalidParameter.Config");
     assert!(String::from_utf8_lossy(&out.stderr).contains(":2: key `ca.key_type`"));
+
+    // A file that is not text, and a path that cannot be read as a file:
+    // the file is named, nothing is written.
+    let w = World::with_config("[store]\npath = \"store\"\n");
+    std::fs::write(&w.config, b"[store]\npath = \"\xff\xfe\"\n").unwrap();
+    let out = w.run(&["sites"]);
+    assert_code(&out, "InvalidParameter.Config");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = w.config.display().to_string();
+    assert!(
+        err.contains(&format!("{file}:2: the file is not UTF-8 text")),
+        "{err}"
+    );
+    let folder = w.path("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    {
+        let path = folder;
+        let out = w
+            .cmd_bare()
+            .arg("--config")
+            .arg(&path)
+            .arg("sites")
+            .output()
+            .unwrap();
+        assert_code(&out, "InvalidParameter.Config");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&path.display().to_string()), "{err}");
+    }
+    assert!(
+        !w.store.exists(),
+        "nothing written for an unreadable config"
+    );
 }
 
 #[test]

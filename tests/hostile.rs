@@ -266,18 +266,14 @@ proptest! {
 
 #[test]
 fn oversized_csrs_are_refused_before_parsing() {
+    // The size reason (not a PEM or DER one) shows the size was checked
+    // before any parsing. (How fast that is belongs to benchmarks.)
     for size in [64 * 1024 + 1, 1 << 20, 16 << 20] {
         let big = vec![b'A'; size];
-        let t = std::time::Instant::now();
         match pki::parse_csr(&big) {
-            Err(PkiError::Csr(r)) => assert!(r.contains("at most"), "{r}"),
+            Err(PkiError::Csr(r)) => assert!(r.contains("larger than 64 KiB"), "{r}"),
             other => panic!("{other:?}"),
         }
-        assert!(
-            t.elapsed().as_millis() < 200,
-            "refusing {size} bytes took {:?}",
-            t.elapsed()
-        );
     }
 }
 

@@ -59,8 +59,14 @@ impl World {
 
     /// A command for the binary with this world's config and a clean env.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_esa-certs"));
+        let mut c = self.cmd_bare();
         c.arg("--config").arg(&self.config);
+        c
+    }
+
+    /// [`World::cmd`] without `--config` (the test passes its own).
+    pub fn cmd_bare(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_esa-certs"));
         c.env_remove("ESA_CERTS_CONFIG");
         c.env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"));
         c.env("XDG_DATA_HOME", self.dir.path().join("xdg-data"));
