@@ -162,7 +162,7 @@ pub fn table(out: &mut impl Write, r: &ListResponse) -> EsaResult<()> {
         .iter()
         .map(|c| {
             let left = pki::parse_esa_time(&c.not_after)
-                .map(|na| format!("{}d", (na - now).whole_days()))
+                .map(|na| format!("{}d", crate::service::days_shown(na, now)))
                 .unwrap_or_default();
             let label = if c.name.is_empty() || c.name == c.common_name {
                 c.common_name.clone()

@@ -88,7 +88,22 @@ impl std::fmt::Display for Status {
     }
 }
 
-/// Days from `now` to a stored NotAfter (negative once past).
+/// Days left as every front end shows them: a started day counts as one,
+/// so a certificate issued now for N days shows N, one with an hour left
+/// 1, and one that expired an hour ago -1 (never 0 after NotAfter).
+/// Rules such as "expiring within 30 days" use the exact time instead.
+pub fn days_shown(not_after: OffsetDateTime, now: OffsetDateTime) -> i64 {
+    days_shown_secs((not_after - now).whole_seconds())
+}
+
+/// [`days_shown`] for a number of seconds until NotAfter.
+pub fn days_shown_secs(secs: i64) -> i64 {
+    let days = i64::try_from(secs.unsigned_abs().div_ceil(86_400)).unwrap_or(i64::MAX);
+    if secs < 0 { -days } else { days }
+}
+
+/// Whole days from `now` to a stored NotAfter (negative once past): for
+/// rules (`d < 30` is "less than 30 days on the exact time").
 pub fn days_left(meta: &CertMeta, now: OffsetDateTime) -> Option<i64> {
     pki::parse_esa_time(&meta.not_after).map(|na| (na - now).whole_days())
 }

@@ -105,10 +105,9 @@ impl CertRow {
         if self.not_after_unix == i64::MAX {
             return None;
         }
-        let secs = self.not_after_unix - now.unix_timestamp();
-        let days = secs.unsigned_abs().div_ceil(86_400);
-        let days = i64::try_from(days).unwrap_or(i64::MAX);
-        Some(if secs < 0 { -days } else { days })
+        Some(crate::service::days_shown_secs(
+            self.not_after_unix - now.unix_timestamp(),
+        ))
     }
 
     /// Whether NotAfter is less than `days` days away (and not past): the

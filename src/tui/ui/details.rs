@@ -15,7 +15,7 @@ fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
     let t = app.theme;
     let r = &d.get.result;
     let days = crate::pki::parse_esa_time(&r.not_after)
-        .map(|na| (na - app.now()).whole_days())
+        .map(|na| crate::service::days_shown(na, app.now()))
         .map(|d| {
             if d < 0 {
                 format!(" (expired {} days ago)", -d)
