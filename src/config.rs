@@ -587,7 +587,7 @@ fn printable_name<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<String,
     }
     if s.chars().any(crate::text::is_dangerous) {
         return Err(de::Error::custom(format!(
-            "{what} cannot contain control or bidi characters"
+            "{what} cannot contain control, bidi or invisible format characters"
         )));
     }
     Ok(s)
