@@ -91,7 +91,13 @@ fn allowed_transitions_and_expired_deletion() {
     assert_eq!(s["Status"], "revoked");
     assert_eq!(s["Result"]["RevokeReason"], "keyCompromise");
     assert!(s["Result"]["RevokeTime"].as_str().unwrap().ends_with('Z'));
-    w.ok(&["activate", &a.id]);
+    let out = w.run(&["activate", &a.id]);
+    assert!(out.status.success());
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warned.contains("warning:") && warned.contains("keyCompromise"),
+        "re-trusting a compromised key is said aloud: {warned}"
+    );
     let s = w.json(&["show", &a.id, "--json"]);
     assert_eq!(s["Status"], "active");
     assert!(s["Result"].get("RevokeTime").is_none());

@@ -399,7 +399,21 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             output::changed(&mut out, &r, "revoked", json)
         }
         Command::Activate { id } => {
+            // RFC 5280 only means certificateHold to be undone: re-trusting
+            // a key revoked as compromised deserves a word (ESA allows it).
+            let reason = service
+                .get(&id)
+                .ok()
+                .and_then(|g| g.result.revoke_reason)
+                .filter(|r| r.ends_with("Compromise"));
             let r = service.activate(&id)?;
+            if let Some(reason) = reason {
+                eprintln!(
+                    "warning: {} was revoked for {}: its key may be known to others, and it is trusted again",
+                    r.id,
+                    crate::text::sanitize(&reason)
+                );
+            }
             output::changed(&mut out, &r, "activated", json)
         }
         Command::Delete { id } => {
