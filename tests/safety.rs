@@ -800,3 +800,53 @@ fn doctor_catches_metadata_that_disagrees_with_its_certificate() {
         "{v:#}"
     );
 }
+
+#[test]
+fn a_plaintext_ca_key_under_protect_key_is_pointed_out() {
+    let w = World::new("[ca]\nkey_type = \"ECC_256\"\n");
+    w.issue("ECC", 5);
+    let cfg = std::fs::read_to_string(&w.config)
+        .unwrap()
+        .replace("[ca]\n", "[ca]\nprotect_key = true\n");
+    std::fs::write(&w.config, cfg).unwrap();
+    w.write("pass.txt", &format!("{PASS}\n"));
+    let site = SITE.to_string();
+    let out = with_pass(
+        &w,
+        "pass.txt",
+        &[
+            "issue",
+            "--site-id",
+            &site,
+            "--validity-days",
+            "5",
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plaintext") && err.contains("ca rekey-protect --site-id"),
+        "{err}"
+    );
+    // Once encrypted, no more warning.
+    assert_success(&with_pass(
+        &w,
+        "pass.txt",
+        &["ca", "rekey-protect", "--site-id", &site],
+    ));
+    let out = with_pass(
+        &w,
+        "pass.txt",
+        &[
+            "issue",
+            "--site-id",
+            &site,
+            "--validity-days",
+            "5",
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

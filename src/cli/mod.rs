@@ -312,6 +312,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
     match command {
         Command::Tui => Ok(()),
         Command::Issue(a) => {
+            warn_plaintext_ca(service, a.site_id.as_deref());
             let req = CreateRequest {
                 site_id: a.site_id,
                 validity_days: a.validity_days,
@@ -689,6 +690,25 @@ fn rekey_protect(
 
 fn parse_site(service: &Service, raw: &str) -> EsaResult<u64> {
     check_site(service, Some(raw)).map(|s| s.id)
+}
+
+/// With `protect_key = true`, a CA key still stored in plaintext (made
+/// before the option was set) is signed with all the same: say how to
+/// encrypt it. (doctor reports it too.)
+fn warn_plaintext_ca(service: &Service, raw_site: Option<&str>) {
+    let Ok(site) = service.check_site_id(raw_site) else {
+        return; // the service reports the bad id
+    };
+    if service.config().ca.protect_key
+        && service.ca_key_protected(site.id) == Ok(false)
+        && service.store().ca_meta(site.id).ok().flatten().is_some()
+    {
+        eprintln!(
+            "warning: the CA key of site {} is stored in plaintext although [ca] protect_key = true; \
+             encrypt it with: esa-certs ca rekey-protect --site-id {}",
+            site.id, site.id
+        );
+    }
 }
 
 /// `--site-id`, checked by the service.
