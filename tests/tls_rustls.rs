@@ -17,8 +17,8 @@ use rustls::{
     ServerConnection, SupportedProtocolVersion,
 };
 
-use common::{SITE, SITE2, World};
-use lifecycle_support::{Issued, crl_file, issue_on};
+use common::{SITE, SITE2, World, have_openssl, openssl_csr};
+use lifecycle_support::{Issued, crl_file, files_for, issue_on};
 
 fn der_of(pem_file: &std::path::Path) -> Vec<u8> {
     pem::parse(std::fs::read(pem_file).unwrap())
@@ -233,4 +233,44 @@ fn rustls_with_an_ecdsa_p384_site_ca() {
 #[test]
 fn rustls_with_an_rsa_site_ca() {
     lifecycle_against_rustls("RSA_2048");
+}
+
+/// A certificate whose subject came verbatim from a CSR (repeated DC and OU
+/// attributes: the TBS is re-signed after the subject is put in) is as good
+/// to rustls as any other, for an ECDSA and an RSA site CA.
+#[test]
+fn rustls_accepts_a_certificate_with_a_verbatim_csr_subject() {
+    if !have_openssl() {
+        println!("SKIPPED: openssl is not installed (needed to make the CSR)");
+        return;
+    }
+    for ca_key_type in ["ECC_256", "RSA"] {
+        let w = World::new(&format!("[ca]\nkey_type = \"{ca_key_type}\"\n"));
+        let csr = openssl_csr(
+            &w,
+            "ad",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "/DC=com/DC=example/OU=Engineering/OU=Laptops/CN=bob",
+            &[],
+        );
+        let v = w.json(&[
+            "issue",
+            "--site-id",
+            &SITE.to_string(),
+            "--validity-days",
+            "30",
+            "--csr",
+            csr.to_str().unwrap(),
+            "--json",
+        ]);
+        let mut client = files_for(&w, v, "csr");
+        client.key = w.path("ad.key");
+        let ca = der_of(&w.ca_file(SITE));
+        let crl = der_of(&crl_file(&w, SITE, "crl.pem"));
+        let id = server_identity();
+        for version in VERSIONS {
+            let r = handshake(&id, &ca, &crl, &client, version);
+            assert!(r.is_ok(), "{ca_key_type} {version:?}: {r:?}");
+        }
+    }
 }
