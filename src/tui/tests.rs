@@ -1560,6 +1560,31 @@ fn snapshot_main_screen() {
 }
 
 #[test]
+fn every_column_is_shown_at_80x24() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let screen = h.draw(80, 24);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("› web-frontend"))
+        .expect(&screen);
+    // Name with at least 14 columns, status, key type, NotAfter, days
+    // left, short serial.
+    for part in [
+        "web-frontend …",
+        "active",
+        "P-256",
+        "2027-03-01",
+        "273d",
+        "41ab",
+    ] {
+        assert!(row.contains(part), "{part} in {row}");
+    }
+    assert!(screen.contains("Ed25519"), "{screen}");
+    assert!(screen.contains("RSA4k"), "{screen}");
+}
+
+#[test]
 fn too_small_says_so_in_full_at_the_smallest_sizes() {
     let h = Harness::new();
     for (w, ht) in [(20, 5), (30, 8), (39, 9), (12, 2), (5, 1)] {
