@@ -404,6 +404,15 @@ impl App {
         }
     }
 
+    /// Whether the focused text field takes digits only (ValidityDays).
+    pub fn digits_focus(&self) -> bool {
+        match (&self.popup, &self.screen) {
+            (Some(Popup::Renew(r)), _) => r.text_focus(),
+            (None, Screen::Form(f)) => f.focus == super::form::Field::Days,
+            _ => false,
+        }
+    }
+
     /// Whether a command has something to act on now (the hint bar shows
     /// only those). The keys still work otherwise and say why not.
     pub fn applies(&self, cmd: Cmd) -> bool {
@@ -469,7 +478,12 @@ impl App {
                     self.handle_event(&TermEvent::Key(plain));
                     return;
                 }
-                if let Some(a) = keys::action_for(k, self.ctx(), self.text_focus()) {
+                // A ValidityDays field takes digits only: other keys keep
+                // their meaning there (y/n in the renew popup, ? help).
+                let non_digit = matches!(k.code, KeyCode::Char(c) if !c.is_ascii_digit())
+                    && !k.modifiers.contains(KeyModifiers::CONTROL);
+                let text_focus = self.text_focus() && !(non_digit && self.digits_focus());
+                if let Some(a) = keys::action_for(k, self.ctx(), text_focus) {
                     self.step(a);
                 }
             }

@@ -146,6 +146,11 @@ pub fn looks_like_csr(text: &str) -> bool {
         || text.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")
 }
 
+/// The digits of a text: what a ValidityDays field takes of a paste.
+pub fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
 /// The field an error code belongs to.
 fn field_of(code: ErrorCode) -> Option<Field> {
     Some(match code {
@@ -306,6 +311,7 @@ impl IssueForm {
     /// A key typed into the focused field.
     pub fn edit(&mut self, e: Edit, service: &Service) {
         let changed = match self.focus {
+            Field::Days if matches!(e, Edit::Char(c) if !c.is_ascii_digit()) => false,
             Field::Days => self.days.apply(e),
             Field::CommonName => self.common_name.apply(e),
             Field::Name => self.name.apply(e),
@@ -350,7 +356,7 @@ impl IssueForm {
         let one_line = text.trim_end_matches('\n');
         match self.focus {
             Field::Csr => self.csr.push_str(&text),
-            Field::Days => self.days.insert_str(one_line),
+            Field::Days => self.days.insert_str(&digits(one_line)),
             Field::CommonName => self.common_name.insert_str(one_line),
             Field::Name => self.name.insert_str(one_line),
             _ => return Pasted::Ignored,

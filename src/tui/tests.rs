@@ -405,9 +405,9 @@ fn a_change_by_another_process_shows_up_on_the_next_tick() {
 fn quit_keys() {
     let mut h = Harness::new();
     h.ch('n');
-    h.ch('q'); // typed into ValidityDays, not a quit
+    h.ch('q'); // not a quit from the form (nor typed: ValidityDays takes digits)
     assert!(!h.app.should_quit());
-    assert_eq!(h.form().days.value(), "365q");
+    assert_eq!(h.form().days.value(), "365");
     h.ctrl('c');
     assert!(h.app.should_quit());
     let mut h = Harness::new();
@@ -1203,6 +1203,45 @@ fn renew_asks_first_and_keeps_the_old_one_valid_by_default() {
 }
 
 #[test]
+fn the_renew_popup_answers_y_and_n_and_days_take_digits_only() {
+    let mut h = Harness::new();
+    h.issue("yn.example", "", 30);
+    h.step(Action::FocusGained);
+    // n cancels, from the ValidityDays field too.
+    h.ch('R');
+    h.ch('n');
+    assert!(h.app.popup.is_none());
+    assert!(h.note().contains("cancelled"), "{}", h.note());
+    // Letters are not typed into ValidityDays; digits are; a paste keeps
+    // its digits only.
+    h.ch('R');
+    h.typ("x1");
+    h.paste("2 days");
+    let Some(Popup::Renew(r)) = &h.app.popup else {
+        panic!("no renew popup")
+    };
+    assert_eq!(r.days.value(), "3012");
+    assert!(r.days_error.is_none());
+    for _ in 0..4 {
+        h.key(KeyCode::Backspace);
+    }
+    h.typ("60");
+    // y renews.
+    h.ch('y');
+    let Screen::Result(v) = &h.app.screen else {
+        panic!("no result: {:?}", h.app.screen)
+    };
+    assert_eq!(v.resp.validity_days, "60");
+    h.key(KeyCode::Esc);
+    // The issue form's ValidityDays takes digits only as well.
+    h.ch('n');
+    assert_eq!(h.form().focus, Field::Days);
+    h.typ("ab-");
+    h.paste("7x");
+    assert_eq!(h.form().days.value(), "3657");
+}
+
+#[test]
 fn renew_with_another_validity_and_the_old_one_revoked() {
     let mut h = Harness::new();
     let old = h.issue("rotate.example", "", 30);
@@ -1707,7 +1746,8 @@ fn key_map_markdown() -> String {
         }
     }
     for (keys, text) in EDIT_KEYS {
-        out.push_str(&format!("| Text fields | `{keys}` | {text} |\n"));
+        let title = super::keys::EDIT_TITLE;
+        out.push_str(&format!("| {title} | `{keys}` | {text} |\n"));
     }
     out
 }

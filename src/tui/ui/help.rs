@@ -43,7 +43,7 @@ fn lines(app: &App, w: usize) -> (Vec<Line<'static>>, Vec<usize>) {
         }
         out.push(Line::raw(""));
     }
-    out.push(Line::styled("Editing text", t.header()));
+    out.push(Line::styled(super::super::keys::EDIT_TITLE, t.header()));
     for (keys, text) in EDIT_KEYS {
         row(&mut out, keys, text);
     }
