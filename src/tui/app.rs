@@ -522,7 +522,12 @@ impl App {
                     self.quit = true;
                 }
             }
-            Action::Paste(text) => self.paste(&text),
+            Action::Paste(text) => {
+                // Wiped when dropped: it may be a private key pasted by
+                // mistake.
+                let text = Zeroizing::new(text);
+                self.paste(&text);
+            }
             Action::Edit(e) => self.edit(e),
             Action::Cmd(cmd) => self.command(cmd),
         }

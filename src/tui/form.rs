@@ -146,6 +146,33 @@ pub fn looks_like_csr(text: &str) -> bool {
         || text.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")
 }
 
+/// The label of the first PEM block in pasted text (`CERTIFICATE`,
+/// `PRIVATE KEY`), if it has one.
+pub fn pem_label(text: &str) -> Option<&str> {
+    let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
+    let rest = &text[start..];
+    let end = rest.find("-----")?;
+    let label = rest[..end].trim();
+    (!label.is_empty() && label.len() <= 40 && !label.contains('\n')).then_some(label)
+}
+
+/// Why a pasted PEM that is not a CSR was refused, for the status line
+/// (fits 80 columns). `None` for a CSR, or text that is no PEM.
+pub fn refused_pem(text: &str) -> Option<String> {
+    if looks_like_csr(text) {
+        return None;
+    }
+    let label = pem_label(text)?;
+    Some(if label.contains("PRIVATE KEY") {
+        "That is a private key: not used or kept; paste a CSR (openssl req -new)".into()
+    } else {
+        format!(
+            "That is a {}, not a CSR: nothing was pasted",
+            crate::text::clip(&sanitize(label), 24)
+        )
+    })
+}
+
 /// The digits of a text: what a ValidityDays field takes of a paste.
 pub fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()

@@ -256,7 +256,7 @@ pub const EDIT_KEYS: &[(&str, &str)] = &[
     ),
     (
         "paste",
-        "Pasting a PEM CSR anywhere in the form switches it to CSR mode",
+        "A PEM CSR pasted anywhere in the form switches it to CSR mode; other PEM (a certificate, a key) is not pasted",
     ),
 ];
 

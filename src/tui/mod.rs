@@ -175,7 +175,13 @@ fn run_app(
             for ev in first.into_iter().chain(rx.try_iter()) {
                 dirty = true;
                 match ev {
-                    Event::Term(e) => app.handle_event(&e),
+                    Event::Term(mut e) => {
+                        app.handle_event(&e);
+                        // A paste may be a private key pasted by mistake.
+                        if let ratatui::crossterm::event::Event::Paste(s) = &mut e {
+                            zeroize::Zeroize::zeroize(s);
+                        }
+                    }
                     Event::Done(d) => app.done(d),
                     Event::WorkerFailed(e) => app.worker_failed(e),
                     Event::InputGone(e) => {

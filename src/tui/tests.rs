@@ -711,6 +711,54 @@ fn a_pasted_csr_switches_the_form_to_csr_mode_wherever_the_focus_is() {
 }
 
 #[test]
+fn a_pasted_pem_that_is_not_a_csr_goes_into_no_field() {
+    let mut h = Harness::new();
+    let issued = h.issue("pem.example", "", 30);
+    h.step(Action::FocusGained);
+    let key = issued.private_key.expose().to_owned();
+    assert!(key.contains("PRIVATE KEY"));
+    h.ch('n');
+    assert_eq!(h.form().focus, Field::Days);
+    h.paste(&issued.certificate);
+    assert_eq!(h.form().days.value(), "365");
+    assert_eq!(
+        h.note(),
+        "That is a CERTIFICATE, not a CSR: nothing was pasted"
+    );
+    for _ in 0..2 {
+        h.key(KeyCode::Down);
+    }
+    assert_eq!(h.form().focus, Field::CommonName);
+    h.paste(&format!("\n{key}"));
+    assert_eq!(h.form().common_name.value(), "");
+    let note = h.note();
+    assert!(
+        note.starts_with("That is a private key: not used or kept"),
+        "{note}"
+    );
+    assert!(note.chars().count() <= 78, "{note}");
+    // In CSR mode, the CSR field does not take it either.
+    for _ in 0..3 {
+        h.key(KeyCode::Up);
+    }
+    h.key(KeyCode::Right);
+    assert_eq!(h.form().source, Source::Csr);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(h.form().focus, Field::Csr);
+    h.paste(&key);
+    assert_eq!(h.form().csr.text(), "");
+    let screen = h.draw(80, 24);
+    assert!(!screen.contains("BEGIN"), "{screen}");
+    // Nor the search.
+    h.key(KeyCode::Esc);
+    h.ch('/');
+    h.paste(&key);
+    assert_eq!(h.app.table.query(), "");
+    assert!(h.app.search.as_ref().unwrap().value().is_empty());
+}
+
+#[test]
 fn a_csr_with_doubled_line_ends_still_parses() {
     // tmux turns each LF of a pasted CRLF file into CR: "\r\r" per line;
     // other routes give "\r\r\n", or blank lines inside the PEM.

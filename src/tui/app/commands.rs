@@ -422,6 +422,12 @@ impl App {
             p.paste(text);
             return;
         }
+        // A PEM that is not a CSR (a certificate, a private key) goes into
+        // no field, wherever the focus is.
+        if let Some(why) = super::super::form::refused_pem(text) {
+            self.warn(why);
+            return;
+        }
         if let Some(Popup::Renew(r)) = &mut self.popup {
             r.paste(text, &self.service);
             return;
