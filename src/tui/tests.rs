@@ -759,6 +759,50 @@ fn a_pasted_pem_that_is_not_a_csr_goes_into_no_field() {
 }
 
 #[test]
+fn k_without_a_kept_key_is_one_status_line_and_not_offered() {
+    let mut h = Harness::new();
+    h.app
+        .service()
+        .clone()
+        .create(&CreateRequest {
+            site_id: Some(SITE.to_string()),
+            validity_days: Some("30".into()),
+            pkey_type: None,
+            common_name: None,
+            name: None,
+            csr: Some(csr_pem("from-csr.example").into_bytes()),
+        })
+        .unwrap();
+    h.step(Action::FocusGained);
+    let screen = h.draw(80, 24);
+    let bar = screen.lines().last().unwrap();
+    assert!(bar.contains("c/A copy cert/CA"), "{bar}");
+    h.ch('K');
+    assert!(h.app.popup.is_none());
+    assert!(h.copies.is_empty());
+    assert_eq!(
+        h.note(),
+        "No private key here: issued for a CSR, the key never left its owner"
+    );
+    assert!(h.note().chars().count() <= 78);
+    // The same from the details.
+    h.key(KeyCode::Enter);
+    h.ch('K');
+    assert!(h.app.popup.is_none());
+    assert!(h.note().starts_with("No private key here"));
+
+    let mut h = Harness::with_store("keep_private_keys = false");
+    h.issue("unkept.example", "", 30);
+    h.step(Action::FocusGained);
+    h.ch('K');
+    assert!(h.app.popup.is_none());
+    assert_eq!(
+        h.note(),
+        "No private key here: not kept (keep_private_keys = false)"
+    );
+}
+
+#[test]
 fn a_csr_with_doubled_line_ends_still_parses() {
     // tmux turns each LF of a pasted CRLF file into CR: "\r\r" per line;
     // other routes give "\r\r\n", or blank lines inside the PEM.
@@ -1102,12 +1146,14 @@ fn without_a_kept_key_the_result_warns_and_esc_asks_twice() {
     assert!(h.copies[0].1.contains("PRIVATE KEY") && h.copies[0].2);
     h.key(KeyCode::Esc);
     assert!(matches!(h.app.screen, Screen::Main));
-    // The table cannot copy a key that was not kept: the service says why.
+    // The table cannot copy a key that was not kept: it says why.
     h.ch('K');
-    let Some(Popup::Message(m)) = &h.app.popup else {
-        panic!("no message")
-    };
-    assert!(m.error.message.contains("keep_private_keys = false"));
+    assert!(h.app.popup.is_none());
+    assert!(
+        h.note().contains("keep_private_keys = false"),
+        "{}",
+        h.note()
+    );
 }
 
 #[test]

@@ -179,6 +179,10 @@ impl App {
                 Some(s) => self.copy_ca(s.site_id),
                 None => self.warn("No site is selected".into()),
             },
+            Cmd::CopyKey if row.as_ref().is_some_and(|r| !r.key_stored) => {
+                let from_csr = row.as_ref().is_some_and(|r| r.from_csr);
+                self.warn(no_key_here(from_csr));
+            }
             Cmd::CopyCert | Cmd::CopyKey => match row {
                 Some(r) => self.copy_stored(cmd, &r.id, r.site_id, &r.label()),
                 None => self.warn("No certificate is selected".into()),
@@ -363,6 +367,10 @@ impl App {
                 self.table.select_id(&r.id);
                 return Screen::Main;
             }
+            Cmd::CopyKey if !r.private_key_stored => {
+                let from_csr = r.kind == "csr";
+                self.warn(no_key_here(from_csr));
+            }
             Cmd::CopyCert | Cmd::CopyKey | Cmd::CopyCa => {
                 let (id, site) = (r.id.clone(), r.site_id);
                 self.copy_stored(cmd, &id, site, &label);
@@ -455,5 +463,14 @@ impl App {
             let q = input.value().to_owned();
             self.table.set_query(&q);
         }
+    }
+}
+
+/// K on a certificate whose key is not in the store: one line, 80 columns.
+fn no_key_here(from_csr: bool) -> String {
+    if from_csr {
+        "No private key here: issued for a CSR, the key never left its owner".into()
+    } else {
+        "No private key here: not kept (keep_private_keys = false)".into()
     }
 }
