@@ -803,6 +803,17 @@ fn k_without_a_kept_key_is_one_status_line_and_not_offered() {
 }
 
 #[test]
+fn the_csr_mode_common_name_hint_fits_80_columns() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Right);
+    assert_eq!(h.form().source, Source::Csr);
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("used if the CSR has no CN "), "{screen}");
+}
+
+#[test]
 fn a_csr_with_doubled_line_ends_still_parses() {
     // tmux turns each LF of a pasted CRLF file into CR: "\r\r" per line;
     // other routes give "\r\r\n", or blank lines inside the PEM.
