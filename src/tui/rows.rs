@@ -388,6 +388,25 @@ impl CertTable {
         self.selected = found.unwrap_or(0).min(self.view.len().saturating_sub(1));
     }
 
+    /// With a filter: how many rows of each other site match it, by
+    /// site, in the order the sites first appear (one scan of the rows).
+    pub fn matches_elsewhere(&self) -> Vec<(u64, usize)> {
+        let mut out: Vec<(u64, usize)> = Vec::new();
+        if self.query.text.is_empty() {
+            return out;
+        }
+        for r in &self.rows {
+            if Some(r.site_id) == self.site || !r.matches(&self.query) {
+                continue;
+            }
+            match out.iter_mut().find(|(s, _)| *s == r.site_id) {
+                Some((_, n)) => *n += 1,
+                None => out.push((r.site_id, 1)),
+            }
+        }
+        out
+    }
+
     /// Rows in the view (the selected site, filtered).
     pub fn len(&self) -> usize {
         self.view.len()

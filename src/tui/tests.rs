@@ -918,6 +918,34 @@ fn search_filters_live_and_esc_clears() {
 }
 
 #[test]
+fn a_filter_with_no_match_here_says_where_it_matches() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    h.ch('/');
+    h.typ("other");
+    assert!(h.app.table.is_empty());
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("Nothing matches “other” here;"), "{screen}");
+    assert!(
+        screen.contains("1 on other.example (Tab, then ↓ to that site)"),
+        "{screen}"
+    );
+    // As it says: the filter stays, and the other site shows the match.
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Down);
+    assert_eq!(h.labels(), ["other.example"]);
+    // Matching nowhere: as before.
+    h.key(KeyCode::Tab);
+    h.ch('/');
+    h.typ("zz");
+    assert!(
+        h.draw(80, 24)
+            .contains("Nothing matches “otherzz”: Esc clears")
+    );
+}
+
+#[test]
 fn sort_cycles_and_reverses() {
     let mut h = Harness::new();
     fixture(&mut h);

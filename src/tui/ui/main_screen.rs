@@ -411,15 +411,14 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
     {
         lines.push(Line::styled(fit("Reading the store…", w), t.dim()));
     } else if app.table.is_empty() {
-        let msg = if app.table.query().is_empty() {
-            "No certificates yet: press n to issue one".to_string()
+        if app.table.query().is_empty() {
+            let msg = "No certificates yet: press n to issue one";
+            lines.push(Line::styled(fit(msg, w), t.dim()));
         } else {
-            format!(
-                "Nothing matches “{}”: Esc clears the filter",
-                sanitize(app.table.query())
-            )
-        };
-        lines.push(Line::styled(fit(&msg, w), t.dim()));
+            for msg in no_match_lines(app) {
+                lines.push(Line::styled(fit(&msg, w), t.dim()));
+            }
+        }
     } else {
         let (offset, rows) = app.table.window(rows_h);
         let sel = app.table.selected_index();
@@ -440,6 +439,35 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
         );
         if let Some(x) = cursor {
             frame.set_cursor_position((inner.x + x, y));
+        }
+    }
+}
+
+/// Nothing on this site matches the filter: say so, and where it does
+/// match (every site's rows are held once read).
+fn no_match_lines(app: &App) -> Vec<String> {
+    let query = sanitize(app.table.query());
+    let elsewhere = app.table.matches_elsewhere();
+    let total: usize = elsewhere.iter().map(|(_, n)| n).sum();
+    match elsewhere.as_slice() {
+        [] => vec![format!("Nothing matches “{query}”: Esc clears the filter")],
+        [(site, n)] => vec![
+            format!("Nothing matches “{query}” here;"),
+            format!(
+                "{n} on {} (Tab, then ↓ to that site)",
+                app.site_label(*site)
+            ),
+        ],
+        more => {
+            let names: Vec<String> = more.iter().map(|(s, _)| app.site_label(*s)).collect();
+            vec![
+                format!("Nothing matches “{query}” here;"),
+                format!(
+                    "{total} on {} other sites: {}",
+                    more.len(),
+                    names.join(", ")
+                ),
+            ]
         }
     }
 }
