@@ -439,6 +439,12 @@ fn ctrl_r_says_when_the_re_read_is_done() {
     assert_eq!(h.labels().len(), 2);
     h.key(KeyCode::F(5));
     assert_eq!(h.note(), "Re-read the store: 2 certificates");
+    // Another process adds one; the automatic re-read (a tick sees the
+    // store change) must not leave the old count on screen.
+    h.issue("three.example", "", 30);
+    h.step(Action::Tick);
+    assert_eq!(h.labels().len(), 3);
+    assert_eq!(h.note(), "Re-read the store: 3 certificates");
 }
 
 #[test]

@@ -297,10 +297,15 @@ impl App {
                 .as_ref()
                 .is_some_and(|n| n.text == super::REREADING)
             {
-                let n = self.table.rows().len();
-                let s = if n == 1 { "" } else { "s" };
-                self.info(format!("Re-read the store: {n} certificate{s}"));
+                let text = reread_text(self.table.rows().len());
+                self.info(text);
             }
+        } else if let Some(note) = self.note.as_mut()
+            && note.text.starts_with(REREAD_PREFIX)
+        {
+            // A later (automatic) re-read changed the count: the note
+            // must not contradict the header.
+            note.text = reread_text(self.table.rows().len());
         }
     }
 
@@ -358,4 +363,12 @@ impl App {
             d.get = get;
         }
     }
+}
+
+const REREAD_PREFIX: &str = "Re-read the store: ";
+
+/// The status line after a re-read asked for (Ctrl-R/F5).
+fn reread_text(n: usize) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{REREAD_PREFIX}{n} certificate{s}")
 }
