@@ -146,9 +146,21 @@ pub struct Confirm {
     pub status: Status,
     /// For a revoke: 0 = no reason, else `RevocationReason::ALL[i - 1]`.
     pub reason: usize,
+    /// For an activate: why it was revoked (the RFC 5280 name, sanitised).
+    pub revoked_for: Option<String>,
+    /// For an activate: its successor (label, status) when it was renewed.
+    pub successor: Option<(String, String)>,
 }
 
 impl Confirm {
+    /// Revoked for a compromise: whoever has the key can use it again.
+    pub fn compromised(&self) -> bool {
+        matches!(
+            self.revoked_for.as_deref(),
+            Some("keyCompromise" | "cACompromise" | "aACompromise")
+        )
+    }
+
     pub fn reason(&self) -> Option<RevocationReason> {
         self.reason
             .checked_sub(1)

@@ -952,6 +952,44 @@ fn a_filter_with_no_match_here_says_where_it_matches() {
 }
 
 #[test]
+fn activate_shows_why_it_was_revoked_and_warns_on_compromise_and_successors() {
+    let mut h = Harness::new();
+    let c = h.issue("leaked.example", "", 30);
+    let svc = h.app.service().clone();
+    svc.revoke(&c.id, Some(crate::pki::RevocationReason::KeyCompromise))
+        .unwrap();
+    h.step(Action::FocusGained);
+    assert!(h.app.table.select_id(&c.id));
+    h.ch('a');
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("keyCompromise"), "{screen}");
+    assert!(
+        screen.contains("revoked for keyCompromise: its key may be known"),
+        "{screen}"
+    );
+    h.ch('n');
+    // Renewed with the old one revoked: the successor is named.
+    let old = h.issue("rotated.example", "", 30);
+    let new = svc.renew(&old.id, None, true).unwrap();
+    h.step(Action::FocusGained);
+    assert!(h.app.table.select_id(&old.id));
+    h.ch('a');
+    let Some(Popup::Confirm(cf)) = &h.app.popup else {
+        panic!("no confirm")
+    };
+    assert!(!cf.compromised());
+    assert_eq!(
+        cf.successor,
+        Some(("rotated.example".into(), new.certificate.status.clone()))
+    );
+    let screen = h.draw(80, 24);
+    assert!(
+        screen.contains("its successor rotated.example is active"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn sort_cycles_and_reverses() {
     let mut h = Harness::new();
     fixture(&mut h);

@@ -394,12 +394,26 @@ impl App {
             Cmd::Activate => Op::Activate,
             _ => Op::Delete,
         };
+        // Re-activating: what it was revoked for, and whether a successor
+        // took its place (one quick read of each).
+        let (mut revoked_for, mut successor) = (None, None);
+        if op == Op::Activate
+            && let Ok(g) = self.service.get(id)
+        {
+            revoked_for = g.result.revoke_reason.as_deref().map(sanitize);
+            successor = g.result.renewed_by.as_deref().and_then(|next| {
+                let n = self.service.get(next).ok()?.result;
+                Some((row_label(&n.name, &n.common_name), sanitize(&n.status)))
+            });
+        }
         self.popup = Some(Popup::Confirm(Confirm {
             op,
             id: id.to_owned(),
             label: label.to_owned(),
             status,
             reason: 0,
+            revoked_for,
+            successor,
         }));
     }
 
