@@ -193,6 +193,13 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    /// The order a key starts in: newest first by issue time (so a new
+    /// certificate is at the top), otherwise ascending (soonest expiry,
+    /// active first, A to Z).
+    pub fn starts_descending(self) -> bool {
+        self == SortKey::Issued
+    }
+
     pub fn next(self) -> SortKey {
         match self {
             SortKey::Issued => SortKey::Expiry,
@@ -250,7 +257,7 @@ impl Default for CertTable {
             offset: Cell::new(0),
             page: Cell::new(10),
             sort: SortKey::Issued,
-            descending: false,
+            descending: SortKey::Issued.starts_descending(),
             site: None,
             site_total: 0,
             query: Query::default(),
@@ -576,8 +583,11 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn view_is_the_selected_site_in_issue_order() {
-        let t = table();
+    fn view_is_the_selected_site_newest_first() {
+        let mut t = table();
+        assert_eq!(t.sort(), (SortKey::Issued, true));
+        assert_eq!(ids(&t), ["dave.example", "bob.example", "alice.example"]);
+        t.set_sort(SortKey::Issued, false);
         assert_eq!(ids(&t), ["alice.example", "bob.example", "dave.example"]);
         assert_eq!(t.site_total(), 3);
     }

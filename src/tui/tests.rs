@@ -267,6 +267,8 @@ fn fixture(h: &mut Harness) {
         max_client_certificates: max,
     };
     h.app.set_clock(datetime!(2026-06-01 00:00:00 UTC));
+    // The snapshots list them oldest first.
+    h.app.table.set_sort(super::rows::SortKey::Issued, false);
     h.app.done(Done::Loaded(Ok(Snapshot {
         stamp: None,
         site: None,
@@ -990,6 +992,17 @@ fn activate_shows_why_it_was_revoked_and_warns_on_compromise_and_successors() {
 }
 
 #[test]
+fn the_newest_certificate_is_at_the_top() {
+    let mut h = Harness::new();
+    h.issue("first.example", "", 30);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    h.issue("second.example", "", 30);
+    h.step(Action::FocusGained);
+    assert_eq!(h.labels(), ["second.example", "first.example"]);
+    assert!(h.draw(80, 24).contains("sort: issued ↓"));
+}
+
+#[test]
 fn sort_cycles_and_reverses() {
     let mut h = Harness::new();
     fixture(&mut h);
@@ -1162,7 +1175,7 @@ fn copy_messages_and_the_site_counts_fit_80_columns() {
         let s = h.draw(80, 24);
         s.lines().nth(22).unwrap_or_default().to_owned()
     };
-    h.key(KeyCode::Home);
+    h.key(KeyCode::End); // the oldest, newest first
     assert!(h.app.table.selected_row().unwrap().common_name == long);
     for k in ['c', 'K', 'A'] {
         h.ch(k);

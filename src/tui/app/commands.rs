@@ -162,8 +162,8 @@ impl App {
                 self.search = Some(TextInput::new(self.table.query()));
             }
             Cmd::Sort => {
-                let (key, _) = self.table.sort();
-                self.table.set_sort(key.next(), false);
+                let next = self.table.sort().0.next();
+                self.table.set_sort(next, next.starts_descending());
             }
             Cmd::SortReverse => {
                 let (key, desc) = self.table.sort();
