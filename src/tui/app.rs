@@ -87,6 +87,9 @@ pub struct ResultView {
     pub leave_armed: bool,
     /// Set when this certificate renews another one.
     pub renewal: Option<Renewal>,
+    /// Name and PkeyType (sanitised), which the response does not carry.
+    pub name: String,
+    pub pkey_type: String,
 }
 
 /// What became of the renewed certificate, for the result view.

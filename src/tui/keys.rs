@@ -213,6 +213,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Bottom, &[ch('G'), key(KeyCode::End)], SCROLL, "", "To the bottom"),
     b(Cmd::Back, &[key(KeyCode::Esc)], &[Main], "clear filter", "Clear the filter"),
     b(Cmd::Back, &[key(KeyCode::Esc)], &[Details, Result], "back", "Back to the certificates"),
+    b(Cmd::Back, &[ch('q')], &[Details], "back", "Back to the certificates (q: from the details)"),
     // In the help, every key it takes is in its bar.
     b(Cmd::Back, &[key(KeyCode::Esc)], &[Help], "close", "Close the help"),
     b(Cmd::Back, &[ch('q')], &[Help], "close", "Close the help"),

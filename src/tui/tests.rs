@@ -1003,6 +1003,28 @@ fn the_newest_certificate_is_at_the_top() {
 }
 
 #[test]
+fn q_leaves_the_details_and_an_id_cn_is_said_once() {
+    let mut h = Harness::new();
+    h.issue("q.example", "", 30);
+    h.step(Action::FocusGained);
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.app.screen, Screen::Details(_)));
+    h.ch('q');
+    assert!(matches!(h.app.screen, Screen::Main));
+    assert!(!h.app.should_quit());
+    // Issued without a CommonName: the Id is the CN, said once; the
+    // result shows PkeyType.
+    h.ch('n');
+    h.ctrl('s');
+    let Screen::Result(r) = &h.app.screen else {
+        panic!("no result")
+    };
+    assert_eq!(r.resp.common_name, r.resp.id);
+    assert_eq!(h.note(), format!("Issued {}", r.resp.id));
+    assert!(h.draw(100, 40).contains("PkeyType            ECC"));
+}
+
+#[test]
 fn sort_cycles_and_reverses() {
     let mut h = Harness::new();
     fixture(&mut h);
@@ -1034,7 +1056,14 @@ fn revoke_asks_names_the_certificate_and_takes_a_reason() {
     h.key(KeyCode::Right);
     h.key(KeyCode::Right); // keyCompromise
     h.ch('y');
-    assert!(h.note().starts_with("Revoked laptop · victim.example"));
+    assert_eq!(
+        h.note(),
+        format!(
+            "Revoked laptop · victim.example for keyCompromise (Id {}…)",
+            &c.id[..8]
+        )
+    );
+    assert!(h.note().chars().count() <= 78);
     let got = h.app.service().get(&c.id).unwrap();
     assert_eq!(got.status, "revoked");
     assert_eq!(got.result.revoke_reason.as_deref(), Some("keyCompromise"));

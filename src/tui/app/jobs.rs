@@ -66,6 +66,15 @@ impl App {
         }
     }
 
+    /// A new certificate's Name and PkeyType for the result view (one
+    /// quick read; empty if it fails).
+    fn name_and_key_type(&self, id: &str) -> (String, String) {
+        match self.service.get(id) {
+            Ok(g) => (sanitize(&g.result.name), sanitize(&g.result.pkey_type)),
+            Err(_) => (String::new(), String::new()),
+        }
+    }
+
     /// The runtime's report on a copy.
     pub fn copied(&mut self, what: &str, outcome: &CopyOutcome) {
         let text = outcome.describe(what);
@@ -138,10 +147,17 @@ impl App {
                 self.busy = None;
                 match result {
                     Ok(_) => {
-                        self.set_note(
-                            NoteKind::Success,
-                            format!("{} {} ({id})", capitalise(op.done()), short(&label)),
-                        );
+                        let text = match op {
+                            // The reason, and a shorter Id, so it fits.
+                            Op::Revoke(Some(r)) => format!(
+                                "Revoked {} for {} (Id {}…)",
+                                short(&label),
+                                r.as_str(),
+                                id.get(..8).unwrap_or(&id)
+                            ),
+                            _ => format!("{} {} ({id})", capitalise(op.done()), short(&label)),
+                        };
+                        self.set_note(NoteKind::Success, text);
                         self.refresh_details(&id, op);
                         self.reload();
                     }
@@ -163,7 +179,10 @@ impl App {
     /// became of the old certificate.
     fn renewed(&mut self, job: RenewJob, resp: RenewResponse) {
         let new = resp.certificate;
+        let (name, pkey_type) = self.name_and_key_type(&new.id);
         let view = Box::new(ResultView {
+            name,
+            pkey_type,
             key_kept: self.service.config().store.keep_private_keys,
             site_id: resp.site_id,
             scroll: Scroll::default(),
@@ -321,16 +340,22 @@ impl App {
         match r {
             Ok(resp) => {
                 let site_id = f.site_id().unwrap_or_default();
-                self.set_note(
-                    NoteKind::Success,
-                    format!("Issued {} (Id {})", sanitize(&resp.common_name), resp.id),
-                );
+                // Without a CommonName the Id is the CN: say it once.
+                let text = if resp.common_name == resp.id {
+                    format!("Issued {}", resp.id)
+                } else {
+                    format!("Issued {} (Id {})", sanitize(&resp.common_name), resp.id)
+                };
+                self.set_note(NoteKind::Success, text);
                 self.pending_select = Some(resp.id.clone());
                 if let Some(i) = self.sites.iter().position(|s| s.site_id == site_id) {
                     self.site_sel = i;
                     self.sync_site();
                 }
+                let (name, pkey_type) = self.name_and_key_type(&resp.id);
                 self.screen = Screen::Result(Box::new(ResultView {
+                    name,
+                    pkey_type,
                     key_kept: self.service.config().store.keep_private_keys,
                     resp,
                     site_id,
