@@ -2002,10 +2002,18 @@ fn a_100k_table_draws_only_its_window() {
         })
         .collect();
     h.app.table.replace_rows(rows);
+    h.key(KeyCode::Home);
     let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let start = std::time::Instant::now();
     t.draw(|f| ui::draw(f, &h.app)).unwrap();
     let frame = start.elapsed();
+    // A list longer than the window says where the selection is.
+    let screen = t.backend().to_string();
+    assert!(screen.contains(" 1/100000 · sort: issued"), "{screen}");
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    t.draw(|f| ui::draw(f, &h.app)).unwrap();
+    assert!(t.backend().to_string().contains(" 3/100000 · sort"));
     h.ch('/');
     let start = std::time::Instant::now();
     h.ch('7');

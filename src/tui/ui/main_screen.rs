@@ -377,22 +377,30 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
         .selected_site()
         .map(|s| format!(" Certificates · {} ", sanitize(&s.site_name)))
         .unwrap_or_else(|| " Certificates ".into());
-    let (key, desc) = app.table.sort();
-    let sort = format!(" sort: {} {} ", key.label(), if desc { "↓" } else { "↑" });
-    let block = Block::bordered()
-        .title(Line::styled(site, t.label()))
-        .title_top(Line::styled(sort, t.dim()).right_aligned())
-        .border_style(t.border(focused));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
+    let inner = Block::bordered().inner(area);
     let w = usize::from(inner.width);
     let mut lines = summary_lines(app, w);
     let search_line = search_line(app, w);
     let reserved = lines.len() + 1 + usize::from(search_line.is_some());
     let rows_h = usize::from(inner.height).saturating_sub(reserved);
+    let (key, desc) = app.table.sort();
+    let mut sort = format!(" sort: {} {} ", key.label(), if desc { "↓" } else { "↑" });
+    // A long list: where the selection is in it.
+    if app.table.len() > rows_h && rows_h > 0 {
+        sort = format!(
+            " {}/{} ·{sort}",
+            app.table.selected_index() + 1,
+            app.table.len()
+        );
+    }
+    let block = Block::bordered()
+        .title(Line::styled(site, t.label()))
+        .title_top(Line::styled(sort, t.dim()).right_aligned())
+        .border_style(t.border(focused));
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
     let cols = Columns::new(w);
     lines.push(Line::styled(pad(&cols.header(), w), t.header()));
 
