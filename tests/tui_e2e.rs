@@ -46,6 +46,12 @@ impl Tmux {
     /// Starts the app on `world`'s config. `env` adds variables; DISPLAY
     /// is removed unless `env` sets it.
     fn start(world: &World, env: &[(&str, &str)]) -> Tmux {
+        Tmux::start_with(world, env, "", "")
+    }
+
+    /// `conf_extra` is added to tmux's config; `after` is a shell command run
+    /// in the pane once the app has exited (and its status is written).
+    fn start_with(world: &World, env: &[(&str, &str)], conf_extra: &str, after: &str) -> Tmux {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let socket = format!("esa-e2e-{}-{n}", std::process::id());
         let conf = world.path(&format!("tmux-{n}.conf"));
@@ -53,7 +59,9 @@ impl Tmux {
         // let applications set tmux's buffer with OSC 52.
         std::fs::write(
             &conf,
-            "set -g remain-on-exit on\nset -g set-clipboard on\nset -g history-limit 0\n",
+            format!(
+                "set -g remain-on-exit on\nset -g set-clipboard on\nset -g history-limit 0\n{conf_extra}\n"
+            ),
         )
         .unwrap();
         let status = world.path(&format!("tmux-{n}.status"));
@@ -75,6 +83,10 @@ impl Tmux {
             quote(&world.config.display().to_string()),
             quote(&status.display().to_string()),
         ));
+        if !after.is_empty() {
+            cmd.push_str("; ");
+            cmd.push_str(after);
+        }
         let t = Tmux {
             socket,
             conf,
@@ -137,6 +149,12 @@ impl Tmux {
         );
         let out = self.run(&["paste-buffer", "-p", "-d", "-b", "e2e-paste", "-t", "e2e"]);
         assert!(out.status.success());
+    }
+
+    /// The screen and the pane's history above it.
+    fn screen_and_history(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-S", "-", "-t", "e2e"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn screen(&self) -> String {
@@ -253,7 +271,8 @@ fn issue_an_ecdsa_certificate_through_the_form() {
     assert!(result.contains("ECDSA-SHA256"), "{result}");
 
     t.keys(&["Escape"]);
-    let main = t.wait_for("from tmux · e2e.example.com");
+    // (At 100 columns the name column is cut: every column is shown.)
+    let main = t.wait_for("from tmux · e2e.example.c");
     assert!(
         main.contains("ECC_256") && main.contains("active"),
         "{main}"
@@ -499,4 +518,67 @@ fn q_on_the_config_error_screen_leaves_the_error_on_the_terminal() {
     assert_eq!(t.format("#{alternate_on}"), "0");
     // (Its first line may have scrolled out of this history-less pane.)
     t.wait_for("expected u64");
+}
+
+/// Whether a capture shows any part of a TUI frame (box drawing).
+fn has_frame(s: &str) -> bool {
+    s.contains(['│', '─', '┌', '└'])
+}
+
+#[test]
+fn quitting_after_a_resize_leaves_no_frame_on_the_normal_screen() {
+    require_tmux!();
+    let world = World::new("");
+    world.json(&[
+        "issue",
+        "--site-id",
+        &SITE.to_string(),
+        "--validity-days",
+        "30",
+        "--json",
+    ]);
+    // The shell stays, as when the app is run from a prompt; history on,
+    // as by default (tmux 3.3 left part of a resized frame there).
+    for (x, y) in [("110", "35"), ("80", "24")] {
+        let t = Tmux::start_with(&world, &[], "set -g history-limit 2000", "exec cat");
+        t.wait_for("Certificates ·");
+        t.run(&["resize-window", "-t", "e2e", "-x", x, "-y", y]);
+        t.keys(&["q"]);
+        assert_eq!(t.wait_exit(), 0);
+        assert_eq!(t.format("#{alternate_on}"), "0");
+        let s = t.screen_and_history();
+        assert!(
+            !has_frame(&s),
+            "a frame was left after a resize to {x}x{y}:\n{s}"
+        );
+    }
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_leaves_its_message() {
+    require_tmux!();
+    let world = World::new("");
+    // `cat -v` after the app shows a bracketed paste's markers if the
+    // mode was left on.
+    let t = Tmux::start_with(
+        &world,
+        &[
+            ("ESA_CERTS_TEST_PANIC", "after-first-draw"),
+            ("RUST_BACKTRACE", "0"),
+        ],
+        "",
+        "exec cat -v",
+    );
+    assert_eq!(t.wait_exit(), 101, "{}", t.screen());
+    assert_eq!(t.format("#{alternate_on}"), "0");
+    let s = t.wait_for("ESA_CERTS_TEST_PANIC=after-first-draw: a test panic");
+    assert!(s.contains("panicked at"), "{s}");
+    assert!(!has_frame(&s), "{s}");
+    let probe = world.write("probe.txt", "probe-after-panic");
+    t.paste_file(&probe);
+    let s = t.wait_for("probe-after-panic");
+    assert!(!s.contains("[200~"), "bracketed paste was left on:\n{s}");
+    // tmux (3.3) has no format for focus reporting, and focus events need
+    // an attached client: that part is not checked here.
+    eprintln!("NOTE: focus reporting after the panic is not checked (tmux cannot tell)");
 }

@@ -87,6 +87,9 @@ pub struct ResultView {
     pub leave_armed: bool,
     /// Set when this certificate renews another one.
     pub renewal: Option<Renewal>,
+    /// Name and PkeyType (sanitised), which the response does not carry.
+    pub name: String,
+    pub pkey_type: String,
 }
 
 /// What became of the renewed certificate, for the result view.
@@ -146,9 +149,21 @@ pub struct Confirm {
     pub status: Status,
     /// For a revoke: 0 = no reason, else `RevocationReason::ALL[i - 1]`.
     pub reason: usize,
+    /// For an activate: why it was revoked (the RFC 5280 name, sanitised).
+    pub revoked_for: Option<String>,
+    /// For an activate: its successor (label, status) when it was renewed.
+    pub successor: Option<(String, String)>,
 }
 
 impl Confirm {
+    /// Revoked for a compromise: whoever has the key can use it again.
+    pub fn compromised(&self) -> bool {
+        matches!(
+            self.revoked_for.as_deref(),
+            Some("keyCompromise" | "cACompromise" | "aACompromise")
+        )
+    }
+
     pub fn reason(&self) -> Option<RevocationReason> {
         self.reason
             .checked_sub(1)
@@ -404,6 +419,15 @@ impl App {
         }
     }
 
+    /// Whether the focused text field takes digits only (ValidityDays).
+    pub fn digits_focus(&self) -> bool {
+        match (&self.popup, &self.screen) {
+            (Some(Popup::Renew(r)), _) => r.text_focus(),
+            (None, Screen::Form(f)) => f.focus == super::form::Field::Days,
+            _ => false,
+        }
+    }
+
     /// Whether a command has something to act on now (the hint bar shows
     /// only those). The keys still work otherwise and say why not.
     pub fn applies(&self, cmd: Cmd) -> bool {
@@ -469,7 +493,12 @@ impl App {
                     self.handle_event(&TermEvent::Key(plain));
                     return;
                 }
-                if let Some(a) = keys::action_for(k, self.ctx(), self.text_focus()) {
+                // A ValidityDays field takes digits only: other keys keep
+                // their meaning there (y/n in the renew popup, ? help).
+                let non_digit = matches!(k.code, KeyCode::Char(c) if !c.is_ascii_digit())
+                    && !k.modifiers.contains(KeyModifiers::CONTROL);
+                let text_focus = self.text_focus() && !(non_digit && self.digits_focus());
+                if let Some(a) = keys::action_for(k, self.ctx(), text_focus) {
                     self.step(a);
                 }
             }
@@ -508,7 +537,12 @@ impl App {
                     self.quit = true;
                 }
             }
-            Action::Paste(text) => self.paste(&text),
+            Action::Paste(text) => {
+                // Wiped when dropped: it may be a private key pasted by
+                // mistake.
+                let text = Zeroizing::new(text);
+                self.paste(&text);
+            }
             Action::Edit(e) => self.edit(e),
             Action::Cmd(cmd) => self.command(cmd),
         }

@@ -146,6 +146,38 @@ pub fn looks_like_csr(text: &str) -> bool {
         || text.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")
 }
 
+/// The label of the first PEM block in pasted text (`CERTIFICATE`,
+/// `PRIVATE KEY`), if it has one.
+pub fn pem_label(text: &str) -> Option<&str> {
+    let start = text.find("-----BEGIN ")? + "-----BEGIN ".len();
+    let rest = &text[start..];
+    let end = rest.find("-----")?;
+    let label = rest[..end].trim();
+    (!label.is_empty() && label.len() <= 40 && !label.contains('\n')).then_some(label)
+}
+
+/// Why a pasted PEM that is not a CSR was refused, for the status line
+/// (fits 80 columns). `None` for a CSR, or text that is no PEM.
+pub fn refused_pem(text: &str) -> Option<String> {
+    if looks_like_csr(text) {
+        return None;
+    }
+    let label = pem_label(text)?;
+    Some(if label.contains("PRIVATE KEY") {
+        "That is a private key: not used or kept; paste a CSR (openssl req -new)".into()
+    } else {
+        format!(
+            "That is a {}, not a CSR: nothing was pasted",
+            crate::text::clip(&sanitize(label), 24)
+        )
+    })
+}
+
+/// The digits of a text: what a ValidityDays field takes of a paste.
+pub fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
 /// The field an error code belongs to.
 fn field_of(code: ErrorCode) -> Option<Field> {
     Some(match code {
@@ -306,6 +338,7 @@ impl IssueForm {
     /// A key typed into the focused field.
     pub fn edit(&mut self, e: Edit, service: &Service) {
         let changed = match self.focus {
+            Field::Days if matches!(e, Edit::Char(c) if !c.is_ascii_digit()) => false,
             Field::Days => self.days.apply(e),
             Field::CommonName => self.common_name.apply(e),
             Field::Name => self.name.apply(e),
@@ -350,7 +383,7 @@ impl IssueForm {
         let one_line = text.trim_end_matches('\n');
         match self.focus {
             Field::Csr => self.csr.push_str(&text),
-            Field::Days => self.days.insert_str(one_line),
+            Field::Days => self.days.insert_str(&digits(one_line)),
             Field::CommonName => self.common_name.insert_str(one_line),
             Field::Name => self.name.insert_str(one_line),
             _ => return Pasted::Ignored,

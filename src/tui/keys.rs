@@ -128,7 +128,7 @@ use Ctx::*;
 
 const FORM: &[Ctx] = &[Form, FormText, FormCsr];
 const VIEWS: &[Ctx] = &[Main, Details, Result];
-const SCROLL: &[Ctx] = &[Main, Details, Result, Help];
+const SCROLL: &[Ctx] = &[Main, Details, Result];
 const HELP_WORKS: &[Ctx] = &[Main, Form, FormText, FormCsr, Result, Details];
 /// Every context (Ctrl-C works in all of them).
 pub const ALL: &[Ctx] = &[
@@ -163,6 +163,9 @@ const fn b(
     }
 }
 
+/// Enter in the issue form, both meanings in one help row.
+const FORM_ENTER: &str = "Issue the certificate (in the CSR field: a new line)";
+
 /// Every key binding, most useful first (the hint bar keeps this order and
 /// drops from the end when the terminal is narrow).
 #[rustfmt::skip]
@@ -188,9 +191,9 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Reload, &[ctrl('r'), key(KeyCode::F(5))], &[Main], "", "Re-read the store now (it is also re-read when it changes)"),
     b(Cmd::Open, &[key(KeyCode::Enter)], &[Search], "keep filter", "Keep the filter and go back to the table"),
     b(Cmd::Back, &[key(KeyCode::Esc)], &[Search], "clear", "Clear the filter"),
-    b(Cmd::Submit, &[key(KeyCode::Enter)], &[Form, FormText], "issue", "Issue the certificate (in the CSR field: a new line)"),
+    b(Cmd::Submit, &[key(KeyCode::Enter)], &[Form, FormText], "issue", FORM_ENTER),
     b(Cmd::Submit, &[ctrl('s')], FORM, "issue", "Issue the certificate, from any field"),
-    b(Cmd::Newline, &[key(KeyCode::Enter)], &[FormCsr], "new line", "New line in the CSR"),
+    b(Cmd::Newline, &[key(KeyCode::Enter)], &[FormCsr], "new line", FORM_ENTER),
     // No j/k: most fields take text, where they are typed.
     b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], FORM, "next", "Next field"),
     b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up)], FORM, "prev", "Previous field"),
@@ -199,8 +202,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Toggle, &[ch(' ')], &[Form], "", "Next choice (Site, Key source, Key type)"),
     b(Cmd::ClearField, &[ctrl('u')], &[FormCsr], "clear", "Empty the CSR field"),
     b(Cmd::Back, &[key(KeyCode::Esc)], FORM, "cancel", "Leave the form without issuing"),
-    b(Cmd::Down, &[key(KeyCode::Down), ch('j')], &[Main, Details, Result, Help], "", "Move down / scroll"),
-    b(Cmd::Up, &[key(KeyCode::Up), ch('k')], &[Main, Details, Result, Help], "", "Move up / scroll"),
+    b(Cmd::Down, &[key(KeyCode::Down), ch('j')], &[Main, Details, Result], "", "Move down / scroll"),
+    b(Cmd::Up, &[key(KeyCode::Up), ch('k')], &[Main, Details, Result], "", "Move up / scroll"),
     // While searching, j/k are typed into the filter.
     b(Cmd::Down, &[key(KeyCode::Down)], &[Search], "", "Move down in the table"),
     b(Cmd::Up, &[key(KeyCode::Up)], &[Search], "", "Move up in the table"),
@@ -210,14 +213,24 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Bottom, &[ch('G'), key(KeyCode::End)], SCROLL, "", "To the bottom"),
     b(Cmd::Back, &[key(KeyCode::Esc)], &[Main], "clear filter", "Clear the filter"),
     b(Cmd::Back, &[key(KeyCode::Esc)], &[Details, Result], "back", "Back to the certificates"),
-    b(Cmd::Back, &[key(KeyCode::Esc), ch('?'), ch('q')], &[Help], "close", "Close the help"),
+    b(Cmd::Back, &[ch('q')], &[Details], "back", "Back to the certificates (q: from the details)"),
+    // In the help, every key it takes is in its bar.
+    b(Cmd::Back, &[key(KeyCode::Esc)], &[Help], "close", "Close the help"),
+    b(Cmd::Back, &[ch('q')], &[Help], "close", "Close the help"),
+    b(Cmd::Back, &[ch('?')], &[Help], "close", "Close the help"),
+    b(Cmd::Down, &[ch('j'), key(KeyCode::Down)], &[Help], "scroll", "Scroll down"),
+    b(Cmd::Up, &[ch('k'), key(KeyCode::Up)], &[Help], "scroll", "Scroll up"),
+    b(Cmd::PageDown, &[key(KeyCode::PageDown)], &[Help], "page", "One page down"),
+    b(Cmd::PageUp, &[key(KeyCode::PageUp)], &[Help], "page", "One page up"),
+    b(Cmd::Top, &[ch('g'), key(KeyCode::Home)], &[Help], "to top", "To the top"),
+    b(Cmd::Bottom, &[ch('G'), key(KeyCode::End)], &[Help], "to end", "To the end"),
     b(Cmd::Confirm, &[ch('y'), key(KeyCode::Enter)], &[Confirm], "yes", "Do it"),
     b(Cmd::Cancel, &[ch('n'), key(KeyCode::Esc)], &[Confirm], "no", "Cancel"),
     b(Cmd::Left, &[key(KeyCode::Left)], &[Confirm], "reason", "Revocation reason: previous"),
     b(Cmd::Right, &[key(KeyCode::Right)], &[Confirm], "reason", "Revocation reason: next"),
     b(Cmd::Back, &[key(KeyCode::Enter), key(KeyCode::Esc)], &[Message], "close", "Close the message"),
-    b(Cmd::Confirm, &[key(KeyCode::Enter)], &[Renew], "renew", "Renew with these settings"),
-    b(Cmd::Cancel, &[key(KeyCode::Esc)], &[Renew], "cancel", "Cancel; nothing is issued"),
+    b(Cmd::Confirm, &[ch('y'), key(KeyCode::Enter)], &[Renew], "renew", "Renew with these settings"),
+    b(Cmd::Cancel, &[ch('n'), key(KeyCode::Esc)], &[Renew], "cancel", "Cancel; nothing is issued"),
     b(Cmd::FocusNext, &[key(KeyCode::Tab), key(KeyCode::Down)], &[Renew], "next", "Next setting"),
     b(Cmd::FocusPrev, &[key(KeyCode::BackTab), key(KeyCode::Up)], &[Renew], "", "Previous setting"),
     b(Cmd::Left, &[key(KeyCode::Left)], &[Renew], "change", "ValidityDays: the previous preset; Revoke old: switch"),
@@ -231,6 +244,9 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Quit, &[ch('q')], &[ConfigError], "quit", "Quit"),
 ];
 
+/// The title of the help's (and README's) section on [`EDIT_KEYS`].
+pub const EDIT_TITLE: &str = "Text fields";
+
 /// Keys that edit a focused text field (the help lists them).
 pub const EDIT_KEYS: &[(&str, &str)] = &[
     ("←/→ Home End", "Move the cursor (CommonName, Name, search)"),
@@ -241,7 +257,7 @@ pub const EDIT_KEYS: &[(&str, &str)] = &[
     ),
     (
         "paste",
-        "Pasting a PEM CSR anywhere in the form switches it to CSR mode",
+        "A PEM CSR pasted anywhere in the form switches it to CSR mode; other PEM (a certificate, a key) is not pasted",
     ),
 ];
 

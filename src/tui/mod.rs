@@ -32,6 +32,7 @@ mod tests;
 
 use std::io::{self, IsTerminal, Stdout, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -41,7 +42,7 @@ use ratatui::crossterm::event::{
     DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange,
 };
 use ratatui::crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::crossterm::{cursor, execute};
 
@@ -162,6 +163,8 @@ fn run_app(
                 term.terminal
                     .draw(|f| ui::draw(f, &app))
                     .map_err(term_err)?;
+                #[cfg(debug_assertions)]
+                test_panic();
             }
             // Wait for the next event or tick, then take everything queued
             // before drawing again (a paste as keys, a burst of results).
@@ -175,7 +178,13 @@ fn run_app(
             for ev in first.into_iter().chain(rx.try_iter()) {
                 dirty = true;
                 match ev {
-                    Event::Term(e) => app.handle_event(&e),
+                    Event::Term(mut e) => {
+                        app.handle_event(&e);
+                        // A paste may be a private key pasted by mistake.
+                        if let ratatui::crossterm::event::Event::Paste(s) = &mut e {
+                            zeroize::Zeroize::zeroize(s);
+                        }
+                    }
                     Event::Done(d) => app.done(d),
                     Event::WorkerFailed(e) => app.worker_failed(e),
                     Event::InputGone(e) => {
@@ -207,6 +216,7 @@ struct TerminalGuard {
 impl TerminalGuard {
     fn enter() -> io::Result<TerminalGuard> {
         install_panic_hook();
+        TERMINAL_TAKEN.store(true, Ordering::SeqCst);
         enable_raw_mode()?;
         let setup = execute!(
             io::stdout(),
@@ -231,14 +241,37 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// Debug builds only: `ESA_CERTS_TEST_PANIC=after-first-draw` panics once
+/// a frame is on screen, so a test can check that a panic restores the
+/// terminal (tests/tui_e2e.rs).
+#[cfg(debug_assertions)]
+fn test_panic() {
+    if std::env::var("ESA_CERTS_TEST_PANIC").as_deref() == Ok("after-first-draw") {
+        panic!("ESA_CERTS_TEST_PANIC=after-first-draw: a test panic after the first frame");
+    }
+}
+
+/// Whether the terminal is in the TUI's modes (restored once only: a
+/// second restore would clear the normal screen, and the panic message).
+static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
+
 /// Puts the terminal back as it was. Safe to call more than once.
 fn restore_terminal() {
+    if !TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = disable_raw_mode();
     let mut out = io::stdout();
     let _ = execute!(
         out,
         DisableFocusChange,
         DisableBracketedPaste,
+        // An empty alternate screen before leaving it: tmux (3.3), when the
+        // pane was resized meanwhile, resizes the alternate screen back
+        // on the way out and left part of the last frame on the normal
+        // screen; with nothing on it, nothing can be left.
+        cursor::MoveTo(0, 0),
+        Clear(ClearType::All),
         LeaveAlternateScreen,
         cursor::Show
     );

@@ -128,14 +128,15 @@ impl RenewAsk {
     }
 
     pub fn edit(&mut self, e: Edit, service: &Service) {
-        if self.focus == RenewField::Days && self.days.apply(e) {
+        let non_digit = matches!(e, Edit::Char(c) if !c.is_ascii_digit());
+        if self.focus == RenewField::Days && !non_digit && self.days.apply(e) {
             self.revalidate(service);
         }
     }
 
     pub fn paste(&mut self, text: &str, service: &Service) {
         if self.focus == RenewField::Days {
-            self.days.insert_str(text.trim());
+            self.days.insert_str(&super::form::digits(text));
             self.revalidate(service);
         }
     }

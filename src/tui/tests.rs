@@ -267,6 +267,8 @@ fn fixture(h: &mut Harness) {
         max_client_certificates: max,
     };
     h.app.set_clock(datetime!(2026-06-01 00:00:00 UTC));
+    // The snapshots list them oldest first.
+    h.app.table.set_sort(super::rows::SortKey::Issued, false);
     h.app.done(Done::Loaded(Ok(Snapshot {
         stamp: None,
         site: None,
@@ -405,9 +407,9 @@ fn a_change_by_another_process_shows_up_on_the_next_tick() {
 fn quit_keys() {
     let mut h = Harness::new();
     h.ch('n');
-    h.ch('q'); // typed into ValidityDays, not a quit
+    h.ch('q'); // not a quit from the form (nor typed: ValidityDays takes digits)
     assert!(!h.app.should_quit());
-    assert_eq!(h.form().days.value(), "365q");
+    assert_eq!(h.form().days.value(), "365");
     h.ctrl('c');
     assert!(h.app.should_quit());
     let mut h = Harness::new();
@@ -439,6 +441,12 @@ fn ctrl_r_says_when_the_re_read_is_done() {
     assert_eq!(h.labels().len(), 2);
     h.key(KeyCode::F(5));
     assert_eq!(h.note(), "Re-read the store: 2 certificates");
+    // Another process adds one; the automatic re-read (a tick sees the
+    // store change) must not leave the old count on screen.
+    h.issue("three.example", "", 30);
+    h.step(Action::Tick);
+    assert_eq!(h.labels().len(), 3);
+    assert_eq!(h.note(), "Re-read the store: 3 certificates");
 }
 
 #[test]
@@ -711,6 +719,109 @@ fn a_pasted_csr_switches_the_form_to_csr_mode_wherever_the_focus_is() {
 }
 
 #[test]
+fn a_pasted_pem_that_is_not_a_csr_goes_into_no_field() {
+    let mut h = Harness::new();
+    let issued = h.issue("pem.example", "", 30);
+    h.step(Action::FocusGained);
+    let key = issued.private_key.expose().to_owned();
+    assert!(key.contains("PRIVATE KEY"));
+    h.ch('n');
+    assert_eq!(h.form().focus, Field::Days);
+    h.paste(&issued.certificate);
+    assert_eq!(h.form().days.value(), "365");
+    assert_eq!(
+        h.note(),
+        "That is a CERTIFICATE, not a CSR: nothing was pasted"
+    );
+    for _ in 0..2 {
+        h.key(KeyCode::Down);
+    }
+    assert_eq!(h.form().focus, Field::CommonName);
+    h.paste(&format!("\n{key}"));
+    assert_eq!(h.form().common_name.value(), "");
+    let note = h.note();
+    assert!(
+        note.starts_with("That is a private key: not used or kept"),
+        "{note}"
+    );
+    assert!(note.chars().count() <= 78, "{note}");
+    // In CSR mode, the CSR field does not take it either.
+    for _ in 0..3 {
+        h.key(KeyCode::Up);
+    }
+    h.key(KeyCode::Right);
+    assert_eq!(h.form().source, Source::Csr);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(h.form().focus, Field::Csr);
+    h.paste(&key);
+    assert_eq!(h.form().csr.text(), "");
+    let screen = h.draw(80, 24);
+    assert!(!screen.contains("BEGIN"), "{screen}");
+    // Nor the search.
+    h.key(KeyCode::Esc);
+    h.ch('/');
+    h.paste(&key);
+    assert_eq!(h.app.table.query(), "");
+    assert!(h.app.search.as_ref().unwrap().value().is_empty());
+}
+
+#[test]
+fn k_without_a_kept_key_is_one_status_line_and_not_offered() {
+    let mut h = Harness::new();
+    h.app
+        .service()
+        .clone()
+        .create(&CreateRequest {
+            site_id: Some(SITE.to_string()),
+            validity_days: Some("30".into()),
+            pkey_type: None,
+            common_name: None,
+            name: None,
+            csr: Some(csr_pem("from-csr.example").into_bytes()),
+        })
+        .unwrap();
+    h.step(Action::FocusGained);
+    let screen = h.draw(80, 24);
+    let bar = screen.lines().last().unwrap();
+    assert!(bar.contains("c/A copy cert/CA"), "{bar}");
+    h.ch('K');
+    assert!(h.app.popup.is_none());
+    assert!(h.copies.is_empty());
+    assert_eq!(
+        h.note(),
+        "No private key here: issued for a CSR, the key never left its owner"
+    );
+    assert!(h.note().chars().count() <= 78);
+    // The same from the details.
+    h.key(KeyCode::Enter);
+    h.ch('K');
+    assert!(h.app.popup.is_none());
+    assert!(h.note().starts_with("No private key here"));
+
+    let mut h = Harness::with_store("keep_private_keys = false");
+    h.issue("unkept.example", "", 30);
+    h.step(Action::FocusGained);
+    h.ch('K');
+    assert!(h.app.popup.is_none());
+    assert_eq!(
+        h.note(),
+        "No private key here: not kept (keep_private_keys = false)"
+    );
+}
+
+#[test]
+fn the_csr_mode_common_name_hint_fits_80_columns() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Right);
+    assert_eq!(h.form().source, Source::Csr);
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("used if the CSR has no CN "), "{screen}");
+}
+
+#[test]
 fn a_csr_with_doubled_line_ends_still_parses() {
     // tmux turns each LF of a pasted CRLF file into CR: "\r\r" per line;
     // other routes give "\r\r\n", or blank lines inside the PEM.
@@ -815,6 +926,105 @@ fn search_filters_live_and_esc_clears() {
 }
 
 #[test]
+fn a_filter_with_no_match_here_says_where_it_matches() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    h.ch('/');
+    h.typ("other");
+    assert!(h.app.table.is_empty());
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("Nothing matches “other” here;"), "{screen}");
+    assert!(
+        screen.contains("1 on other.example (Tab, then ↓ to that site)"),
+        "{screen}"
+    );
+    // As it says: the filter stays, and the other site shows the match.
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Down);
+    assert_eq!(h.labels(), ["other.example"]);
+    // Matching nowhere: as before.
+    h.key(KeyCode::Tab);
+    h.ch('/');
+    h.typ("zz");
+    assert!(
+        h.draw(80, 24)
+            .contains("Nothing matches “otherzz”: Esc clears")
+    );
+}
+
+#[test]
+fn activate_shows_why_it_was_revoked_and_warns_on_compromise_and_successors() {
+    let mut h = Harness::new();
+    let c = h.issue("leaked.example", "", 30);
+    let svc = h.app.service().clone();
+    svc.revoke(&c.id, Some(crate::pki::RevocationReason::KeyCompromise))
+        .unwrap();
+    h.step(Action::FocusGained);
+    assert!(h.app.table.select_id(&c.id));
+    h.ch('a');
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("keyCompromise"), "{screen}");
+    assert!(
+        screen.contains("revoked for keyCompromise: its key may be known"),
+        "{screen}"
+    );
+    h.ch('n');
+    // Renewed with the old one revoked: the successor is named.
+    let old = h.issue("rotated.example", "", 30);
+    let new = svc.renew(&old.id, None, true).unwrap();
+    h.step(Action::FocusGained);
+    assert!(h.app.table.select_id(&old.id));
+    h.ch('a');
+    let Some(Popup::Confirm(cf)) = &h.app.popup else {
+        panic!("no confirm")
+    };
+    assert!(!cf.compromised());
+    assert_eq!(
+        cf.successor,
+        Some(("rotated.example".into(), new.certificate.status.clone()))
+    );
+    let screen = h.draw(80, 24);
+    assert!(
+        screen.contains("its successor rotated.example is active"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn the_newest_certificate_is_at_the_top() {
+    let mut h = Harness::new();
+    h.issue("first.example", "", 30);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    h.issue("second.example", "", 30);
+    h.step(Action::FocusGained);
+    assert_eq!(h.labels(), ["second.example", "first.example"]);
+    assert!(h.draw(80, 24).contains("sort: issued ↓"));
+}
+
+#[test]
+fn q_leaves_the_details_and_an_id_cn_is_said_once() {
+    let mut h = Harness::new();
+    h.issue("q.example", "", 30);
+    h.step(Action::FocusGained);
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.app.screen, Screen::Details(_)));
+    h.ch('q');
+    assert!(matches!(h.app.screen, Screen::Main));
+    assert!(!h.app.should_quit());
+    // Issued without a CommonName: the Id is the CN, said once; the
+    // result shows PkeyType.
+    h.ch('n');
+    h.ctrl('s');
+    let Screen::Result(r) = &h.app.screen else {
+        panic!("no result")
+    };
+    assert_eq!(r.resp.common_name, r.resp.id);
+    assert_eq!(h.note(), format!("Issued {}", r.resp.id));
+    assert!(h.draw(100, 40).contains("PkeyType            ECC"));
+}
+
+#[test]
 fn sort_cycles_and_reverses() {
     let mut h = Harness::new();
     fixture(&mut h);
@@ -846,7 +1056,14 @@ fn revoke_asks_names_the_certificate_and_takes_a_reason() {
     h.key(KeyCode::Right);
     h.key(KeyCode::Right); // keyCompromise
     h.ch('y');
-    assert!(h.note().starts_with("Revoked laptop · victim.example"));
+    assert_eq!(
+        h.note(),
+        format!(
+            "Revoked laptop · victim.example for keyCompromise (Id {}…)",
+            &c.id[..8]
+        )
+    );
+    assert!(h.note().chars().count() <= 78);
     let got = h.app.service().get(&c.id).unwrap();
     assert_eq!(got.status, "revoked");
     assert_eq!(got.result.revoke_reason.as_deref(), Some("keyCompromise"));
@@ -987,7 +1204,7 @@ fn copy_messages_and_the_site_counts_fit_80_columns() {
         let s = h.draw(80, 24);
         s.lines().nth(22).unwrap_or_default().to_owned()
     };
-    h.key(KeyCode::Home);
+    h.key(KeyCode::End); // the oldest, newest first
     assert!(h.app.table.selected_row().unwrap().common_name == long);
     for k in ['c', 'K', 'A'] {
         h.ch(k);
@@ -1054,12 +1271,14 @@ fn without_a_kept_key_the_result_warns_and_esc_asks_twice() {
     assert!(h.copies[0].1.contains("PRIVATE KEY") && h.copies[0].2);
     h.key(KeyCode::Esc);
     assert!(matches!(h.app.screen, Screen::Main));
-    // The table cannot copy a key that was not kept: the service says why.
+    // The table cannot copy a key that was not kept: it says why.
     h.ch('K');
-    let Some(Popup::Message(m)) = &h.app.popup else {
-        panic!("no message")
-    };
-    assert!(m.error.message.contains("keep_private_keys = false"));
+    assert!(h.app.popup.is_none());
+    assert!(
+        h.note().contains("keep_private_keys = false"),
+        "{}",
+        h.note()
+    );
 }
 
 #[test]
@@ -1200,6 +1419,45 @@ fn renew_asks_first_and_keeps_the_old_one_valid_by_default() {
     assert!(h.app.table.select_id(&old.id));
     assert!(!h.app.applies(super::action::Cmd::Renew));
     assert!(h.app.applies(super::action::Cmd::Revoke));
+}
+
+#[test]
+fn the_renew_popup_answers_y_and_n_and_days_take_digits_only() {
+    let mut h = Harness::new();
+    h.issue("yn.example", "", 30);
+    h.step(Action::FocusGained);
+    // n cancels, from the ValidityDays field too.
+    h.ch('R');
+    h.ch('n');
+    assert!(h.app.popup.is_none());
+    assert!(h.note().contains("cancelled"), "{}", h.note());
+    // Letters are not typed into ValidityDays; digits are; a paste keeps
+    // its digits only.
+    h.ch('R');
+    h.typ("x1");
+    h.paste("2 days");
+    let Some(Popup::Renew(r)) = &h.app.popup else {
+        panic!("no renew popup")
+    };
+    assert_eq!(r.days.value(), "3012");
+    assert!(r.days_error.is_none());
+    for _ in 0..4 {
+        h.key(KeyCode::Backspace);
+    }
+    h.typ("60");
+    // y renews.
+    h.ch('y');
+    let Screen::Result(v) = &h.app.screen else {
+        panic!("no result: {:?}", h.app.screen)
+    };
+    assert_eq!(v.resp.validity_days, "60");
+    h.key(KeyCode::Esc);
+    // The issue form's ValidityDays takes digits only as well.
+    h.ch('n');
+    assert_eq!(h.form().focus, Field::Days);
+    h.typ("ab-");
+    h.paste("7x");
+    assert_eq!(h.form().days.value(), "3657");
 }
 
 #[test]
@@ -1560,6 +1818,31 @@ fn snapshot_main_screen() {
 }
 
 #[test]
+fn every_column_is_shown_at_80x24() {
+    let mut h = Harness::new();
+    fixture(&mut h);
+    let screen = h.draw(80, 24);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("› web-frontend"))
+        .expect(&screen);
+    // Name with at least 14 columns, status, key type, NotAfter, days
+    // left, short serial.
+    for part in [
+        "web-frontend …",
+        "active",
+        "P-256",
+        "2027-03-01",
+        "273d",
+        "41ab",
+    ] {
+        assert!(row.contains(part), "{part} in {row}");
+    }
+    assert!(screen.contains("Ed25519"), "{screen}");
+    assert!(screen.contains("RSA4k"), "{screen}");
+}
+
+#[test]
 fn too_small_says_so_in_full_at_the_smallest_sizes() {
     let h = Harness::new();
     for (w, ht) in [(20, 5), (30, 8), (39, 9), (12, 2), (5, 1)] {
@@ -1682,7 +1965,8 @@ fn key_map_markdown() -> String {
         }
     }
     for (keys, text) in EDIT_KEYS {
-        out.push_str(&format!("| Text fields | `{keys}` | {text} |\n"));
+        let title = super::keys::EDIT_TITLE;
+        out.push_str(&format!("| {title} | `{keys}` | {text} |\n"));
     }
     out
 }
@@ -1718,10 +2002,18 @@ fn a_100k_table_draws_only_its_window() {
         })
         .collect();
     h.app.table.replace_rows(rows);
+    h.key(KeyCode::Home);
     let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let start = std::time::Instant::now();
     t.draw(|f| ui::draw(f, &h.app)).unwrap();
     let frame = start.elapsed();
+    // A list longer than the window says where the selection is.
+    let screen = t.backend().to_string();
+    assert!(screen.contains(" 1/100000 · sort: issued"), "{screen}");
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    t.draw(|f| ui::draw(f, &h.app)).unwrap();
+    assert!(t.backend().to_string().contains(" 3/100000 · sort"));
     h.ch('/');
     let start = std::time::Instant::now();
     h.ch('7');

@@ -162,8 +162,8 @@ impl App {
                 self.search = Some(TextInput::new(self.table.query()));
             }
             Cmd::Sort => {
-                let (key, _) = self.table.sort();
-                self.table.set_sort(key.next(), false);
+                let next = self.table.sort().0.next();
+                self.table.set_sort(next, next.starts_descending());
             }
             Cmd::SortReverse => {
                 let (key, desc) = self.table.sort();
@@ -179,6 +179,10 @@ impl App {
                 Some(s) => self.copy_ca(s.site_id),
                 None => self.warn("No site is selected".into()),
             },
+            Cmd::CopyKey if row.as_ref().is_some_and(|r| !r.key_stored) => {
+                let from_csr = row.as_ref().is_some_and(|r| r.from_csr);
+                self.warn(no_key_here(from_csr));
+            }
             Cmd::CopyCert | Cmd::CopyKey => match row {
                 Some(r) => self.copy_stored(cmd, &r.id, r.site_id, &r.label()),
                 None => self.warn("No certificate is selected".into()),
@@ -363,6 +367,10 @@ impl App {
                 self.table.select_id(&r.id);
                 return Screen::Main;
             }
+            Cmd::CopyKey if !r.private_key_stored => {
+                let from_csr = r.kind == "csr";
+                self.warn(no_key_here(from_csr));
+            }
             Cmd::CopyCert | Cmd::CopyKey | Cmd::CopyCa => {
                 let (id, site) = (r.id.clone(), r.site_id);
                 self.copy_stored(cmd, &id, site, &label);
@@ -386,12 +394,26 @@ impl App {
             Cmd::Activate => Op::Activate,
             _ => Op::Delete,
         };
+        // Re-activating: what it was revoked for, and whether a successor
+        // took its place (one quick read of each).
+        let (mut revoked_for, mut successor) = (None, None);
+        if op == Op::Activate
+            && let Ok(g) = self.service.get(id)
+        {
+            revoked_for = g.result.revoke_reason.as_deref().map(sanitize);
+            successor = g.result.renewed_by.as_deref().and_then(|next| {
+                let n = self.service.get(next).ok()?.result;
+                Some((row_label(&n.name, &n.common_name), sanitize(&n.status)))
+            });
+        }
         self.popup = Some(Popup::Confirm(Confirm {
             op,
             id: id.to_owned(),
             label: label.to_owned(),
             status,
             reason: 0,
+            revoked_for,
+            successor,
         }));
     }
 
@@ -422,6 +444,12 @@ impl App {
             p.paste(text);
             return;
         }
+        // A PEM that is not a CSR (a certificate, a private key) goes into
+        // no field, wherever the focus is.
+        if let Some(why) = super::super::form::refused_pem(text) {
+            self.warn(why);
+            return;
+        }
         if let Some(Popup::Renew(r)) = &mut self.popup {
             r.paste(text, &self.service);
             return;
@@ -449,5 +477,14 @@ impl App {
             let q = input.value().to_owned();
             self.table.set_query(&q);
         }
+    }
+}
+
+/// K on a certificate whose key is not in the store: one line, 80 columns.
+fn no_key_here(from_csr: bool) -> String {
+    if from_csr {
+        "No private key here: issued for a CSR, the key never left its owner".into()
+    } else {
+        "No private key here: not kept (keep_private_keys = false)".into()
     }
 }

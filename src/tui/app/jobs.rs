@@ -66,6 +66,15 @@ impl App {
         }
     }
 
+    /// A new certificate's Name and PkeyType for the result view (one
+    /// quick read; empty if it fails).
+    fn name_and_key_type(&self, id: &str) -> (String, String) {
+        match self.service.get(id) {
+            Ok(g) => (sanitize(&g.result.name), sanitize(&g.result.pkey_type)),
+            Err(_) => (String::new(), String::new()),
+        }
+    }
+
     /// The runtime's report on a copy.
     pub fn copied(&mut self, what: &str, outcome: &CopyOutcome) {
         let text = outcome.describe(what);
@@ -138,10 +147,17 @@ impl App {
                 self.busy = None;
                 match result {
                     Ok(_) => {
-                        self.set_note(
-                            NoteKind::Success,
-                            format!("{} {} ({id})", capitalise(op.done()), short(&label)),
-                        );
+                        let text = match op {
+                            // The reason, and a shorter Id, so it fits.
+                            Op::Revoke(Some(r)) => format!(
+                                "Revoked {} for {} (Id {}…)",
+                                short(&label),
+                                r.as_str(),
+                                id.get(..8).unwrap_or(&id)
+                            ),
+                            _ => format!("{} {} ({id})", capitalise(op.done()), short(&label)),
+                        };
+                        self.set_note(NoteKind::Success, text);
                         self.refresh_details(&id, op);
                         self.reload();
                     }
@@ -163,7 +179,10 @@ impl App {
     /// became of the old certificate.
     fn renewed(&mut self, job: RenewJob, resp: RenewResponse) {
         let new = resp.certificate;
+        let (name, pkey_type) = self.name_and_key_type(&new.id);
         let view = Box::new(ResultView {
+            name,
+            pkey_type,
             key_kept: self.service.config().store.keep_private_keys,
             site_id: resp.site_id,
             scroll: Scroll::default(),
@@ -297,10 +316,15 @@ impl App {
                 .as_ref()
                 .is_some_and(|n| n.text == super::REREADING)
             {
-                let n = self.table.rows().len();
-                let s = if n == 1 { "" } else { "s" };
-                self.info(format!("Re-read the store: {n} certificate{s}"));
+                let text = reread_text(self.table.rows().len());
+                self.info(text);
             }
+        } else if let Some(note) = self.note.as_mut()
+            && note.text.starts_with(REREAD_PREFIX)
+        {
+            // A later (automatic) re-read changed the count: the note
+            // must not contradict the header.
+            note.text = reread_text(self.table.rows().len());
         }
     }
 
@@ -316,16 +340,22 @@ impl App {
         match r {
             Ok(resp) => {
                 let site_id = f.site_id().unwrap_or_default();
-                self.set_note(
-                    NoteKind::Success,
-                    format!("Issued {} (Id {})", sanitize(&resp.common_name), resp.id),
-                );
+                // Without a CommonName the Id is the CN: say it once.
+                let text = if resp.common_name == resp.id {
+                    format!("Issued {}", resp.id)
+                } else {
+                    format!("Issued {} (Id {})", sanitize(&resp.common_name), resp.id)
+                };
+                self.set_note(NoteKind::Success, text);
                 self.pending_select = Some(resp.id.clone());
                 if let Some(i) = self.sites.iter().position(|s| s.site_id == site_id) {
                     self.site_sel = i;
                     self.sync_site();
                 }
+                let (name, pkey_type) = self.name_and_key_type(&resp.id);
                 self.screen = Screen::Result(Box::new(ResultView {
+                    name,
+                    pkey_type,
                     key_kept: self.service.config().store.keep_private_keys,
                     resp,
                     site_id,
@@ -358,4 +388,12 @@ impl App {
             d.get = get;
         }
     }
+}
+
+const REREAD_PREFIX: &str = "Re-read the store: ";
+
+/// The status line after a re-read asked for (Ctrl-R/F5).
+fn reread_text(n: usize) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{REREAD_PREFIX}{n} certificate{s}")
 }

@@ -54,6 +54,30 @@ pub fn draw(frame: &mut Frame, app: &App, c: &Confirm, body: Rect) {
             ),
         ]));
     }
+    if let Some(why) = &c.revoked_for {
+        lines.extend(kv_lines("Revoked", why, KEY_W, inner_w, t.label()));
+    }
+    if c.compromised() {
+        let why = c.revoked_for.as_deref().unwrap_or_default();
+        lines.push(Line::raw(""));
+        for l in wrap(
+            &format!(
+                "⚠ It was revoked for {why}: its key may be known to others; re-activate only if you are sure it is not."
+            ),
+            inner_w,
+        ) {
+            lines.push(Line::styled(l, t.error()));
+        }
+    }
+    if let Some((label, status)) = &c.successor {
+        let text = format!("⚠ Superseded: its successor {label} is {status}; both would be valid.");
+        if !c.compromised() {
+            lines.push(Line::raw(""));
+        }
+        for l in wrap(&text, inner_w) {
+            lines.push(Line::styled(l, t.warn()));
+        }
+    }
     lines.push(Line::raw(""));
     for l in wrap(consequence, inner_w) {
         lines.push(Line::styled(l, t.dim()));

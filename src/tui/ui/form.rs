@@ -304,7 +304,7 @@ pub fn draw(frame: &mut Frame, app: &App, form: &IssueForm, area: Rect) {
             if form.csr_preview.as_ref().is_some_and(|p| p.has_cn) {
                 "ignored: the CSR's CN wins"
             } else {
-                "optional; used when the CSR has no CN"
+                "used if the CSR has no CN"
             }
         }
     };

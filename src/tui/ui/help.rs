@@ -43,7 +43,7 @@ fn lines(app: &App, w: usize) -> (Vec<Line<'static>>, Vec<usize>) {
         }
         out.push(Line::raw(""));
     }
-    out.push(Line::styled("Editing text", t.header()));
+    out.push(Line::styled(super::super::keys::EDIT_TITLE, t.header()));
     for (keys, text) in EDIT_KEYS {
         row(&mut out, keys, text);
     }
@@ -55,6 +55,7 @@ fn lines(app: &App, w: usize) -> (Vec<Line<'static>>, Vec<usize>) {
         &format!("Active and expires within {EXPIRING_SOON_DAYS} days (Left column)"),
     );
     row(&mut out, "-3d", "Expired that many days ago");
+    row(&mut out, "—", "Revoked: not valid, whatever its dates say");
     row(
         &mut out,
         super::main_screen::RENEWED_MARK.trim_end(),

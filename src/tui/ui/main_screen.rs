@@ -121,67 +121,137 @@ fn draw_sites(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// Column widths of the table for an inner width.
+/// Column widths of the table for an inner width. Every column is shown
+/// from 80x24 up (there the table's inner width is 54): narrow, the key
+/// type is a short label (`P-256`, `RSA2k`) and the serial 4 hex digits.
 struct Columns {
     label: usize,
-    /// The key type: left out when the names would get too little room
-    /// (80 columns with the sites list); the details show it.
-    key: bool,
-    serial: bool,
+    /// Key type width: 0 (left out, only when tiny), `KEY_W_NARROW`
+    /// (short labels) or `KEY_W`.
+    key: usize,
+    /// Serial prefix width: 0 (left out, only when tiny) or more.
+    serial: usize,
+    left: usize,
+    /// One free column at the right edge, when there is room.
+    slack: usize,
 }
 
 const STATUS_W: usize = 7;
 const KEY_W: usize = 8;
+const KEY_W_NARROW: usize = 7;
 const DATE_W: usize = 10;
 const LEFT_W: usize = 6;
+/// Fits `3650d` (the longest validity) and `-999d`.
+const LEFT_W_NARROW: usize = 5;
 const SERIAL_W: usize = 8;
+const SERIAL_W_NARROW: usize = 4;
 const MARK_W: usize = 2;
-/// Room the names get before the key type column is shown.
-const LABEL_MIN_WITH_KEY: usize = 24;
+/// Room the names get before the wide columns are used.
+const LABEL_MIN_WIDE: usize = 24;
+/// Below this, the serial and then the key type are left out.
+const LABEL_MIN: usize = 10;
 
 impl Columns {
     fn new(w: usize) -> Columns {
-        let fixed = MARK_W + STATUS_W + DATE_W + LEFT_W + 3;
-        let key = w >= fixed + KEY_W + 1 + 1 + LABEL_MIN_WITH_KEY;
-        let fixed = fixed + if key { KEY_W + 1 } else { 0 };
-        let serial = w >= fixed + SERIAL_W + 1 + 30;
-        let used = fixed + if serial { SERIAL_W + 1 } else { 0 };
-        Columns {
-            label: w.saturating_sub(used + 1).max(4),
-            key,
-            serial,
+        // Mark, label, status, [key], date, left, [serial]: one space
+        // between columns.
+        let used = |key: usize, left: usize, serial: usize, slack: usize| {
+            let seps = 3 + usize::from(key > 0) + usize::from(serial > 0);
+            MARK_W + STATUS_W + DATE_W + left + key + serial + seps + slack
+        };
+        let mut c = Columns {
+            label: 0,
+            key: KEY_W,
+            serial: SERIAL_W,
+            left: LEFT_W,
+            slack: 1,
+        };
+        if w < used(KEY_W, LEFT_W, SERIAL_W, 1) + LABEL_MIN_WIDE {
+            c = Columns {
+                label: 0,
+                key: KEY_W_NARROW,
+                serial: SERIAL_W_NARROW,
+                left: LEFT_W_NARROW,
+                slack: 0,
+            };
+            if w < used(c.key, c.left, c.serial, 0) + LABEL_MIN {
+                c.serial = 0;
+            }
+            if w < used(c.key, c.left, c.serial, 0) + LABEL_MIN {
+                c.key = 0;
+            }
         }
+        c.label = w
+            .saturating_sub(used(c.key, c.left, c.serial, c.slack))
+            .max(4);
+        c
     }
 
     fn header(&self) -> String {
         let mut s = format!(
             "{}{} {} ",
             " ".repeat(MARK_W),
-            pad("Name · CommonName", self.label),
+            pad(
+                if self.label >= 17 {
+                    "Name · CommonName"
+                } else {
+                    "Name/CN"
+                },
+                self.label
+            ),
             pad("Status", STATUS_W),
         );
-        if self.key {
-            s.push_str(&pad("Key", KEY_W));
+        if self.key > 0 {
+            s.push_str(&pad("Key", self.key));
             s.push(' ');
         }
         s.push_str(&format!(
             "{} {}",
             pad("NotAfter", DATE_W),
-            pad_left("Left", LEFT_W)
+            pad_left("Left", self.left)
         ));
-        if self.serial {
+        if self.serial > 0 {
             s.push(' ');
-            s.push_str(&pad("Serial", SERIAL_W));
+            s.push_str(&pad(
+                if self.serial >= 6 { "Serial" } else { "S/N" },
+                self.serial,
+            ));
         }
         s
+    }
+
+    /// The key type as the column shows it: ESA's spelling when wide,
+    /// a short label when narrow.
+    fn key_text(&self, key_type: &str) -> String {
+        if self.key >= KEY_W {
+            return key_type.to_owned();
+        }
+        short_key(key_type).to_owned()
+    }
+}
+
+/// A short label for a key type (any of ESA's spellings): `RSA2k`,
+/// `P-256`, `Ed25519`; others as they are.
+pub fn short_key(key_type: &str) -> &str {
+    match key_type.to_ascii_uppercase().as_str() {
+        "RSA" | "RSA_2048" => "RSA2k",
+        "RSA_3072" => "RSA3k",
+        "RSA_4096" => "RSA4k",
+        "ECC" | "ECC_256" => "P-256",
+        "ECC_384" => "P-384",
+        "ED25519" => "Ed25519",
+        _ => key_type,
     }
 }
 
 /// Days left as the table shows them: `365d` for a certificate issued
 /// now for 365 days, `!12d` within the expiring-soon window (less than
 /// 30 days, as the service counts it; unless already renewed), `-3d` once
-/// past.
+/// past, `—` when revoked (it is not valid, whatever its dates say).
 pub fn left_text(row: &CertRow, app: &App) -> String {
+    if row.status == Status::Revoked {
+        return "—".into();
+    }
     let now = app.now();
     let soon =
         row.status == Status::Active && !row.renewed && row.expires_within(now, EXPIRING_SOON_DAYS);
@@ -211,8 +281,8 @@ fn row_line(app: &App, row: &CertRow, cols: &Columns, selected: bool, w: usize) 
         Span::styled(pad(row.status.as_str(), STATUS_W), t.status(row.status)),
         Span::raw(" "),
     ];
-    if cols.key {
-        cells.push(Span::raw(pad(&row.key_type, KEY_W)));
+    if cols.key > 0 {
+        cells.push(Span::raw(pad(&cols.key_text(&row.key_type), cols.key)));
         cells.push(Span::raw(" "));
     }
     cells.push(Span::raw(pad(date(&row.not_after), DATE_W)));
@@ -222,12 +292,19 @@ fn row_line(app: &App, row: &CertRow, cols: &Columns, selected: bool, w: usize) 
     } else {
         Style::new()
     };
-    cells.push(Span::styled(pad_left(&left, LEFT_W), left_style));
-    if cols.serial {
+    // Expired long ago: in years, so the narrow column still holds it.
+    let left = if width(&left) > cols.left {
+        row.days_left(app.now())
+            .map_or(left, |d| format!("{}y", d / 365))
+    } else {
+        left
+    };
+    cells.push(Span::styled(pad_left(&left, cols.left), left_style));
+    if cols.serial > 0 {
         cells.push(Span::raw(" "));
         // A short serial is a prefix, like a short commit hash.
-        let short: String = row.serial.chars().take(SERIAL_W).collect();
-        cells.push(Span::styled(pad(&short, SERIAL_W), t.dim()));
+        let short: String = row.serial.chars().take(cols.serial).collect();
+        cells.push(Span::styled(pad(&short, cols.serial), t.dim()));
     }
     let used: usize = cells.iter().map(|s| s.width()).sum();
     cells.push(Span::raw(" ".repeat(w.saturating_sub(used))));
@@ -300,22 +377,30 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
         .selected_site()
         .map(|s| format!(" Certificates · {} ", sanitize(&s.site_name)))
         .unwrap_or_else(|| " Certificates ".into());
-    let (key, desc) = app.table.sort();
-    let sort = format!(" sort: {} {} ", key.label(), if desc { "↓" } else { "↑" });
-    let block = Block::bordered()
-        .title(Line::styled(site, t.label()))
-        .title_top(Line::styled(sort, t.dim()).right_aligned())
-        .border_style(t.border(focused));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if inner.height == 0 || inner.width == 0 {
-        return;
-    }
+    let inner = Block::bordered().inner(area);
     let w = usize::from(inner.width);
     let mut lines = summary_lines(app, w);
     let search_line = search_line(app, w);
     let reserved = lines.len() + 1 + usize::from(search_line.is_some());
     let rows_h = usize::from(inner.height).saturating_sub(reserved);
+    let (key, desc) = app.table.sort();
+    let mut sort = format!(" sort: {} {} ", key.label(), if desc { "↓" } else { "↑" });
+    // A long list: where the selection is in it.
+    if app.table.len() > rows_h && rows_h > 0 {
+        sort = format!(
+            " {}/{} ·{sort}",
+            app.table.selected_index() + 1,
+            app.table.len()
+        );
+    }
+    let block = Block::bordered()
+        .title(Line::styled(site, t.label()))
+        .title_top(Line::styled(sort, t.dim()).right_aligned())
+        .border_style(t.border(focused));
+    frame.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
     let cols = Columns::new(w);
     lines.push(Line::styled(pad(&cols.header(), w), t.header()));
 
@@ -334,15 +419,14 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
     {
         lines.push(Line::styled(fit("Reading the store…", w), t.dim()));
     } else if app.table.is_empty() {
-        let msg = if app.table.query().is_empty() {
-            "No certificates yet: press n to issue one".to_string()
+        if app.table.query().is_empty() {
+            let msg = "No certificates yet: press n to issue one";
+            lines.push(Line::styled(fit(msg, w), t.dim()));
         } else {
-            format!(
-                "Nothing matches “{}”: Esc clears the filter",
-                sanitize(app.table.query())
-            )
-        };
-        lines.push(Line::styled(fit(&msg, w), t.dim()));
+            for msg in no_match_lines(app) {
+                lines.push(Line::styled(fit(&msg, w), t.dim()));
+            }
+        }
     } else {
         let (offset, rows) = app.table.window(rows_h);
         let sel = app.table.selected_index();
@@ -363,6 +447,35 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
         );
         if let Some(x) = cursor {
             frame.set_cursor_position((inner.x + x, y));
+        }
+    }
+}
+
+/// Nothing on this site matches the filter: say so, and where it does
+/// match (every site's rows are held once read).
+fn no_match_lines(app: &App) -> Vec<String> {
+    let query = sanitize(app.table.query());
+    let elsewhere = app.table.matches_elsewhere();
+    let total: usize = elsewhere.iter().map(|(_, n)| n).sum();
+    match elsewhere.as_slice() {
+        [] => vec![format!("Nothing matches “{query}”: Esc clears the filter")],
+        [(site, n)] => vec![
+            format!("Nothing matches “{query}” here;"),
+            format!(
+                "{n} on {} (Tab, then ↓ to that site)",
+                app.site_label(*site)
+            ),
+        ],
+        more => {
+            let names: Vec<String> = more.iter().map(|(s, _)| app.site_label(*s)).collect();
+            vec![
+                format!("Nothing matches “{query}” here;"),
+                format!(
+                    "{total} on {} other sites: {}",
+                    more.len(),
+                    names.join(", ")
+                ),
+            ]
         }
     }
 }

@@ -161,7 +161,9 @@ pub fn popup_keys(app: &App, width_cols: usize) -> Line<'static> {
 
 /// The hint bar of the current context.
 fn hints_line(app: &App, lead: &str, width_cols: u16) -> Line<'static> {
-    let hints = keys::hints(app.ctx(), app.text_focus(), |c| app.applies(c));
+    // In a digits-only field the letter keys keep their meaning.
+    let typed = app.text_focus() && !app.digits_focus();
+    let hints = keys::hints(app.ctx(), typed, |c| app.applies(c));
     bar_line(app.theme, lead, hints, width_cols)
 }
 

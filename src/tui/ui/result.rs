@@ -36,6 +36,8 @@ fn lines(app: &App, r: &ResultView, w: usize) -> Vec<Line<'static>> {
         ("Id", &resp.id),
         ("Status", &resp.status),
         ("CommonName", &resp.common_name),
+        ("Name", &r.name),
+        ("PkeyType", &r.pkey_type),
         ("NotBefore", &resp.not_before),
         ("NotAfter", &resp.not_after),
         ("Issuer", &resp.issuer),
