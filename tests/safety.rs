@@ -811,18 +811,16 @@ fn a_plaintext_ca_key_under_protect_key_is_pointed_out() {
     std::fs::write(&w.config, cfg).unwrap();
     w.write("pass.txt", &format!("{PASS}\n"));
     let site = SITE.to_string();
-    let out = with_pass(
-        &w,
-        "pass.txt",
-        &[
-            "issue",
-            "--site-id",
-            &site,
-            "--validity-days",
-            "5",
-            "--json",
-        ],
-    );
+    let issue_args = [
+        "issue",
+        "--site-id",
+        &site,
+        "--validity-days",
+        "5",
+        "--json",
+    ];
+    let issue = || with_pass(&w, "pass.txt", &issue_args);
+    let out = issue();
     assert_success(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -835,18 +833,7 @@ fn a_plaintext_ca_key_under_protect_key_is_pointed_out() {
         "pass.txt",
         &["ca", "rekey-protect", "--site-id", &site],
     ));
-    let out = with_pass(
-        &w,
-        "pass.txt",
-        &[
-            "issue",
-            "--site-id",
-            &site,
-            "--validity-days",
-            "5",
-            "--json",
-        ],
-    );
+    let out = issue();
     assert_success(&out);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
 }
