@@ -248,3 +248,28 @@ fn quota_counts_the_successor_unless_the_old_is_revoked() {
     let r = w.json(&["renew", &a.id, "--revoke-old", "--json"]);
     assert_eq!(r["OldRevoked"], true);
 }
+
+#[test]
+fn a_hand_edited_validity_is_refused_not_a_panic() {
+    let w = World::new("");
+    let a = issue(&w, "ECC");
+    let meta = entry_file(&w, SITE, &a.id, ".toml");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("validity_days = ") {
+                "validity_days = 4294967295".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&meta, edited + "\n").unwrap();
+    let before = w.snapshot();
+    let out = w.run(&["renew", &a.id]);
+    assert_code(&out, "InvalidParameter.ValidityDays");
+    assert_eq!(before, w.snapshot());
+    w.ok(&["renew", &a.id, "--validity-days", "30"]);
+}

@@ -484,8 +484,9 @@ pub(super) fn check_against_ca(
     days: u32,
     ca_end: OffsetDateTime,
 ) -> EsaResult<()> {
-    let end = now + Duration::days(i64::from(days));
-    if end > ca_end {
+    // Checked: a day count from hand-edited metadata must not overflow.
+    let end = now.checked_add(Duration::days(i64::from(days)));
+    if end.is_none_or(|end| end > ca_end) {
         let max = (ca_end - now).whole_days().max(0);
         if max == 0 {
             // Nothing can be issued under this CA any more: say so, and

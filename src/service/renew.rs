@@ -58,7 +58,20 @@ impl Service {
         let old = self.entry(&id)?;
         self.check_renewable(&old)?;
         let days = match validity_days {
-            None => old.meta.validity_days,
+            // The stored value is checked too: metadata can be edited by hand.
+            None if (1..=MAX_VALIDITY_DAYS).contains(&old.meta.validity_days) => {
+                old.meta.validity_days
+            }
+            None => {
+                return Err(EsaError::new(
+                    ErrorCode::InvalidValidityDays,
+                    format!(
+                        "certificate {id} records ValidityDays {}, outside 1 to {MAX_VALIDITY_DAYS}; \
+                         give the new one's with --validity-days",
+                        old.meta.validity_days
+                    ),
+                ));
+            }
             Some(d) if (1..=MAX_VALIDITY_DAYS).contains(&d) => d,
             Some(d) => {
                 return Err(EsaError::new(
