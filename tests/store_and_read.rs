@@ -635,3 +635,21 @@ fn the_sites_table_lines_up_with_20_digit_ids_and_long_names() {
         assert_eq!(&line[active_end - 1..active_end], "0", "{text}");
     }
 }
+
+#[test]
+fn a_metadata_file_dated_past_2262_is_listed_not_a_panic() {
+    let w = World::new("");
+    let v = w.issue("ECC", 5);
+    let id = v["Id"].as_str().unwrap();
+    let meta = w.store.join(format!("sites/{SITE}/certs/{id}.toml"));
+    // 2300-01-01: past the i64 nanosecond range of the listing cache stamp.
+    let far = std::time::UNIX_EPOCH + std::time::Duration::from_secs(10_413_792_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&meta)
+        .unwrap()
+        .set_modified(far)
+        .unwrap();
+    let out = w.ok(&["list"]);
+    assert!(out.contains(id), "{out}");
+}

@@ -251,10 +251,14 @@ impl Store {
         // a site the cache is parsed while the folder is listed and stat'ed.
         let read_site = |s: u64| -> Result<(Validated, bool), StoreError> {
             let (found, cached) = std::thread::scope(|scope| {
-                let cache = scope.spawn(|| self.index.load(s));
-                let found = stamps(&self.certs_dir(s));
-                let cached = cache.join().unwrap_or_else(|_| Cached::empty());
-                (found, cached)
+                match std::thread::Builder::new().spawn_scoped(scope, || self.index.load(s)) {
+                    Ok(cache) => {
+                        let found = stamps(&self.certs_dir(s));
+                        (found, cache.join().unwrap_or_else(|_| Cached::empty()))
+                    }
+                    // No thread to spare (ulimit -u): the same, in turn.
+                    Err(_) => (stamps(&self.certs_dir(s)), self.index.load(s)),
+                }
             });
             let records = cached.records;
             let outcome = resolve(&self.certs_dir(s), found?, cached.by_id);
@@ -265,17 +269,24 @@ impl Store {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = sites
                     .iter()
-                    .map(|&s| scope.spawn(move || read_site(s)))
+                    .map(|&s| {
+                        let spawned = std::thread::Builder::new()
+                            .spawn_scoped(scope, move || read_site(s))
+                            .ok();
+                        (s, spawned)
+                    })
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
+                    .map(|(s, h)| match h {
+                        Some(h) => h.join().unwrap_or_else(|_| {
                             Err(StoreError::Corrupt {
                                 path: self.root.clone(),
                                 detail: "a listing thread panicked".into(),
                             })
-                        })
+                        }),
+                        // No thread to spare: read it on this one.
+                        None => read_site(s),
                     })
                     .collect()
             })

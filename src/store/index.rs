@@ -41,7 +41,11 @@ impl Stamp {
     pub fn of(stat: &rustix::fs::Stat) -> Stamp {
         Stamp {
             ino: stat.st_ino,
-            mtime_ns: stat.st_mtime.saturating_mul(1_000_000_000) + stat.st_mtime_nsec as i64,
+            // Saturating: an mtime past 2262 (touch -d) must not overflow.
+            mtime_ns: stat
+                .st_mtime
+                .saturating_mul(1_000_000_000)
+                .saturating_add(stat.st_mtime_nsec as i64),
             size: stat.st_size as u64,
         }
     }
