@@ -5,7 +5,7 @@
 mod common;
 mod lifecycle_support;
 
-use common::{SITE, World, assert_code, openssl, openssl_csr};
+use common::{SITE, World, assert_code, openssl, openssl_csr, set_toml_line};
 use lifecycle_support::{crl_file, entry_file, files_for, issue, make_expired, verify_with_crl};
 
 fn x509(cert: &std::path::Path, args: &[&str]) -> String {
@@ -254,19 +254,7 @@ fn a_hand_edited_validity_is_refused_not_a_panic() {
     let w = World::new("");
     let a = issue(&w, "ECC");
     let meta = entry_file(&w, SITE, &a.id, ".toml");
-    let text = std::fs::read_to_string(&meta).unwrap();
-    let edited: String = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("validity_days = ") {
-                "validity_days = 4294967295".to_owned()
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&meta, edited + "\n").unwrap();
+    set_toml_line(&meta, "validity_days", "4294967295");
     let before = w.snapshot();
     let out = w.run(&["renew", &a.id]);
     assert_code(&out, "InvalidParameter.ValidityDays");

@@ -780,19 +780,7 @@ fn doctor_catches_metadata_that_disagrees_with_its_certificate() {
     let v = w.issue("ECC", 30);
     let id = v["Id"].as_str().unwrap();
     let meta = certs(&w).join(format!("{id}.toml"));
-    let text = std::fs::read_to_string(&meta).unwrap();
-    let edited: String = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("not_after = ") {
-                "not_after = \"2020-01-01T00:00:00Z\"".to_owned()
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(&meta, edited + "\n").unwrap();
+    set_toml_line(&meta, "not_after", "\"2020-01-01T00:00:00Z\"");
     let (code, v) = doctor(&w, &[]);
     assert_eq!(code, 1);
     assert!(

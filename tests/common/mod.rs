@@ -277,3 +277,27 @@ pub fn openssl_csr(
     assert!(ok, "openssl req: {out}");
     csr
 }
+
+/// Replaces the `key = …` line of a TOML file (a certificate's metadata,
+/// edited by hand the way an operator or a damaged disk would); panics if
+/// the file has no such line.
+pub fn set_toml_line(path: &std::path::Path, key: &str, value: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let prefix = format!("{key} = ");
+    assert!(
+        text.lines().any(|l| l.starts_with(&prefix)),
+        "no {key} in {}",
+        path.display()
+    );
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with(&prefix) {
+                format!("{prefix}{value}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(path, edited).unwrap();
+}

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{SITE, World, openssl};
+use crate::common::{SITE, World, openssl, set_toml_line};
 
 /// A certificate issued through the CLI, with its PEM files on disk.
 #[derive(Debug, Clone)]
@@ -73,20 +73,7 @@ pub fn entry_file(w: &World, site: u64, id: &str, suffix: &str) -> PathBuf {
 /// file is left alone; only the status logic is under test.
 pub fn make_expired(w: &World, site: u64, id: &str) {
     let meta = entry_file(w, site, id, ".toml");
-    let text = std::fs::read_to_string(&meta).unwrap();
-    let mut out = String::new();
-    let mut done = false;
-    for line in text.lines() {
-        if line.starts_with("not_after = ") {
-            out.push_str("not_after = \"2001-01-01T00:00:00Z\"\n");
-            done = true;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    assert!(done, "no not_after in {}", meta.display());
-    std::fs::write(&meta, out).unwrap();
+    set_toml_line(&meta, "not_after", "\"2001-01-01T00:00:00Z\"");
 }
 
 /// Runs `esa-certs crl` for a site and writes the PEM to a fresh file.
