@@ -10,6 +10,7 @@
 
 mod common;
 
+use esa_certs::base::clock;
 use std::hint::black_box;
 
 use common::{Harness, store};
@@ -18,7 +19,7 @@ use esa_certs::pki::{self, LeafProfile, PkeyType, SiteCa};
 use esa_certs::service::{ListQuery, Service};
 
 fn ca(t: PkeyType) -> SiteCa {
-    let n = pki::create_ca("bench CA", t, pki::now_seconds(), 3650).expect("CA");
+    let n = pki::create_ca("bench CA", t, clock::now_seconds(), 3650).expect("CA");
     SiteCa::load(&n.cert_pem, &n.key_pem).expect("load CA")
 }
 
@@ -45,7 +46,7 @@ fn crypto(h: &mut Harness) {
         PkeyType::Rsa4096,
     ] {
         let ca = ca(t);
-        let now = pki::now_seconds();
+        let now = clock::now_seconds();
         let profile = LeafProfile {
             subject: pki::leaf_subject("bench"),
             raw_subject: None,
@@ -62,7 +63,7 @@ fn crypto(h: &mut Harness) {
     let ca256 = ca(PkeyType::EcP256);
     h.run("crypto of one issue (P-256 key, P-256 CA)", 300, || {
         let k = pki::generate(PkeyType::EcP256).expect("keygen");
-        let now = pki::now_seconds();
+        let now = clock::now_seconds();
         let p = LeafProfile {
             subject: pki::leaf_subject("x"),
             raw_subject: None,

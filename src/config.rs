@@ -23,14 +23,9 @@ pub const DEFAULT_CONFIG: &str = include_str!("../assets/default-config.toml");
 /// The environment variable that names the config file.
 pub const CONFIG_ENV: &str = "ESA_CERTS_CONFIG";
 
-/// Largest ValidityDays a client certificate may ask for (ESA's limit).
-pub const MAX_VALIDITY_DAYS: u32 = 3650;
-/// Longest a site CA may live.
-pub const MAX_CA_VALIDITY_DAYS: u32 = 36500;
-/// Biggest config file read (a real one is a few KiB).
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
-/// RFC 5280's upper bound for a CommonName.
-pub const MAX_COMMON_NAME_CHARS: usize = 64;
+use crate::base::limits::{
+    MAX_CA_VALIDITY_DAYS, MAX_COMMON_NAME_CHARS, MAX_CONFIG_BYTES, MAX_VALIDITY_DAYS,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -177,12 +172,12 @@ fn write_default(path: &Path) -> std::io::Result<()> {
         return Err(std::io::ErrorKind::AlreadyExists.into());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::store::create_private_dir_all(dir)?;
+        crate::base::fs::create_private_dir_all(dir)?;
     }
-    crate::store::write_new(
+    crate::base::fs::write_new(
         path,
         DEFAULT_CONFIG.as_bytes(),
-        crate::store::FILE_MODE_PRIVATE,
+        crate::base::fs::FILE_MODE_PRIVATE,
         true,
     )
 }

@@ -124,5 +124,11 @@ impl EsaError {
     }
 }
 
+impl From<crate::base::random::RandomUnavailable> for EsaError {
+    fn from(e: crate::base::random::RandomUnavailable) -> Self {
+        EsaError::internal(e)
+    }
+}
+
 /// Shorthand for service results.
 pub type EsaResult<T> = Result<T, EsaError>;

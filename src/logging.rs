@@ -15,14 +15,14 @@ pub const LOG_ENV: &str = "ESA_CERTS_LOG";
 /// fatal: the tool works without it.
 pub fn init(store_root: &Path) {
     let dir = store_root.join("logs");
-    if crate::store::create_private_dir_all(&dir).is_err() {
+    if crate::base::fs::create_private_dir_all(&dir).is_err() {
         return;
     }
     let Ok(file) = OpenOptions::new()
         .create(true)
         .append(true)
-        .mode(crate::store::FILE_MODE_PRIVATE)
-        .custom_flags(crate::store::NO_FOLLOW)
+        .mode(crate::base::fs::FILE_MODE_PRIVATE)
+        .custom_flags(crate::base::fs::NO_FOLLOW)
         .open(dir.join("esa-certs.log"))
     else {
         return;

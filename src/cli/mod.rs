@@ -4,6 +4,8 @@
 mod output;
 mod password;
 
+use crate::base::limits::MAX_CSR_BYTES;
+use crate::base::random;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config;
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::{MAX_CSR_BYTES, P12Mode, RevocationReason};
+use crate::pki::{P12Mode, RevocationReason};
 use crate::service::{
     AuditQuery, CreateRequest, ExportWhat, ListQuery, Service, Status, parse_since,
 };
@@ -680,7 +682,7 @@ fn rekey_protect(
         output::json(
             out,
             &serde_json::json!({
-                "RequestId": crate::pki::new_request_id(),
+                "RequestId": random::new_request_id(),
                 "Result": done,
             }),
         )?;
@@ -743,13 +745,13 @@ fn stdout_err(e: std::io::Error) -> EsaError {
 }
 
 /// Writes an export file atomically; secrets are created 0600.
-fn stage_out(path: &Path, secret: bool) -> EsaResult<crate::store::Staged> {
+fn stage_out(path: &Path, secret: bool) -> EsaResult<crate::base::fs::Staged> {
     let mode = if secret {
-        crate::store::FILE_MODE_PRIVATE
+        crate::base::fs::FILE_MODE_PRIVATE
     } else {
         0o644
     };
-    crate::store::Staged::create(path, mode).map_err(cannot_write(path))
+    crate::base::fs::Staged::create(path, mode).map_err(cannot_write(path))
 }
 
 fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> EsaError + '_ {

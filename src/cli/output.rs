@@ -1,12 +1,14 @@
 //! How the CLI prints: JSON exactly as the service shapes it, or short text
 //! for people. Text that came from outside is sanitised before printing.
 
+use crate::base::clock;
+use crate::base::random;
 use std::io::Write;
 
 use serde::Serialize;
 
 use crate::error::{EsaError, EsaResult};
-use crate::pki;
+
 use crate::service::{
     CreateResponse, GetResponse, ListResponse, RenewResponse, Service, SitesResponse,
     StatusChangeResponse,
@@ -34,7 +36,7 @@ pub fn print_error(e: &EsaError, json: bool) {
             http_status_code: u16,
         }
         let body = ErrorBody {
-            request_id: pki::new_request_id(),
+            request_id: random::new_request_id(),
             code: e.code.as_str(),
             // Already escaped where it quotes input; this also keeps raw
             // bidi marks and C1 controls (which JSON leaves as they are)
@@ -147,7 +149,7 @@ fn date(s: &str) -> &str {
 }
 
 pub fn table(out: &mut impl Write, r: &ListResponse) -> EsaResult<()> {
-    let now = pki::now_seconds();
+    let now = clock::now_seconds();
     let header = [
         "ID",
         "SITE",
@@ -161,7 +163,7 @@ pub fn table(out: &mut impl Write, r: &ListResponse) -> EsaResult<()> {
         .result
         .iter()
         .map(|c| {
-            let left = pki::parse_esa_time(&c.not_after)
+            let left = clock::parse_esa_time(&c.not_after)
                 .map(|na| format!("{}d", crate::service::days_shown(na, now)))
                 .unwrap_or_default();
             let label = if c.name.is_empty() || c.name == c.common_name {

@@ -2,6 +2,7 @@
 //! `--password-file`, or the terminal with echo off. Never a plain argument:
 //! those end up in shell history and in `ps` output.
 
+use crate::base::limits::MAX_P12_PASSWORD_CHARS;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
@@ -9,8 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::service::{
-    CA_PASSPHRASE_ENV, MAX_P12_PASSWORD_CHARS, PassphrasePurpose, Secret, check_ca_passphrase,
-    check_p12_password,
+    CA_PASSPHRASE_ENV, PassphrasePurpose, Secret, check_ca_passphrase, check_p12_password,
 };
 
 /// Biggest password file read (a password is one line).

@@ -1,5 +1,6 @@
 //! Site CAs and client leaves: the one certificate profile of the tool.
 
+use crate::base::random::random_bytes;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
@@ -9,7 +10,7 @@ use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificat
 use zeroize::Zeroizing;
 
 use super::keys::{KeyAlgorithm, PkeyType, generate};
-use super::{PkiError, random_bytes, sha256_hex};
+use super::{PkiError, sha256_hex};
 use crate::text::hex;
 
 /// What we read back from an encoded certificate. Every value the service
@@ -347,7 +348,7 @@ mod tests {
     use time::macros::datetime;
 
     fn ca(t: PkeyType) -> SiteCa {
-        let now = super::super::now_seconds();
+        let now = crate::base::clock::now_seconds();
         let n = create_ca("example.com Client CA", t, now, 3650).unwrap();
         SiteCa::load(&n.cert_pem, &n.key_pem).unwrap()
     }
@@ -435,7 +436,7 @@ mod tests {
     fn serials_are_random_and_positive() {
         let ca = ca(PkeyType::EcP256);
         let key = generate(PkeyType::EcP256).unwrap();
-        let nb = super::super::now_seconds();
+        let nb = crate::base::clock::now_seconds();
         let profile = LeafProfile {
             subject: leaf_subject("same"),
             raw_subject: None,
@@ -453,7 +454,7 @@ mod tests {
 
     #[test]
     fn a_foreign_key_does_not_load_with_the_ca() {
-        let now = super::super::now_seconds();
+        let now = crate::base::clock::now_seconds();
         let a = create_ca("A", PkeyType::EcP256, now, 10).unwrap();
         let b = create_ca("B", PkeyType::EcP256, now, 10).unwrap();
         let e = SiteCa::load(&a.cert_pem, &b.key_pem).unwrap_err();

@@ -78,11 +78,12 @@ fn serial_hex(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::clock;
     use crate::pki::{PkeyType, create_ca, generate};
 
     #[test]
     fn a_key_matches_only_its_certificate() {
-        let now = crate::pki::now_seconds();
+        let now = clock::now_seconds();
         let ca = create_ca("T", PkeyType::EcP256, now, 10).unwrap();
         let der = pem::parse(&ca.cert_pem).unwrap().into_contents();
         assert!(key_matches_cert(&ca.key_pem, &der).unwrap());

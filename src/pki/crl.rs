@@ -175,7 +175,8 @@ fn unhex(s: &str) -> Result<Vec<u8>, PkiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pki::{PkeyType, create_ca, now_seconds};
+    use crate::base::clock::now_seconds;
+    use crate::pki::{PkeyType, create_ca};
     use x509_parser::prelude::FromDer;
 
     #[test]

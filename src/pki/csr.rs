@@ -6,17 +6,14 @@
 //! Everything else it requests (basicConstraints, key usages, name
 //! constraints, unknown extensions) is ignored: the leaf profile is ours.
 
+use crate::base::limits::{MAX_COMMON_NAME_CHARS, MAX_CSR_BYTES};
 use rcgen::{DistinguishedName, DnType, DnValue, SanType, SubjectPublicKeyInfo};
 use x509_parser::prelude::{FromDer, ParsedExtension, X509CertificationRequest};
 
 use super::PkiError;
 use super::cert::{general_name_string, ip_from_bytes, key_algorithm_of};
 use super::keys::KeyAlgorithm;
-use crate::config::MAX_COMMON_NAME_CHARS;
 use crate::text::{clip, is_dangerous, sanitize};
-
-/// Largest CSR text accepted (ESA-style limit; real CSRs are under 4 KiB).
-pub const MAX_CSR_BYTES: usize = 64 * 1024;
 /// Largest RSA modulus accepted (what the verifier supports).
 const MAX_RSA_BITS: u32 = 8192;
 /// Most subject attributes / SANs we copy (a real CSR has a handful).

@@ -218,8 +218,9 @@ fn check_key_matches(cert_der: &[u8], key_der: &[u8]) -> Result<(), PkiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::clock::now_seconds;
     use crate::pki::{
-        LeafProfile, PkeyType, SiteCa, create_ca, generate, issue_leaf, leaf_subject, now_seconds,
+        LeafProfile, PkeyType, SiteCa, create_ca, generate, issue_leaf, leaf_subject,
     };
 
     struct Fixture {

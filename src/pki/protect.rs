@@ -9,13 +9,14 @@
 //! rcgen's `KeyPair`, which the signer needs, keeps its own copy that is
 //! not zeroized when dropped (a limitation of that crate).
 
+use crate::base::random::random_bytes;
 use pkcs5::pbes2;
 use pkcs8::EncryptedPrivateKeyInfo;
 use pkcs8::der::asn1::OctetString;
 use pkcs8::der::{Decode, Encode};
 use zeroize::Zeroizing;
 
-use super::{PkiError, random_bytes};
+use super::PkiError;
 
 /// PBKDF2-HMAC-SHA256 iterations for a protected CA key.
 pub const PBKDF2_ROUNDS: u32 = 600_000;

@@ -63,7 +63,8 @@ pub fn renewal_source(cert_der: &[u8]) -> Result<RenewalSource, PkiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pki::{LeafProfile, PkeyType, SiteCa, create_ca, generate, issue_leaf, now_seconds};
+    use crate::base::clock::now_seconds;
+    use crate::pki::{LeafProfile, PkeyType, SiteCa, create_ca, generate, issue_leaf};
     use rcgen::DnType;
 
     #[test]

@@ -1,11 +1,12 @@
 //! Reading the audit trail (`esa-certs log`). Writing it is part of each
 //! operation (see `crate::store` `audit`).
 
+use crate::base::clock;
+use crate::base::random;
 use serde::Serialize;
 
 use super::{Service, store_err};
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki;
 
 /// Filters of `log`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,8 +70,8 @@ pub fn parse_since(raw: &str) -> EsaResult<String> {
     } else {
         raw.to_owned()
     };
-    pki::parse_esa_time(&full)
-        .map(pki::esa_time)
+    clock::parse_esa_time(&full)
+        .map(clock::esa_time)
         .ok_or_else(|| {
             EsaError::new(
                 ErrorCode::InvalidParameter,
@@ -109,7 +110,7 @@ impl Service {
             })
             .collect();
         Ok(AuditResponse {
-            request_id: pki::new_request_id(),
+            request_id: random::new_request_id(),
             total_count: result.len(),
             result,
             skipped_lines: log

@@ -6,6 +6,8 @@
 //! under one short hold of the lock, so other processes interleave between
 //! batches and every certificate stays individually atomic.
 
+use crate::base::clock::now_seconds;
+use crate::base::random;
 use std::thread;
 
 use super::create::{Leaf, LeafKey, check_against_ca, created_response, issue_record};
@@ -13,7 +15,7 @@ use super::{
     CreateRequest, CreateResponse, KeyChoice, Secret, Service, ValidRequest, pki_err, store_err,
 };
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::{self, GeneratedKey, IssuedCert, PkeyType, SiteCa, now_seconds};
+use crate::pki::{self, GeneratedKey, IssuedCert, PkeyType, SiteCa};
 use crate::store::{CaMeta, CertMeta, NewEntry};
 
 /// Most certificates one command may issue.
@@ -84,7 +86,7 @@ impl Service {
             let n = (count - issued).min(BATCH as u32);
             let keys = generate_keys(pkey_type, n as usize, threads)?;
             let ids = (0..n)
-                .map(|_| pki::new_id().map_err(pki_err))
+                .map(|_| random::new_id().map_err(EsaError::from))
                 .collect::<EsaResult<Vec<_>>>()?;
             let cns: Vec<Option<String>> =
                 (1..=n).map(|i| label(&v.common_name, issued + i)).collect();

@@ -1,20 +1,20 @@
 //! CreateClientCertificate: input rules, then issuance under the lock.
 
+use crate::base::clock::{self, esa_time, now_seconds};
+use crate::base::limits::{MAX_COMMON_NAME_CHARS, MAX_NAME_CHARS, MAX_VALIDITY_DAYS};
+use crate::base::random;
 use rcgen::DnType;
 use time::{Duration, OffsetDateTime};
 
 use super::{CreateRequest, CreateResponse, Secret, Service, Status, pki_err, store_err};
-use crate::config::{MAX_COMMON_NAME_CHARS, MAX_VALIDITY_DAYS, Site};
+use crate::config::Site;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{
     self, CertInfo, GeneratedKey, IssuedCert, KeyAlgorithm, LeafProfile, ParsedCsr, PkeyType,
-    SiteCa, esa_time, now_seconds,
+    SiteCa,
 };
 use crate::store::{AuditRecord, CaMeta, CertMeta, Source, StoredStatus, WriteLock};
 use crate::text::{clip, is_dangerous, quoted};
-
-/// Longest `Name` label accepted.
-pub const MAX_NAME_CHARS: usize = 128;
 
 /// Where the certificate's key comes from.
 #[derive(Debug, Clone)]
@@ -268,7 +268,7 @@ impl Service {
             KeyChoice::Generate(t) => Some(pki::generate(*t).map_err(pki_err)?),
             KeyChoice::Csr(_) => None,
         };
-        let id = pki::new_id().map_err(pki_err)?;
+        let id = random::new_id().map_err(EsaError::from)?;
 
         let lock = self.lock()?;
         self.check_quota(&lock, &v.site, now, 1, None)?;
@@ -398,7 +398,7 @@ impl Service {
     ) -> EsaResult<OffsetDateTime> {
         let stored = self.store.ca_meta(site.id).map_err(store_err)?;
         Ok(match stored {
-            Some(m) => pki::parse_esa_time(&m.not_after).ok_or_else(|| {
+            Some(m) => clock::parse_esa_time(&m.not_after).ok_or_else(|| {
                 EsaError::internal(format!(
                     "the CA of site {} has an unreadable not_after",
                     site.id
@@ -461,7 +461,7 @@ pub(super) fn issue_record(op: &str, meta: &CertMeta, detail: Option<String>) ->
 /// The CreateClientCertificate response for a stored certificate.
 pub(super) fn created_response(meta: &CertMeta, pem: String, key: Secret) -> CreateResponse {
     CreateResponse {
-        request_id: pki::new_request_id(),
+        request_id: random::new_request_id(),
         id: meta.id.clone(),
         status: Status::Active.as_str().to_owned(),
         certificate: pem,
@@ -523,7 +523,7 @@ mod tests {
 
     #[test]
     fn an_expired_ca_is_named_as_such() {
-        let now = crate::pki::now_seconds();
+        let now = clock::now_seconds();
         for end in [now - Duration::days(3), now + Duration::hours(5)] {
             let e = check_against_ca(now, 1, end).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidValidityDays);

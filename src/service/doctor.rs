@@ -9,6 +9,8 @@
 //! regenerating CRLs and rebuilding the listing cache. Everything else
 //! (a damaged entry, an orphan key) is left for the operator to judge.
 
+use crate::base::clock::{self, now_seconds};
+use crate::base::random;
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -18,7 +20,7 @@ use serde::Serialize;
 
 use super::{Service, store_err};
 use crate::error::EsaResult;
-use crate::pki::{self, now_seconds};
+use crate::pki;
 use crate::store::{CertMeta, StoredStatus};
 use crate::text::{clip, sanitize};
 
@@ -156,7 +158,7 @@ impl Service {
                     .cloned(),
             );
             DoctorReport {
-                request_id: pki::new_request_id(),
+                request_id: random::new_request_id(),
                 clean: false,
                 problems: 0,
                 fixed: 0,
@@ -166,7 +168,7 @@ impl Service {
             }
         } else {
             DoctorReport {
-                request_id: pki::new_request_id(),
+                request_id: random::new_request_id(),
                 clean: false,
                 problems: 0,
                 fixed: 0,
@@ -290,7 +292,7 @@ impl Service {
             .iter()
             .chain(deleted.iter())
             .filter(|m| m.status == StoredStatus::Revoked)
-            .filter(|m| pki::parse_esa_time(&m.not_after).is_none_or(|na| na > now))
+            .filter(|m| clock::parse_esa_time(&m.not_after).is_none_or(|na| na > now))
             .map(|m| m.serial.clone())
             .collect();
         let crl_path = self.store.crl_path(site);
@@ -668,10 +670,10 @@ impl Service {
                     let differs = [
                         (
                             "NotBefore",
-                            pki::esa_time(info.not_before),
+                            clock::esa_time(info.not_before),
                             &meta.not_before,
                         ),
-                        ("NotAfter", pki::esa_time(info.not_after), &meta.not_after),
+                        ("NotAfter", clock::esa_time(info.not_after), &meta.not_after),
                         (
                             "CommonName",
                             info.subject_cn.clone().unwrap_or_default(),

@@ -16,11 +16,14 @@ pub use bulk::{BATCH, MAX_COUNT, numbered};
 pub use create::{KeyChoice, ValidRequest};
 pub use doctor::{DoctorReport, Finding, Severity};
 pub use protect::{
-    CA_PASSPHRASE_ENV, MAX_PASSPHRASE_CHARS, PassphrasePrompt, PassphrasePurpose,
-    check_ca_passphrase, read_passphrase_file,
+    CA_PASSPHRASE_ENV, PassphrasePrompt, PassphrasePurpose, check_ca_passphrase,
+    read_passphrase_file,
 };
 pub use types::*;
 
+use crate::base::clock::{self, esa_time, now_seconds};
+use crate::base::limits::MAX_P12_PASSWORD_CHARS;
+use crate::base::random;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -28,7 +31,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, Site};
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::{self, CrlEntry, PkiError, RevocationReason, SiteCa, esa_time, now_seconds};
+use crate::pki::{self, CrlEntry, PkiError, RevocationReason, SiteCa};
 use crate::store::{
     self, CaMeta, CertMeta, CrlMeta, Damaged, Entry, Store, StoreError, StoredStatus, WriteLock,
 };
@@ -71,7 +74,7 @@ impl Status {
 /// The status and the days left of a stored certificate at `now`, from one
 /// parse of its NotAfter (listings of 100k entries need both).
 fn status_and_days(meta: &CertMeta, now: OffsetDateTime) -> (Status, Option<i64>) {
-    let not_after = pki::parse_esa_time(&meta.not_after);
+    let not_after = clock::parse_esa_time(&meta.not_after);
     let status = match not_after {
         Some(na) if na <= now => Status::Expired,
         _ => match meta.status {
@@ -105,7 +108,7 @@ pub fn days_shown_secs(secs: i64) -> i64 {
 /// Whole days from `now` to a stored NotAfter (negative once past): for
 /// rules (`d < 30` is "less than 30 days on the exact time").
 pub fn days_left(meta: &CertMeta, now: OffsetDateTime) -> Option<i64> {
-    pki::parse_esa_time(&meta.not_after).map(|na| (na - now).whole_days())
+    clock::parse_esa_time(&meta.not_after).map(|na| (na - now).whole_days())
 }
 
 /// Filters of ListClientCertificates (ESA has none; these are local).
@@ -153,9 +156,6 @@ impl ExportWhat {
         matches!(self, ExportWhat::Der | ExportWhat::P12)
     }
 }
-
-/// Longest PKCS#12 password accepted (characters).
-pub const MAX_P12_PASSWORD_CHARS: usize = 1024;
 
 /// Checks a PKCS#12 password: not empty, at most
 /// [`MAX_P12_PASSWORD_CHARS`], no control characters (they do not survive
@@ -303,7 +303,7 @@ impl Service {
         )
         .map_err(pki_err)?;
         let meta = CaMeta {
-            id: pki::new_id().map_err(pki_err)?,
+            id: random::new_id().map_err(EsaError::from)?,
             site_id: site.id,
             common_name: cn,
             key_type: self.config.ca.key_type.as_esa().to_owned(),
@@ -447,7 +447,7 @@ impl Service {
             .collect();
         ListOutcome {
             response: ListResponse {
-                request_id: pki::new_request_id(),
+                request_id: random::new_request_id(),
                 total_count: result.len(),
                 page_number: 1,
                 page_size: result.len(),
@@ -486,7 +486,7 @@ impl Service {
         let certificate = self.store.read_cert(&e).map_err(store_err)?;
         let result = self.summary(e.meta.clone(), now_seconds());
         Ok(GetResponse {
-            request_id: pki::new_request_id(),
+            request_id: random::new_request_id(),
             site_id: e.meta.site_id,
             site_name: result.site_name.clone(),
             status: result.status.clone(),
@@ -597,7 +597,7 @@ impl Service {
             }
         }
         Ok(SitesResponse {
-            request_id: pki::new_request_id(),
+            request_id: random::new_request_id(),
             total_count: sites.len(),
             sites,
         })
@@ -777,7 +777,7 @@ impl Service {
 
     fn change_response(&self, e: &Entry) -> StatusChangeResponse {
         StatusChangeResponse {
-            request_id: pki::new_request_id(),
+            request_id: random::new_request_id(),
             site_id: e.meta.site_id,
             site_name: self.site_name(e.meta.site_id),
             id: e.meta.id.clone(),
@@ -888,14 +888,14 @@ impl Service {
             .iter()
             .chain(deleted.entries.iter())
             .filter(|e| e.meta.status == StoredStatus::Revoked)
-            .filter(|e| pki::parse_esa_time(&e.meta.not_after).is_none_or(|na| na > now))
+            .filter(|e| clock::parse_esa_time(&e.meta.not_after).is_none_or(|na| na > now))
             .map(|e| CrlEntry {
                 serial_hex: e.meta.serial.clone(),
                 revoked_at: e
                     .meta
                     .revoked_at
                     .as_deref()
-                    .and_then(pki::parse_esa_time)
+                    .and_then(clock::parse_esa_time)
                     .unwrap_or(now),
                 reason: e
                     .meta

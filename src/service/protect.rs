@@ -11,6 +11,7 @@
 //! clones) in a zeroizing buffer; a wrong one is forgotten at once so the
 //! front end can ask again.
 
+use crate::base::limits::MAX_PASSPHRASE_CHARS;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
@@ -25,8 +26,6 @@ use crate::text::sanitize;
 /// The environment variable naming a file that holds the CA passphrase
 /// (its content, one trailing newline stripped).
 pub const CA_PASSPHRASE_ENV: &str = "ESA_CERTS_CA_PASSPHRASE_FILE";
-/// Longest passphrase accepted (characters).
-pub const MAX_PASSPHRASE_CHARS: usize = 1024;
 
 /// Why a front end is asked for a passphrase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,14 +24,17 @@
 //!   `revoke_old` the certificate being replaced is not counted, so a site
 //!   at its limit can still rotate.
 
+use crate::base::clock::{self, esa_time, now_seconds};
+use crate::base::limits;
+use crate::base::random;
 use time::Duration;
 
 use super::create::{NewLeaf, check_against_ca, created_response};
 use super::{RenewResponse, Secret, Service, Status, pki_err, store_err};
-use crate::config::MAX_VALIDITY_DAYS;
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::{self, LeafProfile, RenewalSource, RevocationReason, esa_time, now_seconds};
+use crate::pki::{self, LeafProfile, RenewalSource, RevocationReason};
 use crate::store::{Entry, Source, StoredStatus};
+use limits::MAX_VALIDITY_DAYS;
 
 impl Service {
     /// Renews certificate `id`: issues its successor and links the two.
@@ -87,7 +90,7 @@ impl Service {
             .store
             .ca_meta(site.id)
             .map_err(store_err)?
-            .and_then(|ca| pki::parse_esa_time(&ca.not_after))
+            .and_then(|ca| clock::parse_esa_time(&ca.not_after))
         {
             check_against_ca(now, days, ca_end)?;
         }
@@ -104,7 +107,7 @@ impl Service {
                 Some(pki::generate(t).map_err(pki_err)?)
             }
         };
-        let new_id = pki::new_id().map_err(pki_err)?;
+        let new_id = random::new_id().map_err(EsaError::from)?;
 
         let lock = self.lock()?;
         // Another writer may have revoked or renewed it meanwhile.

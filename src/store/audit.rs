@@ -10,6 +10,7 @@
 //! and say so, and the next writer starts on a fresh line so a torn record
 //! never swallows a good one.
 
+use crate::base::clock;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -183,7 +184,7 @@ pub fn record(
     detail: Option<String>,
 ) -> AuditRecord {
     AuditRecord {
-        time: crate::pki::esa_time(crate::pki::now_seconds()),
+        time: clock::esa_time(clock::now_seconds()),
         op: op.to_owned(),
         id: id.to_owned(),
         site_id,

@@ -18,6 +18,7 @@
 //! Temporaries of an interrupted `replace` (`.<name>.tmp-*`) are removed in
 //! every case.
 
+use crate::base::random;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,7 +66,7 @@ impl Intent {
         for (site, id) in items {
             text.push_str(&format!("{} {site} {id}\n", op.word()));
         }
-        let salt = crate::pki::random_bytes::<6>()
+        let salt = random::random_bytes::<6>()
             .map(|b| crate::text::hex(&b))
             .unwrap_or_default();
         let path = tmp.join(format!("intent-{}-{salt}", std::process::id()));

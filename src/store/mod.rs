@@ -29,17 +29,20 @@
 
 mod audit;
 mod certs;
-mod fsutil;
+
 mod index;
 mod journal;
 mod meta;
 
 pub use audit::{AUDIT_FILE, AuditLog, AuditRecord, current_user, record as audit_record};
-pub use fsutil::{
-    DIR_MODE, FILE_MODE_PRIVATE, NO_FOLLOW, Staged, create_private_dir_all, read_limited, replace,
-    write_new,
-};
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
+
+// The file primitives are the ground floor's; the store adds its layout,
+// its lock and its journal on top.
+use crate::base::fs as fsutil;
+use crate::base::fs::{
+    FILE_MODE_PRIVATE, create_private_dir_all, read_limited, replace, write_new,
+};
 
 use std::fs::{self, File, OpenOptions};
 use std::io;

@@ -3,6 +3,7 @@
 //! through [`Effect`]s (a job for a worker, a clipboard copy), so tests can
 //! step it with actions and run the effects themselves.
 
+use crate::base::clock::now_seconds;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::error::EsaError;
-use crate::pki::{RevocationReason, now_seconds};
+use crate::pki::RevocationReason;
 use crate::service::{CreateResponse, GetResponse, RenewResponse, Service, SiteSummary, Status};
 use crate::text::sanitize;
 

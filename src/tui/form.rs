@@ -3,11 +3,12 @@
 //! `Service::check_*` as it changes, and submitting goes through
 //! `Service::validate`, so the form cannot disagree with the CLI.
 
+use crate::base::limits::MAX_CSR_BYTES;
 use std::cell::Cell;
 use std::time::Instant;
 
 use crate::error::{ErrorCode, EsaError};
-use crate::pki::{MAX_CSR_BYTES, PkeyType};
+use crate::pki::PkeyType;
 use crate::service::{CreateRequest, Service, SiteSummary, ValidRequest};
 use crate::text::sanitize;
 

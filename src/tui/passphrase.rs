@@ -8,9 +8,10 @@
 //! What is typed lives in zeroizing buffers, is drawn as one `•` per
 //! character and is never copied anywhere but into the service.
 
+use crate::base::limits::MAX_PASSPHRASE_CHARS;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::service::{MAX_PASSPHRASE_CHARS, PassphrasePurpose, Secret, check_ca_passphrase};
+use crate::service::{PassphrasePurpose, Secret, check_ca_passphrase};
 
 use super::input::Edit;
 use super::worker::Job;

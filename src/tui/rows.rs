@@ -5,13 +5,14 @@
 //! allocation per row, so 100,000 certificates stay interactive; drawing
 //! takes only the visible window of the view.
 
+use crate::base::clock;
 use std::cell::Cell;
 
 use time::OffsetDateTime;
 
-use crate::pki::parse_esa_time;
 use crate::service::{CertSummary, Status};
 use crate::text::sanitize;
+use clock::parse_esa_time;
 
 /// One certificate as the table needs it. Text from the store is already
 /// sanitised; the search keys are lower-case.

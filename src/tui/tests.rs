@@ -2,6 +2,8 @@
 //! are run here, synchronously, as the runtime would), and whole screens
 //! drawn on ratatui's `TestBackend`, compared as insta snapshots.
 
+use crate::base::clock;
+use crate::base::limits;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -1925,7 +1927,7 @@ fn snapshot_result_and_details() {
     let Screen::Details(d) = &h.app.screen else {
         panic!("no details")
     };
-    let nb = crate::pki::parse_esa_time(&d.get.result.not_before).unwrap();
+    let nb = clock::parse_esa_time(&d.get.result.not_before).unwrap();
     h.app.set_clock(nb + time::Duration::hours(1));
     snapshot!("details_100x40", h.draw(100, 40));
 }
@@ -2209,6 +2211,6 @@ mod hostile_paste {
         h.paste(&huge);
         let screen = h.draw(80, 24);
         assert!(screen.contains("InvalidParameter.CSR"), "{screen}");
-        assert!(h.form().csr.text().len() <= crate::pki::MAX_CSR_BYTES + 1);
+        assert!(h.form().csr.text().len() <= limits::MAX_CSR_BYTES + 1);
     }
 }

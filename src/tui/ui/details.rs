@@ -1,6 +1,7 @@
 //! GetClientCertificate for one certificate: every field, then its PEM.
 //! Never the private key: that is shown only right after issuing.
 
+use crate::base::clock;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -14,7 +15,7 @@ const KEY_W: usize = 19;
 fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
     let t = app.theme;
     let r = &d.get.result;
-    let days = crate::pki::parse_esa_time(&r.not_after)
+    let days = clock::parse_esa_time(&r.not_after)
         .map(|na| crate::service::days_shown(na, app.now()))
         .map(|d| {
             if d < 0 {

@@ -129,7 +129,7 @@ fn temp_sibling(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let salt = crate::pki::random_bytes::<6>()
+    let salt = crate::base::random::random_bytes::<6>()
         .map(|b| crate::text::hex(&b))
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}-{salt}", std::process::id()))

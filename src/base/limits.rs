@@ -1,0 +1,21 @@
+//! The limits of the ESA fields and of what the program reads, in one
+//! place: the service enforces them, the config checks against them, the
+//! PKI layer refuses CSRs past them, and the TUI caps its fields at them
+//! (a field never holds more than the service would accept).
+
+/// Largest ValidityDays a client certificate may ask for (ESA's limit).
+pub const MAX_VALIDITY_DAYS: u32 = 3650;
+/// Longest a site CA may live.
+pub const MAX_CA_VALIDITY_DAYS: u32 = 36500;
+/// RFC 5280's upper bound for a CommonName.
+pub const MAX_COMMON_NAME_CHARS: usize = 64;
+/// Longest `Name` label (characters).
+pub const MAX_NAME_CHARS: usize = 128;
+/// Biggest CSR accepted (ESA's 64 KiB).
+pub const MAX_CSR_BYTES: usize = 64 * 1024;
+/// Biggest config file read (a real one is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+/// Longest PKCS#12 password accepted (characters).
+pub const MAX_P12_PASSWORD_CHARS: usize = 1024;
+/// Longest CA passphrase accepted (characters).
+pub const MAX_PASSPHRASE_CHARS: usize = 1024;
