@@ -1,8 +1,16 @@
 //! The ESA error model: every failure the service reports carries one of
-//! ESA's error codes, so the CLI (text or JSON) and the TUI show the same
-//! thing and scripts can branch on the code.
+//! ESA's error codes, so the CLI (text or JSON), the TUI and the HTTP
+//! server show the same thing and scripts can branch on the code.
+//!
+//! The code knows its wire spelling ([`ErrorCode::as_str`], parsed back by
+//! `FromStr` for codes that come over the wire) and its HTTP status
+//! ([`ErrorCode::http_status`]: 403 for the two authentication codes, as
+//! ESA's error table says, 400 for every other documented code). An error
+//! that came back from a remote ESA endpoint keeps what the endpoint said
+//! ([`WireOrigin`]), so a code we do not know still surfaces unchanged.
 
 use std::fmt;
+use std::str::FromStr;
 
 /// ESA error codes, as the real API spells them where it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +50,19 @@ pub enum ErrorCode {
     StoreProblems,
     /// I/O or an internal failure; nothing was half-written.
     InternalException,
+    /// The request's signature, access key or token is wrong or missing
+    /// (HTTP 403; only an API produces it).
+    InvalidToken,
+    /// The request's date is too far from the server's clock (HTTP 403).
+    InvalidTime,
+    /// The API has no such action.
+    InvalidAction,
+    /// The backend does not offer the operation (a local-only feature such
+    /// as the CRL or the audit log asked of a remote ESA endpoint).
+    Unsupported,
+    /// A remote endpoint could not be reached or did not answer in time,
+    /// or answered with something that is not ESA's JSON.
+    RemoteUnavailable,
 }
 
 impl ErrorCode {
@@ -63,17 +84,26 @@ impl ErrorCode {
             ErrorCode::CaPassphrase => "InvalidParameter.CAPassphrase",
             ErrorCode::StoreProblems => "Store.ProblemsFound",
             ErrorCode::InternalException => "InternalException",
+            ErrorCode::InvalidToken => "Unauthorized.InvalidToken",
+            ErrorCode::InvalidTime => "Unauthorized.InvalidTime",
+            ErrorCode::InvalidAction => "InvalidAction.NotFound",
+            ErrorCode::Unsupported => "UnsupportedOperation",
+            ErrorCode::RemoteUnavailable => "Remote.Unavailable",
         }
     }
 
-    /// The HTTP status ESA pairs with the code (all of ours are 400, as in
-    /// ESA's table, including `InternalException`).
+    /// The HTTP status ESA pairs with the code: 403 for the two
+    /// authentication codes, 400 for every other one (ESA documents
+    /// `InternalException` as 400 too).
     pub fn http_status(self) -> u16 {
-        400
+        match self {
+            ErrorCode::InvalidToken | ErrorCode::InvalidTime => 403,
+            _ => 400,
+        }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::MissingSiteId,
         ErrorCode::InvalidSiteId,
         ErrorCode::InvalidValidityDays,
@@ -89,7 +119,30 @@ impl ErrorCode {
         ErrorCode::CaPassphrase,
         ErrorCode::StoreProblems,
         ErrorCode::InternalException,
+        ErrorCode::InvalidToken,
+        ErrorCode::InvalidTime,
+        ErrorCode::InvalidAction,
+        ErrorCode::Unsupported,
+        ErrorCode::RemoteUnavailable,
     ];
+}
+
+/// A code string that is none of ours (it came over the wire).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown error code {0:?}")]
+pub struct UnknownCode(pub String);
+
+impl FromStr for ErrorCode {
+    type Err = UnknownCode;
+
+    /// The exact wire spelling (`InvalidParameter.SiteId`); codes are
+    /// case-sensitive on the wire, as ESA's are.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownCode(s.to_owned()))
+    }
 }
 
 impl fmt::Display for ErrorCode {
@@ -107,6 +160,18 @@ impl fmt::Display for ErrorCode {
 pub struct EsaError {
     pub code: ErrorCode,
     pub message: String,
+    /// Set when the error came back from a remote ESA endpoint.
+    pub origin: Option<Box<WireOrigin>>,
+}
+
+/// What a remote endpoint said about an error, kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireOrigin {
+    /// The `Code` as received (it may be one we do not know).
+    pub code: String,
+    /// The endpoint's `RequestId` (also in its `x-acs-request-id` header).
+    pub request_id: String,
+    pub http_status: u16,
 }
 
 impl EsaError {
@@ -114,7 +179,31 @@ impl EsaError {
         EsaError {
             code,
             message: message.into(),
+            origin: None,
         }
+    }
+
+    /// The code as the user should see it: the remote endpoint's own when
+    /// the error came from one, else ours.
+    pub fn code_str(&self) -> &str {
+        match &self.origin {
+            Some(o) => &o.code,
+            None => self.code.as_str(),
+        }
+    }
+
+    /// The HTTP status: the remote endpoint's when it sent one, else the
+    /// one ESA pairs with the code.
+    pub fn http_status(&self) -> u16 {
+        match &self.origin {
+            Some(o) => o.http_status,
+            None => self.code.http_status(),
+        }
+    }
+
+    /// The remote endpoint's RequestId, when the error came from one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.origin.as_deref().map(|o| o.request_id.as_str())
     }
 
     /// An `InternalException` that says what failed; the detail is logged by
@@ -132,3 +221,62 @@ impl From<crate::base::random::RandomUnavailable> for EsaError {
 
 /// Shorthand for service results.
 pub type EsaResult<T> = Result<T, EsaError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_from_str() {
+        for code in ErrorCode::ALL {
+            assert_eq!(code.as_str().parse::<ErrorCode>(), Ok(code), "{code}");
+        }
+        assert_eq!(
+            "Throttling.User".parse::<ErrorCode>(),
+            Err(UnknownCode("Throttling.User".into()))
+        );
+        // Wire codes are exact: no case folding, no trimming.
+        assert!("invalidparameter".parse::<ErrorCode>().is_err());
+        assert!(" MissingSiteId".parse::<ErrorCode>().is_err());
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+        }
+    }
+
+    #[test]
+    fn http_status_follows_esa_error_table() {
+        // The seed's table: the two Unauthorized codes are 403, every
+        // other documented code (InternalException included) is 400.
+        for code in ErrorCode::ALL {
+            let want = match code.as_str() {
+                "Unauthorized.InvalidToken" | "Unauthorized.InvalidTime" => 403,
+                _ => 400,
+            };
+            assert_eq!(code.http_status(), want, "{code}");
+        }
+        assert_eq!(ErrorCode::InvalidToken.http_status(), 403);
+        assert_eq!(ErrorCode::InvalidTime.http_status(), 403);
+        assert_eq!(ErrorCode::InternalException.http_status(), 400);
+        assert_eq!(ErrorCode::MissingSiteId.http_status(), 400);
+    }
+
+    #[test]
+    fn a_remote_error_keeps_its_wire_code_status_and_request_id() {
+        let mut e = EsaError::new(ErrorCode::InternalException, "slow down");
+        assert_eq!(e.code_str(), "InternalException");
+        assert_eq!(e.request_id(), None);
+        e.origin = Some(Box::new(WireOrigin {
+            code: "Throttling.User".into(),
+            request_id: "R-1".into(),
+            http_status: 429,
+        }));
+        assert_eq!(e.code_str(), "Throttling.User");
+        assert_eq!(e.http_status(), 429);
+        assert_eq!(e.request_id(), Some("R-1"));
+    }
+}

@@ -36,18 +36,21 @@ pub fn print_error(e: &EsaError, json: bool) {
             http_status_code: u16,
         }
         let body = ErrorBody {
-            request_id: random::new_request_id(),
-            code: e.code.as_str(),
+            // A remote endpoint's error keeps its RequestId and code.
+            request_id: e
+                .request_id()
+                .map_or_else(random::new_request_id, str::to_owned),
+            code: e.code_str(),
             // Already escaped where it quotes input; this also keeps raw
             // bidi marks and C1 controls (which JSON leaves as they are)
             // off the terminal.
             message: &sanitize(&e.message),
-            http_status_code: e.code.http_status(),
+            http_status_code: e.http_status(),
         };
         let _ = serde_json::to_writer(&mut err, &body);
         let _ = writeln!(err);
     } else {
-        let _ = writeln!(err, "error[{}]: {}", e.code, sanitize(&e.message));
+        let _ = writeln!(err, "error[{}]: {}", e.code_str(), sanitize(&e.message));
     }
 }
 
