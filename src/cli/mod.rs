@@ -276,7 +276,7 @@ fn open_with<E: From<EsaError>>(
     let path = config::resolve_path(flag).map_err(&config_err)?;
     let (cfg, created) = config::load_or_init(&path).map_err(&config_err)?;
     let service = Service::open(cfg)?;
-    crate::logging::init(service.store().root());
+    crate::logging::init(service.store_path());
     service.set_passphrase_prompt(std::sync::Arc::new(password::ca_prompt));
     if created {
         tracing::info!(path = %path.display(), "wrote the default config");
@@ -494,7 +494,7 @@ fn issue_many(
     json: bool,
     out: &mut impl Write,
 ) -> EsaResult<()> {
-    if !json && !service.config().store.keep_private_keys {
+    if !json && !service.keeps_private_keys() {
         return Err(EsaError::new(
             ErrorCode::InvalidParameter,
             "with keep_private_keys = false the generated keys exist only in the output: add --json",
@@ -636,13 +636,7 @@ fn rekey_protect(
     out: &mut impl Write,
 ) -> EsaResult<()> {
     let sites: Vec<u64> = if all {
-        let mut v = Vec::new();
-        for s in &service.config().sites {
-            if service.store().ca_meta(s.id).ok().flatten().is_some() {
-                v.push(s.id);
-            }
-        }
-        v
+        service.sites_with_ca()?
     } else {
         vec![check_site(service, site_id.as_deref())?.id]
     };
@@ -701,10 +695,7 @@ fn warn_plaintext_ca(service: &Service, raw_site: Option<&str>) {
     let Ok(site) = service.check_site_id(raw_site) else {
         return; // the service reports the bad id
     };
-    if service.config().ca.protect_key
-        && service.ca_key_protected(site.id) == Ok(false)
-        && service.store().ca_meta(site.id).ok().flatten().is_some()
-    {
+    if service.ca_key_left_plaintext(site.id) {
         eprintln!(
             "warning: the CA key of site {} is stored in plaintext although [ca] protect_key = true; \
              encrypt it with: esa-certs ca rekey-protect --site-id {}",

@@ -73,7 +73,7 @@ pub fn warn_damaged(damaged: &[Damaged]) {
 pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> EsaResult<()> {
     let rows = [
         ("Id", r.id.as_str()),
-        ("Status", &r.status),
+        ("Status", r.status.as_str()),
         ("CommonName", &r.common_name),
         ("Issuer", &r.issuer),
         ("NotBefore", &r.not_before),
@@ -87,11 +87,8 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
         writeln!(out, "{k:<19} {}", sanitize(v)).map_err(io)?;
     }
     let entry_dir = service
-        .store()
-        .get(&r.id)
-        .ok()
-        .flatten()
-        .map(|e| sanitize(&e.cert_path().display().to_string()))
+        .certificate_path(&r.id)
+        .map(|p| sanitize(&p.display().to_string()))
         .unwrap_or_default();
     writeln!(out, "{:<19} {entry_dir}", "Certificate file").map_err(io)?;
     if r.private_key.is_empty() {
@@ -100,7 +97,7 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
             "PrivateKey          (issued for your CSR: the key stays with you)"
         )
         .map_err(io)?;
-    } else if service.config().store.keep_private_keys {
+    } else if service.keeps_private_keys() {
         writeln!(
             out,
             "PrivateKey          kept in the store: esa-certs export {} --what key",
@@ -179,7 +176,7 @@ pub fn table(out: &mut impl Write, r: &ListResponse) -> EsaResult<()> {
             [
                 sanitize(&c.id),
                 c.site_id.to_string(),
-                sanitize(&c.status),
+                c.status.to_string(),
                 sanitize(date(&c.not_after)),
                 left,
                 sanitize(&c.pkey_type),
@@ -218,7 +215,7 @@ pub fn details(out: &mut impl Write, r: &GetResponse) -> EsaResult<()> {
         ("Id", c.id.clone()),
         ("Name", c.name.clone()),
         ("CommonName", c.common_name.clone()),
-        ("Status", c.status.clone()),
+        ("Status", c.status.to_string()),
         ("Site", format!("{} ({})", c.site_name, c.site_id)),
         ("Type", c.kind.clone()),
         ("PkeyType", c.pkey_type.clone()),

@@ -426,7 +426,7 @@ impl Service {
         let live = listing
             .entries
             .iter()
-            .filter(|e| Status::of(&e.meta, now) != Status::Expired)
+            .filter(|e| super::status_of(&e.meta, now) != Status::Expired)
             .filter(|e| Some(e.meta.id.as_str()) != replaced)
             .count() as u64;
         if live + adding > max {
@@ -463,7 +463,7 @@ pub(super) fn created_response(meta: &CertMeta, pem: String, key: Secret) -> Cre
     CreateResponse {
         request_id: random::new_request_id(),
         id: meta.id.clone(),
-        status: Status::Active.as_str().to_owned(),
+        status: Status::Active,
         certificate: pem,
         private_key: key,
         common_name: meta.common_name.clone(),

@@ -30,7 +30,7 @@ use crate::base::random;
 use time::Duration;
 
 use super::create::{NewLeaf, check_against_ca, created_response};
-use super::{RenewResponse, Secret, Service, Status, pki_err, store_err};
+use super::{Lifecycle, RenewResponse, Secret, Service, Status, pki_err, store_err};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, LeafProfile, RenewalSource, RevocationReason};
 use crate::store::{Entry, Source, StoredStatus};
@@ -113,7 +113,7 @@ impl Service {
         // Another writer may have revoked or renewed it meanwhile.
         let mut old = self.entry(&id)?;
         self.check_renewable(&old)?;
-        let revoke = revoke_old && Status::of(&old.meta, now) == Status::Active;
+        let revoke = revoke_old && super::status_of(&old.meta, now) == Status::Active;
         self.check_quota(&lock, &site, now, 1, revoke.then_some(id.as_str()))?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &site, now)?;
         check_against_ca(now, days, ca.info.not_after)?;
@@ -203,36 +203,20 @@ impl Service {
             site_id: site.id,
             site_name: site.name.clone(),
             renewed_from: id,
-            old_status: Status::of(&old.meta, now).as_str().to_owned(),
+            old_status: super::status_of(&old.meta, now),
             old_revoked: revoke,
         })
     }
 
     /// Whether `e` may be renewed now (see the module documentation).
     fn check_renewable(&self, e: &Entry) -> EsaResult<()> {
-        let id = &e.meta.id;
-        // The stored status, not the shown one: a revoked certificate that
-        // has since expired shows `expired`, and must stay unrenewable too.
-        if e.meta.status == StoredStatus::Revoked {
-            return Err(EsaError::new(
-                ErrorCode::StatusError,
-                format!(
-                    "certificate {id} is revoked; renew needs a certificate that is active or expired \
-                     (renewing a revoked certificate would silently re-grant its access: \
-                     activate it first if the revocation was a mistake, or issue a new one)"
-                ),
-            ));
-        }
-        if let Some(next) = &e.meta.renewed_by {
-            let successor_lives = store_lookup(self, next)?;
-            if successor_lives {
-                return Err(EsaError::new(
-                    ErrorCode::StatusError,
-                    format!("certificate {id} was already renewed by {next}; renew {next} instead"),
-                ));
-            }
-        }
-        Ok(())
+        // The rule looks at the record too: a revoked certificate that has
+        // since expired shows `expired`, and must stay unrenewable.
+        let successor = match &e.meta.renewed_by {
+            Some(next) if store_lookup(self, next)? => Some(next.as_str()),
+            _ => None,
+        };
+        super::check_lifecycle(Lifecycle::Renew, &e.meta, now_seconds(), successor)
     }
 
     fn renewal_source(&self, e: &Entry) -> EsaResult<RenewalSource> {
@@ -299,7 +283,7 @@ mod tests {
         assert_ne!(new, &old);
         assert_eq!(r.renewed_from, old);
         assert!(!r.old_revoked);
-        assert_eq!(r.old_status, "active");
+        assert_eq!(r.old_status.as_str(), "active");
         assert_eq!(r.certificate.validity_days, "20");
         assert!(
             !r.certificate.private_key.is_empty(),
@@ -314,7 +298,7 @@ mod tests {
             ("device-7", "lab printer")
         );
         assert_eq!(n.pkey_type, "ECC_384");
-        assert_eq!(o.status, "active");
+        assert_eq!(o.status.as_str(), "active");
         assert_ne!(
             s.export(&old, crate::service::ExportWhat::Key).unwrap(),
             s.export(new, crate::service::ExportWhat::Key).unwrap(),
@@ -333,10 +317,10 @@ mod tests {
         let crl_before = s.store().crl(1).unwrap().unwrap().1.number;
         let r = s.renew(&old, Some(9), true).unwrap();
         assert!(r.old_revoked);
-        assert_eq!(r.old_status, "revoked");
+        assert_eq!(r.old_status.as_str(), "revoked");
         assert_eq!(r.certificate.validity_days, "9");
         let o = s.get(&old).unwrap().result;
-        assert_eq!(o.status, "revoked");
+        assert_eq!(o.status.as_str(), "revoked");
         assert_eq!(o.revoke_reason.as_deref(), Some("superseded"));
         let (_, crl) = s.store().crl(1).unwrap().unwrap();
         assert_eq!(crl.number, crl_before + 1);

@@ -100,7 +100,7 @@ pub struct Renewal {
     pub old_label: String,
     pub old_not_after: String,
     /// `active`, `revoked` or `expired`, as the service reports it.
-    pub old_status: String,
+    pub old_status: crate::service::Status,
     pub old_revoked: bool,
     pub site_name: String,
 }
@@ -113,7 +113,7 @@ impl Renewal {
             site_id,
             site_name: self.site_name.clone(),
             renewed_from: self.old_id.clone(),
-            old_status: self.old_status.clone(),
+            old_status: self.old_status,
             old_revoked: self.old_revoked,
         }
     }

@@ -75,7 +75,7 @@ impl RenewAsk {
 
     /// From the details of a certificate.
     pub fn from_summary(s: &CertSummary, label: &str) -> RenewAsk {
-        let status = Status::parse(&s.status).unwrap_or(Status::Active);
+        let status = s.status;
         let days = s.validity_days.parse().unwrap_or(0);
         RenewAsk {
             key_type: sanitize(&s.pkey_type),

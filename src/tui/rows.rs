@@ -73,7 +73,7 @@ impl CertRow {
         CertRow {
             id: s.id,
             site_id: s.site_id,
-            status: Status::parse(&s.status).unwrap_or(Status::Active),
+            status: s.status,
             key_type: sanitize_owned(s.pkey_type),
             not_after_unix: parse_esa_time(&s.not_after).map_or(i64::MAX, |t| t.unix_timestamp()),
             not_after: sanitize_owned(s.not_after),
@@ -111,11 +111,11 @@ impl CertRow {
         ))
     }
 
-    /// Whether NotAfter is less than `days` days away (and not past): the
-    /// service's expiring-soon rule, on the exact time.
+    /// Whether this active certificate expires within `days` days: the
+    /// API's expiring-soon rule ([`crate::service::expiring_within`]).
     pub fn expires_within(&self, now: OffsetDateTime, days: i64) -> bool {
-        let secs = self.not_after_unix.saturating_sub(now.unix_timestamp());
-        self.not_after_unix != i64::MAX && secs >= 0 && secs < days.saturating_mul(86_400)
+        OffsetDateTime::from_unix_timestamp(self.not_after_unix)
+            .is_ok_and(|na| crate::service::expiring_within(self.status, na, now, days))
     }
 
     fn matches(&self, q: &Query) -> bool {
@@ -514,7 +514,7 @@ pub(crate) mod tests {
             id: id.clone(),
             name: name.into(),
             common_name: cn.into(),
-            status: status.into(),
+            status: status.parse().expect("a test status"),
             kind: "generated".into(),
             issuer: "example.com Client CA".into(),
             san: String::new(),

@@ -8,7 +8,7 @@ use super::{
     scroll_command, short,
 };
 use crate::error::EsaError;
-use crate::service::Status;
+use crate::service::{Facts, Lifecycle, Status};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::form::{IssueForm, Pasted, looks_like_csr};
@@ -38,7 +38,7 @@ impl App {
             return Some(Target {
                 id: r.id.clone(),
                 label: row_label(&r.name, &r.common_name),
-                status: Status::parse(&d.get.status).unwrap_or(Status::Active),
+                status: d.get.status,
                 revoked: r.revoke_time.is_some(),
                 successor: r.renewed_by.clone(),
             });
@@ -56,34 +56,23 @@ impl App {
     /// README "Status rules" and `service::renew`), in words for the
     /// status line; `None`: it may go ahead.
     pub(in crate::tui) fn refusal(&self, cmd: Cmd, t: &Target) -> Option<String> {
-        let is = t.status.as_str();
-        match cmd {
-            Cmd::Revoke if t.status != Status::Active => Some(format!(
-                "Revoke needs an active certificate; this one is {is}"
-            )),
-            Cmd::Activate if t.status != Status::Revoked => Some(format!(
-                "Activate needs a revoked certificate; this one is {is}"
-            )),
-            Cmd::Delete if t.status == Status::Active => {
-                Some("Delete needs a revoked or expired certificate; this one is active".into())
-            }
-            Cmd::Renew if t.revoked => Some(
-                "A revoked certificate is not renewed: activate it first, or issue a new one"
-                    .into(),
-            ),
-            // Renewed once already: refused while the successor exists.
-            Cmd::Renew => t
-                .successor
-                .as_deref()
-                .filter(|next| self.table.rows().iter().any(|r| r.id == *next))
-                .map(|next| {
-                    format!(
-                        "Already renewed by {}…: renew that one instead",
-                        next.get(..12).unwrap_or(next)
-                    )
-                }),
-            _ => None,
-        }
+        let op = match cmd {
+            Cmd::Revoke => Lifecycle::Revoke,
+            Cmd::Activate => Lifecycle::Activate,
+            Cmd::Delete => Lifecycle::Delete,
+            Cmd::Renew => Lifecycle::Renew,
+            _ => return None,
+        };
+        // The successor counts while it is still in the table.
+        let live_successor = t
+            .successor
+            .as_deref()
+            .filter(|next| self.table.rows().iter().any(|r| r.id == *next));
+        op.refusal(Facts {
+            status: t.status,
+            revoked_on_record: t.revoked,
+            live_successor,
+        })
     }
 
     /// r/a/D/R: refused at once, in the status line, when the service
@@ -403,7 +392,7 @@ impl App {
             revoked_for = g.result.revoke_reason.as_deref().map(sanitize);
             successor = g.result.renewed_by.as_deref().and_then(|next| {
                 let n = self.service.get(next).ok()?.result;
-                Some((row_label(&n.name, &n.common_name), sanitize(&n.status)))
+                Some((row_label(&n.name, &n.common_name), n.status.to_string()))
             });
         }
         self.popup = Some(Popup::Confirm(Confirm {

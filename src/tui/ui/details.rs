@@ -31,7 +31,7 @@ fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
         ("Id", r.id.clone()),
         ("Name", r.name.clone()),
         ("CommonName", r.common_name.clone()),
-        ("Status", r.status.clone()),
+        ("Status", r.status.to_string()),
         ("Type", r.kind.clone()),
         (
             "SiteId · SiteName",

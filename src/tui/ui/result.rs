@@ -34,7 +34,7 @@ fn lines(app: &App, r: &ResultView, w: usize) -> Vec<Line<'static>> {
     let fields = [
         ("RequestId", resp.request_id.as_str()),
         ("Id", &resp.id),
-        ("Status", &resp.status),
+        ("Status", resp.status.as_str()),
         ("CommonName", &resp.common_name),
         ("Name", &r.name),
         ("PkeyType", &r.pkey_type),
@@ -52,7 +52,13 @@ fn lines(app: &App, r: &ResultView, w: usize) -> Vec<Line<'static>> {
     }
     if let Some(n) = &r.renewal {
         out.extend(kv_lines("RenewedFrom", &n.old_id, KEY_W, w, t.label()));
-        out.extend(kv_lines("OldStatus", &n.old_status, KEY_W, w, t.label()));
+        out.extend(kv_lines(
+            "OldStatus",
+            n.old_status.as_str(),
+            KEY_W,
+            w,
+            t.label(),
+        ));
     }
     out.push(Line::raw(""));
     out.push(Line::styled("Certificate", t.label()));
@@ -93,7 +99,7 @@ fn old_fate(n: &Renewal) -> (String, StyleOf) {
             ),
             |app| app.theme.warn(),
         )
-    } else if n.old_status == "active" {
+    } else if n.old_status == crate::service::Status::Active {
         (
             format!(
                 "{who} The old certificate STAYS VALID until {}; revoke it (r in the table) once the holder uses the new one.",

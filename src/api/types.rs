@@ -5,6 +5,8 @@
 use std::fmt;
 
 use serde::{Serialize, Serializer};
+
+use super::Status;
 use zeroize::Zeroizing;
 
 /// Inputs of CreateClientCertificate, as text from a form or command line.
@@ -61,7 +63,7 @@ pub struct CreateResponse {
     #[serde(rename = "Id")]
     pub id: String,
     #[serde(rename = "Status")]
-    pub status: String,
+    pub status: Status,
     #[serde(rename = "Certificate")]
     pub certificate: String,
     /// PKCS#8 PEM; empty when the certificate was issued for a CSR.
@@ -98,7 +100,7 @@ pub struct CertSummary {
     #[serde(rename = "CommonName")]
     pub common_name: String,
     #[serde(rename = "Status")]
-    pub status: String,
+    pub status: Status,
     /// `generated` (key made by esa-certs) or `csr`.
     #[serde(rename = "Type")]
     pub kind: String,
@@ -176,7 +178,7 @@ pub struct GetResponse {
     #[serde(rename = "SiteName")]
     pub site_name: String,
     #[serde(rename = "Status")]
-    pub status: String,
+    pub status: Status,
     #[serde(rename = "Certificate")]
     pub certificate: String,
     #[serde(rename = "Result")]
@@ -213,7 +215,7 @@ pub struct RenewResponse {
     /// The old certificate's status after the renewal: `active` (still
     /// valid until its NotAfter), `revoked` or `expired`.
     #[serde(rename = "OldStatus")]
-    pub old_status: String,
+    pub old_status: Status,
     /// Whether this renewal revoked the old certificate (`--revoke-old`).
     #[serde(rename = "OldRevoked")]
     pub old_revoked: bool,

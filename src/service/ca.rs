@@ -1,0 +1,230 @@
+//! The site CA (created on first use) and its CRL: signed after every
+//! change to the set of revoked certificates, on demand, or as stored.
+
+use std::collections::HashSet;
+
+use time::{Duration, OffsetDateTime};
+
+use super::{Service, pki_err, store_err};
+use crate::base::clock::{self, esa_time, now_seconds};
+use crate::base::random;
+use crate::config::Site;
+use crate::error::{ErrorCode, EsaError, EsaResult};
+use crate::pki::{self, CrlEntry, RevocationReason, SiteCa};
+use crate::store::{self, CaMeta, CrlMeta, StoredStatus, WriteLock};
+
+impl Service {
+    /// Loads the site CA, creating it (and an empty CRL) on first use.
+    pub(super) fn ensure_ca(
+        &self,
+        lock: &WriteLock,
+        site: &Site,
+        now: OffsetDateTime,
+    ) -> EsaResult<(SiteCa, CaMeta)> {
+        if let Some((ca, meta)) = self.load_site_ca(site.id)? {
+            // A crash right after the CA was published leaves it without a
+            // CRL: write the first one now.
+            if self.store.crl(site.id).map_err(store_err)?.is_none() {
+                self.write_crl(lock, site.id, &ca, now)?;
+            }
+            return Ok((ca, meta));
+        }
+        let cn = self.config.ca.common_name_for(site);
+        let new = pki::create_ca(
+            &cn,
+            self.config.ca.key_type,
+            now,
+            self.config.ca.validity_days,
+        )
+        .map_err(pki_err)?;
+        let meta = CaMeta {
+            id: random::new_id().map_err(EsaError::from)?,
+            site_id: site.id,
+            common_name: cn,
+            key_type: self.config.ca.key_type.as_esa().to_owned(),
+            serial: new.info.serial_hex.clone(),
+            fingerprint_sha256: new.info.fingerprint_sha256.clone(),
+            not_before: esa_time(new.info.not_before),
+            not_after: esa_time(new.info.not_after),
+            created: esa_time(now),
+        };
+        let ca = SiteCa::load(&new.cert_pem, &new.key_pem).map_err(pki_err)?;
+        let stored_key = self.key_for_storage(site.id, &new.key_pem)?;
+        self.audit(
+            lock,
+            vec![store::audit_record(
+                "ca-create",
+                site.id,
+                &meta.id,
+                &meta.serial,
+                self.config
+                    .ca
+                    .protect_key
+                    .then(|| "key encrypted at rest".to_owned()),
+            )],
+        )?;
+        self.store
+            .create_ca(lock, &meta, &new.cert_pem, &stored_key)
+            .map_err(store_err)?;
+        tracing::info!(site = site.id, ca_id = %meta.id, key_type = %meta.key_type, "created site CA");
+        self.write_crl(lock, site.id, &ca, now)?;
+        Ok((ca, meta))
+    }
+
+    /// The site CA certificate PEM, creating the CA on first use.
+    pub fn ca_pem(&self, site_id: u64) -> EsaResult<String> {
+        let site = self.site(site_id)?;
+        if let Some(pem) = self.store.ca_cert_pem(site_id).map_err(store_err)? {
+            return Ok(pem);
+        }
+        let lock = self.lock()?;
+        let (ca, _) = self.ensure_ca(&lock, site, now_seconds())?;
+        Ok(ca.cert_pem)
+    }
+
+    /// Issues a fresh CRL for the site (next number, thisUpdate = now) and
+    /// returns it.
+    pub fn crl_pem(&self, site_id: u64) -> EsaResult<String> {
+        let site = self.site(site_id)?;
+        let lock = self.lock()?;
+        let now = now_seconds();
+        let (ca, _) = self.ensure_ca(&lock, site, now)?;
+        self.write_crl(&lock, site_id, &ca, now)
+    }
+
+    /// The site's stored CRL, as the last change left it, without signing
+    /// (so without the CA passphrase). Errors: `InvalidParameter.SiteId`;
+    /// `InvalidParameter` when the site has no CRL yet.
+    pub fn current_crl_pem(&self, site_id: u64) -> EsaResult<String> {
+        self.site(site_id)?;
+        let _shared = self.store.read_lock().map_err(store_err)?;
+        self.store
+            .crl_pem(site_id)
+            .map_err(store_err)?
+            .ok_or_else(|| {
+                EsaError::new(
+                    ErrorCode::InvalidParameter,
+                    format!(
+                        "site {site_id} has no CRL yet (it is made with its CA on first use; run esa-certs crl --site-id {site_id})"
+                    ),
+                )
+            })
+    }
+
+    pub(super) fn regenerate_crl(
+        &self,
+        lock: &WriteLock,
+        site_id: u64,
+        now: OffsetDateTime,
+    ) -> EsaResult<()> {
+        let Some((ca, _)) = self.load_site_ca(site_id)? else {
+            return self.store.clear_crl_stale(lock, site_id).map_err(store_err);
+        };
+        self.write_crl(lock, site_id, &ca, now).map(|_| ())
+    }
+
+    /// Signs and stores the next CRL of a site: every revoked, unexpired
+    /// certificate, deleted ones included.
+    pub(super) fn write_crl(
+        &self,
+        lock: &WriteLock,
+        site_id: u64,
+        ca: &SiteCa,
+        now: OffsetDateTime,
+    ) -> EsaResult<String> {
+        let live = self.store.list(Some(site_id)).map_err(store_err)?;
+        let deleted = self.store.list_deleted(site_id).map_err(store_err)?;
+        let mut entries: Vec<CrlEntry> = live
+            .entries
+            .iter()
+            .chain(deleted.entries.iter())
+            .filter(|e| e.meta.status == StoredStatus::Revoked)
+            .filter(|e| clock::parse_esa_time(&e.meta.not_after).is_none_or(|na| na > now))
+            .map(|e| CrlEntry {
+                serial_hex: e.meta.serial.clone(),
+                revoked_at: e
+                    .meta
+                    .revoked_at
+                    .as_deref()
+                    .and_then(clock::parse_esa_time)
+                    .unwrap_or(now),
+                reason: e
+                    .meta
+                    .revoke_reason
+                    .as_deref()
+                    .and_then(RevocationReason::parse),
+            })
+            .collect();
+        // What the current CRL says is kept where no readable entry says
+        // otherwise: a damaged metadata file must never quietly un-revoke
+        // a certificate (doctor reports such serials as crl-kept).
+        let previous = self.previous_crl(site_id, ca);
+        let known: HashSet<&str> = live
+            .entries
+            .iter()
+            .chain(deleted.entries.iter())
+            .map(|e| e.meta.serial.as_str())
+            .collect();
+        if let Some(prev) = &previous {
+            let mut kept = 0usize;
+            for old in &prev.entries {
+                if !known.contains(old.serial_hex.as_str()) {
+                    entries.push(old.clone());
+                    kept += 1;
+                }
+            }
+            if kept > 0 {
+                tracing::warn!(
+                    site = site_id,
+                    kept,
+                    "kept revoked serials that no readable entry accounts for"
+                );
+            }
+        }
+        entries.sort_by(|a, b| a.serial_hex.cmp(&b.serial_hex));
+        // The next number follows both the state file and the CRL itself,
+        // so losing either never makes numbers go back.
+        let last = self
+            .store
+            .crl(site_id)
+            .ok()
+            .flatten()
+            .map(|(_, m)| m.number)
+            .into_iter()
+            .chain(previous.as_ref().and_then(|p| p.number))
+            .max()
+            .unwrap_or(0);
+        let number = last.checked_add(1).ok_or_else(|| {
+            EsaError::internal(format!(
+                "the CRL number of site {site_id} cannot grow past {last}"
+            ))
+        })?;
+        let days = self.config.crl.next_update_days;
+        let pem = pki::make_crl(ca, number, now, days, &entries).map_err(pki_err)?;
+        let meta = CrlMeta {
+            number,
+            this_update: esa_time(now),
+            next_update: esa_time(now + Duration::days(i64::from(days))),
+            revoked_count: entries.len(),
+        };
+        self.store
+            .write_crl(lock, site_id, &pem, &meta)
+            .map_err(store_err)?;
+        self.store
+            .clear_crl_stale(lock, site_id)
+            .map_err(store_err)?;
+        tracing::info!(site = site_id, number, revoked = entries.len(), "wrote CRL");
+        Ok(pem)
+    }
+    /// The site's current CRL, when it is there and signed by its CA.
+    fn previous_crl(&self, site_id: u64, ca: &SiteCa) -> Option<pki::ReadCrl> {
+        let pem = self.store.crl_pem(site_id).ok().flatten()?;
+        match pki::read_crl(&pem, &ca.cert_pem) {
+            Ok(crl) => Some(crl),
+            Err(e) => {
+                tracing::warn!(site = site_id, error = %e, "the current CRL is unreadable; not carried over");
+                None
+            }
+        }
+    }
+}
