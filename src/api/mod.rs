@@ -7,8 +7,11 @@
 //! depends on nothing but the ground floor ([`crate::base`], [`crate::error`],
 //! [`crate::text`]).
 
+pub mod input;
 mod status;
 mod types;
+
+pub use input::{InputRules, IssueDefaults, SiteRef};
 
 pub use status::{
     EXPIRING_SOON_DAYS, Facts, Lifecycle, Status, UnknownStatus, days_shown, days_shown_secs,

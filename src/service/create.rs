@@ -1,12 +1,12 @@
 //! CreateClientCertificate: input rules, then issuance under the lock.
 
 use crate::base::clock::{self, esa_time, now_seconds};
-use crate::base::limits::{MAX_COMMON_NAME_CHARS, MAX_NAME_CHARS, MAX_VALIDITY_DAYS};
 use crate::base::random;
 use rcgen::DnType;
 use time::{Duration, OffsetDateTime};
 
 use super::{CreateRequest, CreateResponse, Secret, Service, Status, pki_err, store_err};
+use crate::api::input::{self, InputRules};
 use crate::config::Site;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{
@@ -14,7 +14,6 @@ use crate::pki::{
     SiteCa,
 };
 use crate::store::{AuditRecord, CaMeta, CertMeta, Source, StoredStatus, WriteLock};
-use crate::text::{clip, is_dangerous, quoted};
 
 /// Where the certificate's key comes from.
 #[derive(Debug, Clone)]
@@ -97,141 +96,40 @@ impl NewLeaf<'_> {
 }
 
 impl Service {
+    /// The rules' view of this backend: the config's sites and defaults.
+    pub fn input_rules(&self) -> &InputRules {
+        &self.rules
+    }
+
     /// `SiteId`: required, a number, a site of the config.
     pub fn check_site_id(&self, raw: Option<&str>) -> EsaResult<Site> {
-        let raw = raw
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                EsaError::new(
-                    ErrorCode::MissingSiteId,
-                    "Required parameter SiteId missing. Specify SiteId and try again.",
-                )
-            })?;
-        let id: u64 = raw
-            .parse()
-            .map_err(|_| EsaError::new(ErrorCode::InvalidSiteId, self.not_a_site_id(raw)))?;
+        let id = self.rules.site_id(raw)?;
         self.site(id).cloned()
     }
 
-    /// Why `raw` is not a site id. Two slips get their own words: a site's
-    /// name given for its id (the message says which id to use, still
-    /// refusing it: a script should not come to depend on names), and a
-    /// number too large for a site id.
-    fn not_a_site_id(&self, raw: &str) -> String {
-        let shown = quoted(&clip(raw, 40));
-        if let Some(site) = self
-            .config
-            .sites
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(raw))
-        {
-            format!("SiteId {shown} is a site name; its id is {}", site.id)
-        } else if let digits = raw.strip_prefix('+').unwrap_or(raw)
-            && !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit())
-        {
-            format!(
-                "SiteId {shown} is too large for a site id (at most {})",
-                u64::MAX
-            )
-        } else {
-            format!("SiteId {shown} is not a site id (an unsigned integer)")
-        }
-    }
-
-    /// `ValidityDays`: an integer in 1..=3650 (the CA's end is checked at
-    /// issuance, when the CA is known).
+    /// `ValidityDays` ([`InputRules::validity_days`]).
     pub fn check_validity_days(&self, raw: Option<&str>) -> EsaResult<u32> {
-        let Some(raw) = raw else {
-            return Ok(self.config.defaults.validity_days);
-        };
-        let bad = || {
-            EsaError::new(
-                ErrorCode::InvalidValidityDays,
-                format!(
-                    "ValidityDays {} is invalid; expected an integer from 1 to {MAX_VALIDITY_DAYS}",
-                    quoted(&clip(raw, 40))
-                ),
-            )
-        };
-        let n: i64 = raw.trim().parse().map_err(|_| bad())?;
-        if !(1..=i64::from(MAX_VALIDITY_DAYS)).contains(&n) {
-            return Err(bad());
-        }
-        Ok(n as u32)
+        self.rules.validity_days(raw)
     }
 
-    /// `PkeyType`: one of ESA's spellings, any case.
+    /// `PkeyType` ([`InputRules::pkey_type`]).
     pub fn check_pkey_type(&self, raw: Option<&str>) -> EsaResult<PkeyType> {
-        let Some(raw) = raw else {
-            return Ok(self.config.defaults.pkey_type);
-        };
-        PkeyType::parse(raw).ok_or_else(|| {
-            EsaError::new(
-                ErrorCode::InvalidPkeyType,
-                format!(
-                    "PkeyType {} is invalid; expected one of {}",
-                    quoted(&clip(raw, 40)),
-                    PkeyType::SPELLINGS.join(", ")
-                ),
-            )
-        })
+        self.rules.pkey_type(raw)
     }
 
-    /// `CSR`: PEM, signature verified, acceptable key.
+    /// `CSR` ([`input::csr`]).
     pub fn check_csr(&self, raw: &[u8]) -> EsaResult<ParsedCsr> {
-        pki::parse_csr(raw).map_err(pki_err)
+        input::csr(raw)
     }
 
-    /// `CommonName`: optional; printable, 1..=64 characters.
+    /// `CommonName` ([`input::common_name`]).
     pub fn check_common_name(&self, raw: Option<&str>) -> EsaResult<Option<String>> {
-        let Some(cn) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-            return Ok(None);
-        };
-        if cn.chars().any(is_dangerous) {
-            return Err(EsaError::new(
-                ErrorCode::InvalidCommonName,
-                format!(
-                    "CommonName {} contains control, bidi or invisible format characters",
-                    quoted(&clip(cn, 64))
-                ),
-            ));
-        }
-        if cn.chars().count() > MAX_COMMON_NAME_CHARS {
-            return Err(EsaError::new(
-                ErrorCode::InvalidCommonName,
-                format!(
-                    "CommonName has {} characters; at most {MAX_COMMON_NAME_CHARS} are allowed",
-                    cn.chars().count()
-                ),
-            ));
-        }
-        Ok(Some(cn.to_owned()))
+        input::common_name(raw)
     }
 
-    /// `Name`: optional label; printable, at most 128 characters.
+    /// `Name` ([`input::name`]).
     pub fn check_name(&self, raw: Option<&str>) -> EsaResult<String> {
-        let name = raw.map(str::trim).unwrap_or("");
-        if name.chars().any(is_dangerous) {
-            return Err(EsaError::new(
-                ErrorCode::InvalidName,
-                format!(
-                    "Name {} contains control, bidi or invisible format characters",
-                    quoted(&clip(name, 64))
-                ),
-            ));
-        }
-        if name.chars().count() > MAX_NAME_CHARS {
-            return Err(EsaError::new(
-                ErrorCode::InvalidName,
-                format!(
-                    "Name has {} characters; at most {MAX_NAME_CHARS} are allowed",
-                    name.chars().count()
-                ),
-            ));
-        }
-        Ok(name.to_owned())
+        input::name(raw)
     }
 
     /// Applies every input rule, in ESA's order (SiteId first).

@@ -5,16 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Service, SiteSummary, store_err};
+use super::{IssueDefaults, Service, SiteSummary, store_err};
 use crate::error::EsaResult;
-use crate::pki::PkeyType;
-
-/// The issue form's and `issue`'s defaults (`[defaults]` of the config).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IssueDefaults {
-    pub validity_days: u32,
-    pub pkey_type: PkeyType,
-}
 
 impl Service {
     /// The sites of the config, in its order, without reading the store:

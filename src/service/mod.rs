@@ -20,7 +20,6 @@ pub use bulk::{BATCH, MAX_COUNT, numbered};
 pub use create::{KeyChoice, ValidRequest};
 pub use doctor::{DoctorReport, Finding, Severity};
 pub use export::{ExportWhat, check_p12_password};
-pub use frontend::IssueDefaults;
 pub use protect::{
     CA_PASSPHRASE_ENV, PassphrasePrompt, PassphrasePurpose, check_ca_passphrase,
     read_passphrase_file,
@@ -92,6 +91,9 @@ pub struct ListOutcome {
 #[derive(Debug, Clone)]
 pub struct Service {
     config: Arc<Config>,
+    /// The input rules' view of the config (built once: the TUI's form
+    /// checks a field on every key).
+    rules: Arc<crate::api::InputRules>,
     store: Store,
     passphrases: Arc<protect::Passphrases>,
 }
@@ -117,7 +119,22 @@ impl Service {
     /// Opens the store named by the config (creating it on first use).
     pub fn open(config: Config) -> EsaResult<Service> {
         let store = Store::open(&config.store.path).map_err(store_err)?;
+        let rules = crate::api::InputRules {
+            sites: config
+                .sites
+                .iter()
+                .map(|s| crate::api::SiteRef {
+                    id: s.id,
+                    name: s.name.clone(),
+                })
+                .collect(),
+            defaults: crate::api::IssueDefaults {
+                validity_days: config.defaults.validity_days,
+                pkey_type: config.defaults.pkey_type,
+            },
+        };
         Ok(Service {
+            rules: Arc::new(rules),
             config: Arc::new(config),
             store,
             passphrases: protect::new_passphrases(),
@@ -169,13 +186,7 @@ impl Service {
 
     fn site(&self, site_id: u64) -> EsaResult<&Site> {
         self.config.site(site_id).ok_or_else(|| {
-            EsaError::new(
-                ErrorCode::InvalidSiteId,
-                format!(
-                    "site {site_id} is not in the config ({})",
-                    self.config.path.display()
-                ),
-            )
+            crate::api::input::unknown_site(site_id, &self.config.path.display().to_string())
         })
     }
 
