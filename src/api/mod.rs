@@ -7,9 +7,13 @@
 //! depends on nothing but the ground floor ([`crate::base`], [`crate::error`],
 //! [`crate::text`]).
 
+mod backend;
 pub mod input;
 mod status;
 mod types;
+pub mod wire;
+
+pub use backend::{Backend, Origin, Page, unsupported};
 
 pub use input::{InputRules, IssueDefaults, SiteRef};
 

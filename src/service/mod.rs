@@ -4,6 +4,7 @@
 //! code lives here once.
 
 mod audit;
+mod backend;
 mod bulk;
 mod ca;
 mod create;
@@ -16,6 +17,7 @@ mod read;
 mod renew;
 
 pub use audit::{AuditEntry, AuditQuery, AuditResponse, SkippedLine, parse_since};
+pub use backend::MAX_PAGE_SIZE;
 pub use bulk::{BATCH, MAX_COUNT, numbered};
 pub use create::{KeyChoice, ValidRequest};
 pub use doctor::{DoctorReport, Finding, Severity};

@@ -1,0 +1,127 @@
+//! The sealed boundary between the front ends and whatever keeps the
+//! certificates: one trait of ESA operations, in the shape of s3s's `S3`
+//! trait (typed input, typed output, one method per operation).
+//!
+//! Two implementations stand behind it: the local service (the store on
+//! this machine) and the ESA client (a team's `esa-certs serve`, or
+//! Alibaba Cloud ESA). The CLI and the TUI hold a `dyn Backend` and never
+//! know which; the rules of [`super::input`] and [`super::Lifecycle`] are
+//! applied by both, and every error comes back as an [`EsaError`] with the
+//! backend's own code (and, from a remote, its RequestId).
+//!
+//! The CA family (UploadClientCaCertificate, hostname bindings) joins the
+//! trait with those features.
+//!
+//! Operations only the local store has (the CRL, the audit log, `doctor`,
+//! renewal, PKCS#12 from the store's keys) have default bodies that answer
+//! [`unsupported`], so a remote says plainly that it does not offer them.
+
+use std::fmt;
+
+use super::{
+    CertSummary, CreateRequest, CreateResponse, GetResponse, InputRules, ListResponse,
+    RenewResponse, Secret, SitesResponse, StatusChangeResponse,
+};
+use crate::error::{ErrorCode, EsaError, EsaResult};
+use crate::pki::RevocationReason;
+
+/// Which kind of backend a desk talks to, for titles and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The local store at this path.
+    Local { store: String },
+    /// A remote ESA endpoint, by its config name and endpoint.
+    Remote { name: String, endpoint: String },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Local { store } => write!(f, "local store {store}"),
+            Origin::Remote { name, endpoint } => write!(f, "remote {name} ({endpoint})"),
+        }
+    }
+}
+
+/// The answer to an operation a backend does not offer.
+pub fn unsupported(origin: &Origin, what: &str) -> EsaError {
+    EsaError::new(
+        ErrorCode::Unsupported,
+        format!("{what} is a feature of the local store; {origin} does not offer it"),
+    )
+}
+
+/// A page of a site's certificates, as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub rows: Vec<CertSummary>,
+    /// How many the site has in all.
+    pub total: u64,
+}
+
+/// The ESA operations, as every front end may use them.
+///
+/// Calls block (a remote one waits for the network; a local one for the
+/// store's lock or a key generation): front ends with a screen call them
+/// from a worker thread.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Where this backend keeps its certificates.
+    fn origin(&self) -> Origin;
+
+    /// The sites and defaults the input rules check against.
+    fn input_rules(&self) -> EsaResult<InputRules>;
+
+    /// Whether a generated private key stays retrievable after the Create
+    /// response (the local store, or a remote's local key folder).
+    fn keeps_private_keys(&self) -> bool;
+
+    /// The sites with their CA and counts.
+    fn sites(&self) -> EsaResult<SitesResponse>;
+
+    /// CreateClientCertificate. Never retried by a remote backend: the
+    /// caller sees whether it was issued.
+    fn create(&self, req: &CreateRequest) -> EsaResult<CreateResponse>;
+
+    /// Every certificate of one site, newest last, handed over page by
+    /// page as they arrive (`each` returns `false` to stop early). A local
+    /// store hands everything over at once.
+    fn list_site(&self, site_id: u64, each: &mut dyn FnMut(Page) -> bool) -> EsaResult<()>;
+
+    /// ListClientCertificates: one page (`page` from 1, `size` 1..=100).
+    fn list_page(&self, site_id: u64, page: u64, size: u64) -> EsaResult<ListResponse>;
+
+    /// GetClientCertificate. `site_id` may be left out where the backend
+    /// can find the certificate by its Id alone.
+    fn get(&self, site_id: Option<u64>, id: &str) -> EsaResult<GetResponse>;
+
+    fn revoke(
+        &self,
+        site_id: Option<u64>,
+        id: &str,
+        reason: Option<RevocationReason>,
+    ) -> EsaResult<StatusChangeResponse>;
+
+    fn activate(&self, site_id: Option<u64>, id: &str) -> EsaResult<StatusChangeResponse>;
+
+    fn delete(&self, site_id: Option<u64>, id: &str) -> EsaResult<StatusChangeResponse>;
+
+    /// The site's managed CA certificate (PEM), when the CA exists. Never
+    /// creates one.
+    fn ca_pem(&self, site_id: u64) -> EsaResult<Option<String>>;
+
+    /// The kept private key of a certificate (PKCS#8 PEM); an error that
+    /// says why when none was kept.
+    fn private_key(&self, site_id: Option<u64>, id: &str) -> EsaResult<Secret>;
+
+    /// A stamp that moves when the certificates change, for polling; `None`
+    /// when the backend cannot tell cheaply (then the front end re-reads on
+    /// demand only).
+    fn change_stamp(&self) -> Option<u64> {
+        None
+    }
+
+    /// Renewal (local only).
+    fn renew(&self, _id: &str, _days: Option<u32>, _revoke_old: bool) -> EsaResult<RenewResponse> {
+        Err(unsupported(&self.origin(), "Renewal"))
+    }
+}
