@@ -63,6 +63,13 @@ pub enum ErrorCode {
     /// A remote endpoint could not be reached or did not answer in time,
     /// or answered with something that is not ESA's JSON.
     RemoteUnavailable,
+    /// An uploaded CA certificate is unacceptable (not one PEM
+    /// certificate, not a CA, out of date, a key included).
+    InvalidCertificate,
+    /// `Hostnames` is not a list of up to 50 hostnames of the site.
+    InvalidHostnames,
+    /// The request body is larger than the server accepts (HTTP 413).
+    RequestTooLarge,
 }
 
 impl ErrorCode {
@@ -89,21 +96,26 @@ impl ErrorCode {
             ErrorCode::InvalidAction => "InvalidAction.NotFound",
             ErrorCode::Unsupported => "UnsupportedOperation",
             ErrorCode::RemoteUnavailable => "Remote.Unavailable",
+            ErrorCode::InvalidCertificate => "InvalidParameter.Certificate",
+            ErrorCode::InvalidHostnames => "InvalidParameter.Hostnames",
+            ErrorCode::RequestTooLarge => "RequestEntityTooLarge",
         }
     }
 
     /// The HTTP status ESA pairs with the code: 403 for the two
     /// authentication codes, 400 for every other one (ESA documents
-    /// `InternalException` as 400 too).
+    /// `InternalException` as 400 too); the server's own 413 for a body
+    /// over its limit.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidToken | ErrorCode::InvalidTime => 403,
+            ErrorCode::RequestTooLarge => 413,
             _ => 400,
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::MissingSiteId,
         ErrorCode::InvalidSiteId,
         ErrorCode::InvalidValidityDays,
@@ -124,6 +136,9 @@ impl ErrorCode {
         ErrorCode::InvalidAction,
         ErrorCode::Unsupported,
         ErrorCode::RemoteUnavailable,
+        ErrorCode::InvalidCertificate,
+        ErrorCode::InvalidHostnames,
+        ErrorCode::RequestTooLarge,
     ];
 }
 
@@ -255,6 +270,8 @@ mod tests {
         for code in ErrorCode::ALL {
             let want = match code.as_str() {
                 "Unauthorized.InvalidToken" | "Unauthorized.InvalidTime" => 403,
+                // Not an ESA code: the server's answer to an oversized body.
+                "RequestEntityTooLarge" => 413,
                 _ => 400,
             };
             assert_eq!(code.http_status(), want, "{code}");

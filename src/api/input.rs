@@ -5,7 +5,9 @@
 //! Rules that need the store (the CA's end, the quota) stay with the
 //! backend that has it.
 
-use crate::base::limits::{MAX_COMMON_NAME_CHARS, MAX_NAME_CHARS, MAX_VALIDITY_DAYS};
+use crate::base::limits::{
+    MAX_COMMON_NAME_CHARS, MAX_HOSTNAMES, MAX_NAME_CHARS, MAX_VALIDITY_DAYS,
+};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, ParsedCsr, PkeyType, PkiError};
 use crate::text::{clip, is_dangerous, quoted};
@@ -194,6 +196,48 @@ pub fn name(raw: Option<&str>) -> EsaResult<String> {
     Ok(name.to_owned())
 }
 
+/// `Hostnames` of Set*Hostnames: up to [`MAX_HOSTNAMES`] hostnames, each
+/// the site's domain or one of its subdomains (a leading `*.` wildcard
+/// label is allowed), compared case-insensitively; returned lower-cased,
+/// without duplicates, in the order given. An empty list clears a binding.
+pub fn hostnames(site_domain: &str, list: &[String]) -> EsaResult<Vec<String>> {
+    let bad = |m: String| EsaError::new(ErrorCode::InvalidHostnames, m);
+    if list.len() > MAX_HOSTNAMES {
+        return Err(bad(format!(
+            "{} hostnames given; at most {MAX_HOSTNAMES} can be bound",
+            list.len()
+        )));
+    }
+    let domain = site_domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for raw in list {
+        let h = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+        let shown = quoted(&clip(raw, 80));
+        let labels = h.strip_prefix("*.").unwrap_or(&h);
+        let valid = !labels.is_empty()
+            && h.len() <= 253
+            && labels.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !valid {
+            return Err(bad(format!("{shown} is not a valid hostname")));
+        }
+        if labels != domain && !labels.ends_with(&format!(".{domain}")) {
+            return Err(bad(format!(
+                "{shown} is not {domain} or one of its subdomains"
+            )));
+        }
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +314,23 @@ mod tests {
             ErrorCode::InvalidName
         );
         assert_eq!(csr(b"garbage").unwrap_err().code, ErrorCode::InvalidCsr);
+    }
+
+    #[test]
+    fn hostnames_belong_to_the_site() {
+        let ok = hostnames(
+            "example.com",
+            &["A.example.com".into(), "example.com".into(), "*.api.example.com".into(), "a.example.com".into()],
+        )
+        .unwrap();
+        assert_eq!(ok, ["a.example.com", "example.com", "*.api.example.com"]);
+        for bad in ["evil.com", "example.com.evil.com", "notexample.com", "a..example.com", "-a.example.com", "a b.example.com", ""] {
+            let e = hostnames("example.com", &[bad.into()]).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidHostnames, "{bad}");
+        }
+        let many: Vec<String> = (0..51).map(|i| format!("h{i}.example.com")).collect();
+        assert!(hostnames("example.com", &many).is_err());
+        assert_eq!(hostnames("example.com", &many[..50]).unwrap().len(), 50);
+        assert!(hostnames("example.com", &[]).unwrap().is_empty());
     }
 }

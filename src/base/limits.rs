@@ -19,3 +19,7 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 pub const MAX_P12_PASSWORD_CHARS: usize = 1024;
 /// Longest CA passphrase accepted (characters).
 pub const MAX_PASSPHRASE_CHARS: usize = 1024;
+/// Most hostnames bound to one CA or certificate (ESA's limit).
+pub const MAX_HOSTNAMES: usize = 50;
+/// Biggest uploaded CA certificate (PEM text).
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024;

@@ -14,6 +14,7 @@ mod keys;
 mod p12;
 mod protect;
 mod renew;
+mod upload;
 
 pub use cert::{
     CertInfo, IssuedCert, LeafProfile, NewCa, SiteCa, create_ca, inspect, inspect_pem, issue_leaf,
@@ -29,6 +30,7 @@ pub use protect::{
     ENCRYPTED_LABEL, PBKDF2_ROUNDS, UnprotectError, is_protected, protect, unprotect,
 };
 pub use renew::{RenewalSource, renewal_source};
+pub use upload::{UploadedCa, check_uploaded_ca};
 
 /// Errors of the PKI layer. CSR problems are user errors; the rest are
 /// internal (bad stored material, crypto library failures).

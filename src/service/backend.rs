@@ -9,6 +9,7 @@ use crate::api::{
 };
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::RevocationReason;
+use crate::store::CertMeta;
 
 /// Largest ListClientCertificates page (ESA's bound).
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -22,32 +23,14 @@ impl Service {
         };
         self.site(site)?;
         let e = self.entry(id)?;
-        if e.meta.site_id == site {
-            Ok(())
-        } else {
-            Err(EsaError::new(
-                ErrorCode::InvalidId,
-                format!("no certificate with Id {} on site {site}", e.meta.id),
-            ))
-        }
+        check_site_of(site, &e.meta)
     }
 
     /// One page of a site's certificates, oldest first, as
     /// ListClientCertificates pages them (`page` from 1, `size` 1..=100; a
     /// page past the end is empty).
     pub fn list_page(&self, site_id: u64, page: u64, size: u64) -> EsaResult<ListResponse> {
-        if page == 0 {
-            return Err(EsaError::new(
-                ErrorCode::InvalidParameter,
-                "PageNumber must be 1 or more",
-            ));
-        }
-        if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            return Err(EsaError::new(
-                ErrorCode::InvalidParameter,
-                format!("PageSize {size} is invalid; expected 1 to {MAX_PAGE_SIZE}"),
-            ));
-        }
+        check_page(page, size, None)?;
         let mut all = self
             .list(&ListQuery {
                 site_id: Some(site_id),
@@ -68,6 +51,39 @@ impl Service {
         all.page_size = size as usize;
         Ok(all)
     }
+}
+
+/// A certificate found by Id must belong to the site the request names.
+pub(super) fn check_site_of(site: u64, meta: &CertMeta) -> EsaResult<()> {
+    if meta.site_id == site {
+        Ok(())
+    } else {
+        Err(EsaError::new(
+            ErrorCode::InvalidId,
+            format!("no certificate with Id {} on site {site}", meta.id),
+        ))
+    }
+}
+
+/// ESA's paging bounds: PageNumber from 1 (up to `max_page` where the
+/// operation has one), PageSize 1..=100.
+pub(super) fn check_page(page: u64, size: u64, max_page: Option<u64>) -> EsaResult<()> {
+    if page == 0 || max_page.is_some_and(|m| page > m) {
+        return Err(EsaError::new(
+            ErrorCode::InvalidParameter,
+            match max_page {
+                Some(m) => format!("PageNumber {page} is invalid; expected 1 to {m}"),
+                None => format!("PageNumber {page} is invalid; it must be 1 or more"),
+            },
+        ));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(EsaError::new(
+            ErrorCode::InvalidParameter,
+            format!("PageSize {size} is invalid; expected 1 to {MAX_PAGE_SIZE}"),
+        ));
+    }
+    Ok(())
 }
 
 impl Backend for Service {

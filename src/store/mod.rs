@@ -14,6 +14,8 @@
 //!     certs/<id>.key.pem           its private key (0600), when kept
 //!     certs/<id>.toml              its metadata; the entry exists iff this does
 //!     deleted/<id>.pem <id>.toml   deleted entries (key destroyed)
+//!     uploads/<id>.pem <id>.toml   uploaded client CAs (see `uploads`)
+//!     hostnames.toml               hostname bindings of CAs and certificates
 //! ```
 //!
 //! Why flat files and not a folder per certificate: on ext4 every new
@@ -33,9 +35,11 @@ mod certs;
 mod index;
 mod journal;
 mod meta;
+mod uploads;
 
 pub use audit::{AUDIT_FILE, AuditLog, AuditRecord, current_user, record as audit_record};
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
+pub use uploads::UploadMeta;
 
 // The file primitives are the ground floor's; the store adds its layout,
 // its lock and its journal on top.
