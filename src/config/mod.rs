@@ -120,6 +120,42 @@ pub struct Config {
     pub crl: CrlConfig,
     pub defaults: Defaults,
     pub sites: Vec<Site>,
+    pub serve: ServeConfig,
+    pub access_keys: Vec<AccessKey>,
+    pub remotes: Vec<Remote>,
+}
+
+/// `[serve]`: what `esa-certs serve` uses when no flag says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServeConfig {
+    pub listen: Option<std::net::SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+}
+
+/// `[[access_key]]`: an AccessKeyId the server accepts, with the file that
+/// holds its secret (read when the server starts; it must be 0600).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret_file: PathBuf,
+}
+
+/// `[[remote]]`: an ESA endpoint (Alibaba Cloud's, or a team's `serve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub name: String,
+    /// `esa.cn-hangzhou.aliyuncs.com` (HTTPS) or `http(s)://host:port`.
+    pub endpoint: String,
+    /// Else `$ALIBABA_CLOUD_ACCESS_KEY_ID`.
+    pub access_key_id: Option<String>,
+    /// Else `$ALIBABA_CLOUD_ACCESS_KEY_SECRET`.
+    pub access_key_secret_file: Option<PathBuf>,
+    /// A private root to trust for the endpoint's TLS certificate.
+    pub ca_file: Option<PathBuf>,
+    /// Keep generated private keys in a local key folder for this remote
+    /// (default: `[store] keep_private_keys`).
+    pub keep_private_keys: bool,
 }
 
 impl Config {
@@ -274,6 +310,88 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         sites.push(site);
     }
 
+    let serve = ServeConfig {
+        listen: match &raw.serve.listen {
+            Some(l) => Some(l.get_ref().parse().map_err(|_| {
+                invalid(
+                    path,
+                    &lines,
+                    l.span(),
+                    format!(
+                        "{} is not an address; expected HOST:PORT such as 127.0.0.1:8787",
+                        crate::text::quoted(&crate::text::clip(l.get_ref(), 60))
+                    ),
+                )
+            })?),
+            None => None,
+        },
+        tls_cert: raw.serve.tls_cert.as_deref().map(|p| expand_path(p, base)),
+        tls_key: raw.serve.tls_key.as_deref().map(|p| expand_path(p, base)),
+    };
+    let mut access_keys: Vec<AccessKey> = Vec::with_capacity(raw.access_key.len());
+    for k in raw.access_key {
+        let id = k.id.get_ref();
+        if id.is_empty() || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                path,
+                &lines,
+                k.id.span(),
+                "an access key id is 1 to 128 printable ASCII characters".into(),
+            ));
+        }
+        if access_keys.iter().any(|a| &a.id == id) {
+            return Err(invalid(path, &lines, k.id.span(), format!("duplicate access key id {id}")));
+        }
+        if k.secret_file.get_ref().is_empty() {
+            return Err(invalid(path, &lines, k.secret_file.span(), "secret_file is empty".into()));
+        }
+        access_keys.push(AccessKey {
+            id: id.clone(),
+            secret_file: expand_path(k.secret_file.get_ref(), base),
+        });
+    }
+    let mut remotes: Vec<Remote> = Vec::with_capacity(raw.remote.len());
+    for r in raw.remote {
+        let name = r.name.get_ref();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(invalid(
+                path,
+                &lines,
+                r.name.span(),
+                "a remote name is 1 to 64 of A-Z a-z 0-9 - _ .".into(),
+            ));
+        }
+        if remotes.iter().any(|x| &x.name == name) {
+            return Err(invalid(path, &lines, r.name.span(), format!("duplicate remote {name}")));
+        }
+        let endpoint = r.endpoint.get_ref().trim().trim_end_matches('/');
+        let host = endpoint
+            .strip_prefix("https://")
+            .or_else(|| endpoint.strip_prefix("http://"))
+            .unwrap_or(endpoint);
+        if host.is_empty() || host.contains(['/', ' ', '?', '#', '@']) {
+            return Err(invalid(
+                path,
+                &lines,
+                r.endpoint.span(),
+                "expected a host such as esa.cn-hangzhou.aliyuncs.com or http(s)://host:port".into(),
+            ));
+        }
+        remotes.push(Remote {
+            name: name.clone(),
+            endpoint: endpoint.to_owned(),
+            access_key_id: r.access_key_id.map(|s| s.into_inner()),
+            access_key_secret_file: r.access_key_secret_file.as_deref().map(|p| expand_path(p, base)),
+            ca_file: r.ca_file.as_deref().map(|p| expand_path(p, base)),
+            keep_private_keys: r.keep_private_keys.unwrap_or(raw.store.keep_private_keys),
+        });
+    }
+
     Ok(Config {
         path: path.to_path_buf(),
         store: StoreConfig {
@@ -294,6 +412,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             pkey_type: raw.defaults.pkey_type,
         },
         sites,
+        serve,
+        access_keys,
+        remotes,
     })
 }
 

@@ -22,6 +22,48 @@ pub(super) struct RawConfig {
     pub(super) defaults: RawDefaults,
     #[serde(default)]
     pub(super) site: Vec<RawSite>,
+    #[serde(default)]
+    pub(super) serve: RawServe,
+    #[serde(default)]
+    pub(super) access_key: Vec<RawAccessKey>,
+    #[serde(default)]
+    pub(super) remote: Vec<RawRemote>,
+}
+
+/// `[serve]`: defaults of `esa-certs serve`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServe {
+    #[serde(default)]
+    pub(super) listen: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "non_empty_opt")]
+    pub(super) tls_cert: Option<String>,
+    #[serde(default, deserialize_with = "non_empty_opt")]
+    pub(super) tls_key: Option<String>,
+}
+
+/// `[[access_key]]`: a key the server accepts.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAccessKey {
+    pub(super) id: Spanned<String>,
+    pub(super) secret_file: Spanned<String>,
+}
+
+/// `[[remote]]`: an ESA endpoint the desk can drive.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRemote {
+    pub(super) name: Spanned<String>,
+    pub(super) endpoint: Spanned<String>,
+    #[serde(default)]
+    pub(super) access_key_id: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "non_empty_opt")]
+    pub(super) access_key_secret_file: Option<String>,
+    #[serde(default, deserialize_with = "non_empty_opt")]
+    pub(super) ca_file: Option<String>,
+    #[serde(default)]
+    pub(super) keep_private_keys: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ mod create;
 mod doctor;
 mod export;
 mod frontend;
+mod group;
 mod lifecycle;
 mod protect;
 mod read;
@@ -22,6 +23,7 @@ pub use backend::MAX_PAGE_SIZE;
 pub use bulk::{BATCH, MAX_COUNT, numbered};
 pub use cafamily::BindingTarget;
 pub use create::{KeyChoice, ValidRequest};
+pub use group::PreparedCreate;
 pub use doctor::{DoctorReport, Finding, Severity};
 pub use export::{ExportWhat, check_p12_password};
 pub use protect::{

@@ -50,6 +50,56 @@ pub struct AuditRecord {
     /// Extra facts (`renewed_from=…`, `reason=…`, `mode=…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The AccessKeyId of the API request (records written by `serve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// The remote address of the API request (records written by `serve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
+}
+
+/// Who asked over the API: recorded with each operation `serve` performs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Actor {
+    /// Empty when the server runs with `--insecure-no-auth`.
+    pub access_key_id: String,
+    pub remote: String,
+}
+
+thread_local! {
+    static ACTOR: std::cell::RefCell<Option<Actor>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `actor` as the requester of every audit record written on
+/// this thread (the server runs each request on one blocking thread).
+pub fn with_actor<R>(actor: Option<Actor>, f: impl FnOnce() -> R) -> R {
+    let before = ACTOR.with(|a| a.replace(actor));
+    struct Restore(Option<Option<Actor>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(before) = self.0.take() {
+                ACTOR.with(|a| a.replace(before));
+            }
+        }
+    }
+    let _restore = Restore(Some(before));
+    f()
+}
+
+/// The requester set by [`with_actor`] on this thread, if any.
+pub fn current_actor() -> Option<Actor> {
+    ACTOR.with(|a| a.borrow().clone())
+}
+
+impl AuditRecord {
+    /// Marks the record as done for `actor` (an API request).
+    pub fn by(mut self, actor: Option<&Actor>) -> AuditRecord {
+        if let Some(a) = actor {
+            self.access_key_id = Some(a.access_key_id.clone()).filter(|k| !k.is_empty());
+            self.remote = Some(a.remote.clone());
+        }
+        self
+    }
 }
 
 /// What reading the log found.
@@ -193,7 +243,10 @@ pub fn record(
         uid: Some(rustix::process::getuid().as_raw()),
         pid: std::process::id(),
         detail,
+        access_key_id: None,
+        remote: None,
     }
+    .by(current_actor().as_ref())
 }
 
 #[cfg(test)]

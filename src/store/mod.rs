@@ -37,7 +37,10 @@ mod journal;
 mod meta;
 mod uploads;
 
-pub use audit::{AUDIT_FILE, AuditLog, AuditRecord, current_user, record as audit_record};
+pub use audit::{
+    AUDIT_FILE, Actor, AuditLog, AuditRecord, current_actor, current_user, record as audit_record,
+    with_actor,
+};
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
 pub use uploads::UploadMeta;
 
