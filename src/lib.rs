@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acs;
 pub mod api;
 pub mod base;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod pki;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod text;

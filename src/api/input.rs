@@ -320,11 +320,24 @@ mod tests {
     fn hostnames_belong_to_the_site() {
         let ok = hostnames(
             "example.com",
-            &["A.example.com".into(), "example.com".into(), "*.api.example.com".into(), "a.example.com".into()],
+            &[
+                "A.example.com".into(),
+                "example.com".into(),
+                "*.api.example.com".into(),
+                "a.example.com".into(),
+            ],
         )
         .unwrap();
         assert_eq!(ok, ["a.example.com", "example.com", "*.api.example.com"]);
-        for bad in ["evil.com", "example.com.evil.com", "notexample.com", "a..example.com", "-a.example.com", "a b.example.com", ""] {
+        for bad in [
+            "evil.com",
+            "example.com.evil.com",
+            "notexample.com",
+            "a..example.com",
+            "-a.example.com",
+            "a b.example.com",
+            "",
+        ] {
             let e = hostnames("example.com", &[bad.into()]).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidHostnames, "{bad}");
         }

@@ -16,7 +16,7 @@ use crate::config;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{P12Mode, RevocationReason};
 use crate::service::{
-    AuditQuery, CreateRequest, ExportWhat, ListQuery, Service, Status, parse_since,
+    AuditQuery, BindingTarget, CreateRequest, ExportWhat, ListQuery, Service, Status, parse_since,
 };
 
 /// A terminal certificate desk for mTLS client certificates: each site of the
@@ -92,6 +92,47 @@ pub enum Command {
     /// Show the audit trail: every issue, renewal, revocation, activation,
     /// deletion, key export and CA key change, with who and when.
     Log(LogArgs),
+    /// Serve the ESA OpenAPI (2024-09-10) on HTTP(S), for the official
+    /// Alibaba Cloud SDKs and any ESA client; prints `listening on URL`.
+    Serve(ServeArgs),
+    /// Show or set the hostnames bound to a CA or a certificate
+    /// (Get/SetClientCaCertificateHostnames, Get/SetClientCertificateHostnames).
+    Hostnames(HostnamesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: [serve] listen, else 127.0.0.1:8787;
+    /// port 0 picks a free one). A non-loopback address needs TLS.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Serve HTTPS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Accept unsigned requests (loopback only; for local experiments when
+    /// no [[access_key]] is configured).
+    #[arg(long)]
+    pub insecure_no_auth: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HostnamesArgs {
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub site_id: Option<String>,
+    /// The CA (uploaded, or the managed one) or certificate Id; default:
+    /// the site's managed CA.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The Id is a client certificate's (default: a CA's).
+    #[arg(long)]
+    pub certificate: bool,
+    /// Replace the binding with these hostnames (comma-separated; an empty
+    /// string clears it). Without it, the binding is shown.
+    #[arg(long, value_name = "LIST")]
+    pub set: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -99,12 +140,40 @@ pub enum Command {
 pub struct CaArgs {
     #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub site_id: Option<String>,
+    /// The site's trust bundle: the managed CA, then every uploaded CA in
+    /// date (what a TLS server verifies client certificates against).
+    #[arg(long)]
+    pub bundle: bool,
     #[command(subcommand)]
     pub action: Option<CaAction>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum CaAction {
+    /// The site's CAs: the managed one and every uploaded one, with their
+    /// hostname bindings (ListClientCaCertificates plus the managed CA).
+    List {
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        site_id: Option<String>,
+    },
+    /// Upload a CA certificate (PEM, CA:TRUE, in date; no key) as a
+    /// verify-only trust anchor of the site (UploadClientCaCertificate).
+    Upload {
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        site_id: Option<String>,
+        /// The PEM file, or - for stdin.
+        #[arg(long, value_name = "FILE")]
+        file: String,
+        /// A label for the CA.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Delete an uploaded CA and its binding (DeleteClientCaCertificate).
+    Delete {
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        site_id: Option<String>,
+        id: String,
+    },
     /// Encrypt a site CA's private key at rest (PKCS#8 PBES2, AES-256-CBC,
     /// PBKDF2-HMAC-SHA256), or re-encrypt it under a new passphrase.
     RekeyProtect {
@@ -295,6 +364,9 @@ fn run(cli: Cli) -> EsaResult<()> {
             open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))
         });
     }
+    if let Command::Serve(a) = command {
+        return serve(cli.config.as_deref(), a);
+    }
     let (service, created) = open_service(cli.config.as_deref())?;
     if let Some(path) = &created {
         eprintln!(
@@ -425,12 +497,76 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
         }
         Command::Ca(CaArgs {
             site_id,
+            bundle,
             action: None,
         }) => {
             let site = check_site(service, site_id.as_deref())?;
-            let pem = service.ca_pem(site.id)?;
+            let pem = if bundle {
+                service.trust_bundle(site.id)?
+            } else {
+                service.ca_pem(site.id)?
+            };
             write_pem(&mut out, &pem)
         }
+        Command::Ca(CaArgs {
+            action: Some(CaAction::List { site_id }),
+            ..
+        }) => {
+            let site = check_site(service, site_id.as_deref())?;
+            output::ca_list(service, site.id, json, &mut out)
+        }
+        Command::Ca(CaArgs {
+            action:
+                Some(CaAction::Upload {
+                    site_id,
+                    file,
+                    name,
+                }),
+            ..
+        }) => {
+            let site = check_site(service, site_id.as_deref())?;
+            let text = String::from_utf8(read_csr(&file)?).map_err(|_| {
+                EsaError::new(ErrorCode::InvalidCertificate, "the file is not PEM text")
+            })?;
+            let r = service.upload_ca(site.id, Some(&text), name.as_deref())?;
+            output::json_or(&r, json, &mut out, |o| {
+                writeln!(o, "{}  {}  NotAfter {}", r.id, r.common_name, r.not_after)
+            })
+        }
+        Command::Ca(CaArgs {
+            action: Some(CaAction::Delete { site_id, id }),
+            ..
+        }) => {
+            let site = check_site(service, site_id.as_deref())?;
+            let r = service.delete_ca(site.id, &id)?;
+            output::json_or(&r, json, &mut out, |o| {
+                writeln!(o, "deleted uploaded CA {}", r.id)
+            })
+        }
+        Command::Hostnames(a) => {
+            let site = check_site(service, a.site_id.as_deref())?;
+            let target = if a.certificate {
+                BindingTarget::Certificate
+            } else {
+                BindingTarget::Ca
+            };
+            let r = match &a.set {
+                Some(list) => {
+                    let list: Vec<String> = list
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    service.set_hostnames(target, site.id, a.id.as_deref(), &list)?
+                }
+                None => service.hostnames(target, site.id, a.id.as_deref())?,
+            };
+            output::json_or(&r, json, &mut out, |o| {
+                writeln!(o, "{}: {}", r.id, r.hostnames.join(", "))
+            })
+        }
+        Command::Serve(_) => Ok(()),
         Command::Ca(CaArgs {
             action:
                 Some(CaAction::RekeyProtect {
@@ -487,6 +623,42 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
 
 /// `issue --count N`: one compact JSON line (or one text line) per
 /// certificate, printed once the certificate is durable in the store.
+/// `serve`: the service without a terminal prompt (a request must never
+/// wait on a passphrase typed at the server's terminal; use
+/// `ESA_CERTS_CA_PASSPHRASE_FILE`), then the HTTP server until a signal.
+fn serve(config: Option<&Path>, a: ServeArgs) -> EsaResult<()> {
+    let (service, created) = open_service(config)?;
+    if let Some(path) = created {
+        eprintln!(
+            "esa-certs: wrote a default config to {}",
+            crate::text::sanitize(&path.display().to_string())
+        );
+    }
+    service.set_passphrase_prompt(std::sync::Arc::new(|_, _| Ok(None)));
+    let (settings, keys) = service.serve_settings();
+    let listen = match a.listen.or(settings.listen) {
+        Some(l) => l,
+        None => crate::server::DEFAULT_LISTEN
+            .parse()
+            .map_err(|_| EsaError::internal("the default listen address is invalid"))?,
+    };
+    let tls = match (a.tls_cert, a.tls_key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        _ => settings.tls_cert.clone().zip(settings.tls_key.clone()),
+    };
+    let opts = crate::server::ServeOptions {
+        listen,
+        tls,
+        insecure_no_auth: a.insecure_no_auth,
+    };
+    let keys = keys.to_vec();
+    crate::server::run(std::sync::Arc::new(service), &keys, &opts, |url| {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "listening on {url}");
+        let _ = stdout.flush();
+    })
+}
+
 fn issue_many(
     service: &Service,
     req: &CreateRequest,

@@ -360,3 +360,113 @@ pub fn doctor(out: &mut impl Write, r: &crate::service::DoctorReport) -> EsaResu
     )
     .map_err(io)
 }
+
+/// JSON of `value`, or the text `human` writes.
+pub fn json_or<T: Serialize>(
+    value: &T,
+    json_out: bool,
+    out: &mut impl Write,
+    human: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> EsaResult<()> {
+    if json_out {
+        json(out, value)
+    } else {
+        human(out).map_err(io)
+    }
+}
+
+/// `ca list`: the managed CA and every uploaded one, with bindings.
+pub fn ca_list(
+    service: &Service,
+    site_id: u64,
+    json_out: bool,
+    out: &mut impl Write,
+) -> EsaResult<()> {
+    #[derive(Serialize)]
+    struct Row {
+        #[serde(rename = "Type")]
+        kind: &'static str,
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Name")]
+        name: String,
+        #[serde(rename = "CommonName")]
+        common_name: String,
+        #[serde(rename = "NotAfter")]
+        not_after: String,
+        #[serde(rename = "Status")]
+        status: String,
+        #[serde(rename = "Hostnames")]
+        hostnames: Vec<String>,
+    }
+    #[derive(Serialize)]
+    struct CaList {
+        #[serde(rename = "SiteId")]
+        site_id: u64,
+        #[serde(rename = "Result")]
+        result: Vec<Row>,
+    }
+    let mut rows = Vec::new();
+    let sites = service.sites()?;
+    if let Some(s) = sites
+        .sites
+        .iter()
+        .find(|s| s.site_id == site_id && !s.ca_certificate_id.is_empty())
+    {
+        let bound = service.hostnames(crate::service::BindingTarget::Ca, site_id, None)?;
+        rows.push(Row {
+            kind: "managed",
+            id: s.ca_certificate_id.clone(),
+            name: String::new(),
+            common_name: s.ca_common_name.clone(),
+            not_after: s.ca_not_after.clone(),
+            status: "active".into(),
+            hostnames: bound.hostnames,
+        });
+    }
+    for (info, hostnames) in service.uploaded_cas(site_id)? {
+        rows.push(Row {
+            kind: "upload",
+            id: info.id,
+            name: info.name,
+            common_name: info.common_name,
+            not_after: info.not_after,
+            status: info.status.to_string(),
+            hostnames,
+        });
+    }
+    if json_out {
+        return json(
+            out,
+            &CaList {
+                site_id,
+                result: rows,
+            },
+        );
+    }
+    if rows.is_empty() {
+        return writeln!(
+            out,
+            "site {site_id} has no CA yet (it is created on first issue)"
+        )
+        .map_err(io);
+    }
+    for r in rows {
+        writeln!(
+            out,
+            "{:<8} {}  {}  NotAfter {}  {}{}",
+            r.kind,
+            r.id,
+            sanitize(&r.common_name),
+            r.not_after,
+            r.status,
+            if r.hostnames.is_empty() {
+                String::new()
+            } else {
+                format!("  hostnames: {}", r.hostnames.join(", "))
+            }
+        )
+        .map_err(io)?;
+    }
+    Ok(())
+}

@@ -340,10 +340,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
         if access_keys.iter().any(|a| &a.id == id) {
-            return Err(invalid(path, &lines, k.id.span(), format!("duplicate access key id {id}")));
+            return Err(invalid(
+                path,
+                &lines,
+                k.id.span(),
+                format!("duplicate access key id {id}"),
+            ));
         }
         if k.secret_file.get_ref().is_empty() {
-            return Err(invalid(path, &lines, k.secret_file.span(), "secret_file is empty".into()));
+            return Err(invalid(
+                path,
+                &lines,
+                k.secret_file.span(),
+                "secret_file is empty".into(),
+            ));
         }
         access_keys.push(AccessKey {
             id: id.clone(),
@@ -367,7 +377,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             ));
         }
         if remotes.iter().any(|x| &x.name == name) {
-            return Err(invalid(path, &lines, r.name.span(), format!("duplicate remote {name}")));
+            return Err(invalid(
+                path,
+                &lines,
+                r.name.span(),
+                format!("duplicate remote {name}"),
+            ));
         }
         let endpoint = r.endpoint.get_ref().trim().trim_end_matches('/');
         let host = endpoint
@@ -379,14 +394,18 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 path,
                 &lines,
                 r.endpoint.span(),
-                "expected a host such as esa.cn-hangzhou.aliyuncs.com or http(s)://host:port".into(),
+                "expected a host such as esa.cn-hangzhou.aliyuncs.com or http(s)://host:port"
+                    .into(),
             ));
         }
         remotes.push(Remote {
             name: name.clone(),
             endpoint: endpoint.to_owned(),
             access_key_id: r.access_key_id.map(|s| s.into_inner()),
-            access_key_secret_file: r.access_key_secret_file.as_deref().map(|p| expand_path(p, base)),
+            access_key_secret_file: r
+                .access_key_secret_file
+                .as_deref()
+                .map(|p| expand_path(p, base)),
             ca_file: r.ca_file.as_deref().map(|p| expand_path(p, base)),
             keep_private_keys: r.keep_private_keys.unwrap_or(raw.store.keep_private_keys),
         });

@@ -23,8 +23,9 @@ pub struct UploadedCa {
 pub fn check_uploaded_ca(text: &str, now: OffsetDateTime) -> Result<UploadedCa, String> {
     let blocks = pem::parse_many(text).map_err(|e| format!("not a PEM certificate: {e}"))?;
     if blocks.iter().any(|b| b.tag().contains("PRIVATE KEY")) {
-        return Err("the upload contains a private key; a client CA is uploaded without its key"
-            .into());
+        return Err(
+            "the upload contains a private key; a client CA is uploaded without its key".into(),
+        );
     }
     let [block] = blocks.as_slice() else {
         return Err(match blocks.len() {
@@ -89,9 +90,14 @@ mod tests {
 
     fn ca_pem() -> String {
         let now = OffsetDateTime::now_utc();
-        create_ca("Corp Root", PkeyType::EcP256, now - time::Duration::days(1), 31)
-            .unwrap()
-            .cert_pem
+        create_ca(
+            "Corp Root",
+            PkeyType::EcP256,
+            now - time::Duration::days(1),
+            31,
+        )
+        .unwrap()
+        .cert_pem
     }
 
     #[test]
@@ -109,11 +115,23 @@ mod tests {
         assert!(!err.contains("BEGIN"), "the input is never quoted back");
 
         let two = format!("{pem}{pem}");
-        assert!(check_uploaded_ca(&two, now).unwrap_err().contains("2 PEM blocks"));
+        assert!(
+            check_uploaded_ca(&two, now)
+                .unwrap_err()
+                .contains("2 PEM blocks")
+        );
         assert!(check_uploaded_ca("garbage", now).is_err());
         let later = now + time::Duration::days(60);
-        assert!(check_uploaded_ca(&pem, later).unwrap_err().contains("expired"));
+        assert!(
+            check_uploaded_ca(&pem, later)
+                .unwrap_err()
+                .contains("expired")
+        );
         let earlier = now - time::Duration::days(2);
-        assert!(check_uploaded_ca(&pem, earlier).unwrap_err().contains("not valid yet"));
+        assert!(
+            check_uploaded_ca(&pem, earlier)
+                .unwrap_err()
+                .contains("not valid yet")
+        );
     }
 }

@@ -60,12 +60,14 @@ impl Service {
         name: Option<&str>,
     ) -> EsaResult<wire::UploadedCa> {
         self.site(site_id)?;
-        let text = certificate.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
-            EsaError::new(
-                ErrorCode::InvalidCertificate,
-                "Certificate is required: the CA certificate as PEM",
-            )
-        })?;
+        let text = certificate
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| {
+                EsaError::new(
+                    ErrorCode::InvalidCertificate,
+                    "Certificate is required: the CA certificate as PEM",
+                )
+            })?;
         if text.len() > MAX_UPLOAD_BYTES {
             return Err(EsaError::new(
                 ErrorCode::InvalidCertificate,
@@ -98,7 +100,10 @@ impl Service {
             id: id.clone(),
             site_id,
             name,
-            common_name: info.subject_cn.clone().unwrap_or_else(|| info.subject.clone()),
+            common_name: info
+                .subject_cn
+                .clone()
+                .unwrap_or_else(|| info.subject.clone()),
             issuer: info.issuer_cn.clone().unwrap_or_default(),
             serial: info.serial_hex.clone(),
             fingerprint_sha256: info.fingerprint_sha256.clone(),
@@ -224,7 +229,12 @@ impl Service {
 
     /// The Id a binding is kept under, after checking it names something
     /// of the site.
-    fn binding_id(&self, target: BindingTarget, site_id: u64, id: Option<&str>) -> EsaResult<String> {
+    fn binding_id(
+        &self,
+        target: BindingTarget,
+        site_id: u64,
+        id: Option<&str>,
+    ) -> EsaResult<String> {
         let id = id.map(str::trim).filter(|i| !i.is_empty());
         match (target, id) {
             (_, None) => self
@@ -325,7 +335,12 @@ impl Service {
             .uploads(site_id)
             .map_err(store_err)?
             .iter()
-            .map(|m| (upload_info(m, now), bindings.remove(&m.id).unwrap_or_default()))
+            .map(|m| {
+                (
+                    upload_info(m, now),
+                    bindings.remove(&m.id).unwrap_or_default(),
+                )
+            })
             .collect())
     }
 

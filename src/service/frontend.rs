@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{IssueDefaults, Service, SiteSummary, store_err};
+use crate::config::{AccessKey, ServeConfig};
 use crate::error::EsaResult;
 
 impl Service {
@@ -85,5 +86,10 @@ impl Service {
         self.config.ca.protect_key
             && self.ca_key_protected(site_id) == Ok(false)
             && self.store.ca_meta(site_id).ok().flatten().is_some()
+    }
+
+    /// The `[serve]` table and the `[[access_key]]` tables, for `serve`.
+    pub fn serve_settings(&self) -> (&ServeConfig, &[AccessKey]) {
+        (&self.config.serve, &self.config.access_keys)
     }
 }

@@ -10,7 +10,9 @@
 //! whatever is ready ([`Service::commit_creates`]). Each request keeps its
 //! own rules and errors: a quota or CA refusal fails that request alone.
 
-use super::create::{KeyChoice, Leaf, LeafKey, ValidRequest, check_against_ca, created_response, issue_record};
+use super::create::{
+    KeyChoice, Leaf, LeafKey, ValidRequest, check_against_ca, created_response, issue_record,
+};
 use super::{CreateRequest, CreateResponse, Secret, Service, pki_err, store_err};
 use crate::base::clock::now_seconds;
 use crate::base::random;
@@ -35,7 +37,11 @@ impl Service {
     pub fn prepare_create(&self, req: &CreateRequest) -> EsaResult<PreparedCreate> {
         let valid = self.validate(req)?;
         let now = now_seconds();
-        check_against_ca(now, valid.validity_days, self.planned_ca_end(&valid.site, now)?)?;
+        check_against_ca(
+            now,
+            valid.validity_days,
+            self.planned_ca_end(&valid.site, now)?,
+        )?;
         let generated = match &valid.key {
             KeyChoice::Generate(t) => Some(pki::generate(*t).map_err(pki_err)?),
             KeyChoice::Csr(_) => None,
@@ -60,12 +66,20 @@ impl Service {
         let mut cas: Vec<(u64, SiteCa, CaMeta)> = Vec::new();
         let mut adding: Vec<(u64, u64)> = Vec::new();
         let mut results: Vec<Option<EsaResult<CreateResponse>>> = (0..n).map(|_| None).collect();
-        let mut signed: Vec<(usize, IssuedCert, CertMeta, Option<GeneratedKey>, Option<Actor>)> =
-            Vec::with_capacity(n);
+        let mut signed: Vec<(
+            usize,
+            IssuedCert,
+            CertMeta,
+            Option<GeneratedKey>,
+            Option<Actor>,
+        )> = Vec::with_capacity(n);
 
         for (i, item) in items.into_iter().enumerate() {
             let v = &item.valid;
-            let pending = adding.iter().find(|(s, _)| *s == v.site.id).map_or(0, |a| a.1);
+            let pending = adding
+                .iter()
+                .find(|(s, _)| *s == v.site.id)
+                .map_or(0, |a| a.1);
             let mut step = || -> EsaResult<(IssuedCert, CertMeta)> {
                 self.check_quota(&lock, &v.site, now, pending + 1, None)?;
                 check_against_ca(now, v.validity_days, self.planned_ca_end(&v.site, now)?)?;
@@ -126,7 +140,10 @@ impl Service {
             drop(entries);
             match committed {
                 Ok(_) => {
-                    tracing::info!(count = signed.len(), "issued client certificates (group commit)");
+                    tracing::info!(
+                        count = signed.len(),
+                        "issued client certificates (group commit)"
+                    );
                     for (i, cert, meta, key, _) in signed {
                         let key = key.map(|g| Secret(g.pkcs8_pem)).unwrap_or_default();
                         results[i] = Some(Ok(created_response(&meta, cert.pem, key)));
@@ -177,7 +194,9 @@ mod tests {
     #[test]
     fn a_group_issues_each_and_fails_alone_past_the_quota() {
         let (_d, s) = service("max_client_certificates = 3");
-        let items: Vec<_> = (0..5).map(|_| s.prepare_create(&req("7")).unwrap()).collect();
+        let items: Vec<_> = (0..5)
+            .map(|_| s.prepare_create(&req("7")).unwrap())
+            .collect();
         let out = s.commit_creates(items);
         let ok = out.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 3, "{out:?}");
@@ -187,10 +206,17 @@ mod tests {
                 crate::error::ErrorCode::QuotaCheckFailed
             );
         }
-        let listed = s.list(&super::super::ListQuery::default()).unwrap().response.result;
+        let listed = s
+            .list(&super::super::ListQuery::default())
+            .unwrap()
+            .response
+            .result;
         assert_eq!(listed.len(), 3);
         let first = out[0].as_ref().unwrap();
         assert!(first.private_key.expose().contains("PRIVATE KEY"));
-        assert!(s.prepare_create(&req("8")).is_err(), "rules apply before the commit");
+        assert!(
+            s.prepare_create(&req("8")).is_err(),
+            "rules apply before the commit"
+        );
     }
 }

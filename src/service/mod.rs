@@ -23,9 +23,9 @@ pub use backend::MAX_PAGE_SIZE;
 pub use bulk::{BATCH, MAX_COUNT, numbered};
 pub use cafamily::BindingTarget;
 pub use create::{KeyChoice, ValidRequest};
-pub use group::PreparedCreate;
 pub use doctor::{DoctorReport, Finding, Severity};
 pub use export::{ExportWhat, check_p12_password};
+pub use group::PreparedCreate;
 pub use protect::{
     CA_PASSPHRASE_ENV, PassphrasePrompt, PassphrasePurpose, check_ca_passphrase,
     read_passphrase_file,

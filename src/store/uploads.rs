@@ -69,8 +69,7 @@ impl Store {
         let dir = self.uploads_dir(meta.site_id);
         create_private_dir_all(&dir).map_err(io_err("create directory", &dir))?;
         let pem_path = dir.join(format!("{}.pem", meta.id));
-        replace(&pem_path, pem.as_bytes(), FILE_MODE_PUBLIC)
-            .map_err(io_err("write", &pem_path))?;
+        replace(&pem_path, pem.as_bytes(), FILE_MODE_PUBLIC).map_err(io_err("write", &pem_path))?;
         let meta_path = dir.join(format!("{}.toml", meta.id));
         replace(&meta_path, &toml_bytes(meta)?, FILE_MODE_PRIVATE)
             .map_err(io_err("write", &meta_path))
@@ -131,7 +130,12 @@ impl Store {
 
     /// Removes an uploaded CA (the `.toml` first: the upload is gone at
     /// once, a crash leaves only an ignored `.pem`).
-    pub fn delete_upload(&self, _lock: &WriteLock, site_id: u64, id: &str) -> Result<(), StoreError> {
+    pub fn delete_upload(
+        &self,
+        _lock: &WriteLock,
+        site_id: u64,
+        id: &str,
+    ) -> Result<(), StoreError> {
         check_id(id)?;
         let dir = self.uploads_dir(site_id);
         for file in [format!("{id}.toml"), format!("{id}.pem")] {
@@ -217,15 +221,29 @@ mod tests {
         let lock = store.lock().unwrap();
         let a = "a".repeat(32);
         let b = "b".repeat(32);
-        store.insert_upload(&lock, &meta(&b, "2026-01-02 00:00:00"), "PEM-B").unwrap();
-        store.insert_upload(&lock, &meta(&a, "2026-01-03 00:00:00"), "PEM-A").unwrap();
-        let ids: Vec<_> = store.uploads(7).unwrap().into_iter().map(|m| m.id).collect();
+        store
+            .insert_upload(&lock, &meta(&b, "2026-01-02 00:00:00"), "PEM-B")
+            .unwrap();
+        store
+            .insert_upload(&lock, &meta(&a, "2026-01-03 00:00:00"), "PEM-A")
+            .unwrap();
+        let ids: Vec<_> = store
+            .uploads(7)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(ids, [b.clone(), a.clone()], "oldest first");
         assert_eq!(store.upload(7, &a).unwrap().unwrap().1, "PEM-A");
         assert!(store.upload(7, "../etc").unwrap().is_none());
-        assert!(store.upload(8, &a).unwrap().is_none(), "uploads belong to one site");
+        assert!(
+            store.upload(8, &a).unwrap().is_none(),
+            "uploads belong to one site"
+        );
 
-        store.set_binding(&lock, 7, &a, &["x.example.com".into()]).unwrap();
+        store
+            .set_binding(&lock, 7, &a, &["x.example.com".into()])
+            .unwrap();
         assert_eq!(store.bindings(7).unwrap()[&a], ["x.example.com"]);
         store.set_binding(&lock, 7, &a, &[]).unwrap();
         assert!(store.bindings(7).unwrap().is_empty());
