@@ -2,6 +2,8 @@
 //! (never the user's home), the built binary, and the `openssl` CLI.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
