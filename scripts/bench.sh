@@ -35,3 +35,4 @@ rounds=40 big=100000
 [ "${QUICK:-}" = 1 ] && { rounds=15; big=30000; }
 python3 scripts/bench_process.py --esa target/release/esa-certs --rounds "$rounds" --big "$big" \
   --crypto-p256-us "$p256_us" --crypto-rsa-ms "$rsa_us"
+echo; echo "== serve vs cfssl serve"; bash scripts/bench_serve.sh

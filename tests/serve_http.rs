@@ -30,15 +30,24 @@ fn malformed_and_oversized_requests_get_errors_not_hangs() {
     let p = server.port;
 
     // Unsigned: 403 InvalidToken, with the RequestId in body and header.
-    let r = raw(p, b"GET /?Action=ListSites HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = raw(
+        p,
+        b"GET /?Action=ListSites HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(r.starts_with("HTTP/1.1 403"), "{r}");
     let b = body_of(&r);
     assert_eq!(b["Code"], "Unauthorized.InvalidToken");
     let rid = b["RequestId"].as_str().unwrap();
-    assert!(r.to_ascii_lowercase().contains(&format!("x-acs-request-id: {}", rid.to_ascii_lowercase())));
+    assert!(
+        r.to_ascii_lowercase()
+            .contains(&format!("x-acs-request-id: {}", rid.to_ascii_lowercase()))
+    );
 
     // A declared body over 1 MiB: 413 at once, without reading it.
-    let r = raw(p, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n");
+    let r = raw(
+        p,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n",
+    );
     assert!(r.starts_with("HTTP/1.1 413"), "{r}");
     assert_eq!(body_of(&r)["Code"], "RequestEntityTooLarge");
 
@@ -60,12 +69,16 @@ fn malformed_and_oversized_requests_get_errors_not_hangs() {
 
     // A client that never finishes its headers is cut off (10 s).
     let mut slow = TcpStream::connect(("127.0.0.1", p)).unwrap();
-    slow.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
     let started = std::time::Instant::now();
     let mut buf = Vec::new();
     let _ = slow.read_to_end(&mut buf);
-    assert!(started.elapsed() < Duration::from_secs(25), "the slow client was dropped");
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the slow client was dropped"
+    );
 
     // The server still answers afterwards and stops cleanly.
     let r = raw(p, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -76,7 +89,11 @@ fn malformed_and_oversized_requests_get_errors_not_hangs() {
 #[test]
 fn unauthenticated_loopback_needs_the_flag_and_unknown_actions_are_named() {
     let w = World::new("");
-    let out = w.cmd().args(["serve", "--listen", "127.0.0.1:0"]).output().unwrap();
+    let out = w
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
     common::assert_code(&out, "InvalidParameter.Config");
     let out = w
         .cmd()
@@ -87,10 +104,16 @@ fn unauthenticated_loopback_needs_the_flag_and_unknown_actions_are_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
 
     let server = w.serve(&["--insecure-no-auth"]);
-    let r = raw(server.port, b"GET /?Action=Nope&Version=2024-09-10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = raw(
+        server.port,
+        b"GET /?Action=Nope&Version=2024-09-10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(r.starts_with("HTTP/1.1 400"), "{r}");
     assert_eq!(body_of(&r)["Code"], "InvalidAction.NotFound");
-    let r = raw(server.port, b"GET /?Action=ListSites HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let r = raw(
+        server.port,
+        b"GET /?Action=ListSites HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
     assert_eq!(body_of(&r)["Sites"][0]["SiteName"], "example.com");
 }
@@ -101,8 +124,15 @@ fn a_secret_file_others_can_read_is_refused() {
     let w = World::new("").with_access_key();
     let secret = w.path("ak.secret");
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let out = w.cmd().args(["serve", "--listen", "127.0.0.1:0"]).output().unwrap();
+    let out = w
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
     common::assert_code(&out, "InvalidParameter.Config");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("chmod 600") && !err.contains(common::server::SECRET), "{err}");
+    assert!(
+        err.contains("chmod 600") && !err.contains(common::server::SECRET),
+        "{err}"
+    );
 }

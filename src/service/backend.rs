@@ -2,14 +2,60 @@
 //! ESA API's `SiteId` checked against the certificate where a caller gives
 //! one (ESA addresses every certificate by site and Id).
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use super::{ListQuery, Service};
+use crate::api::Status;
 use crate::api::{
     Backend, CreateRequest, CreateResponse, GetResponse, InputRules, ListResponse, Origin, Page,
     RenewResponse, Secret, SitesResponse, StatusChangeResponse,
 };
+use crate::base::clock::{self, now_seconds};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::RevocationReason;
 use crate::store::CertMeta;
+
+/// Writes of this process in and out, and the page cache they guard.
+///
+/// ListClientCertificates pages through a site's listing; reading and
+/// sorting 100,000 entries for every page would cost ~100 ms, so the
+/// sorted listing is kept per site and reused while (a) no write of this
+/// process began or ended since it was read, and none was in flight while
+/// it was read, and (b) the store's [`crate::store::Store::change_stamp`]
+/// (folder modification times, which other processes' writes move) is
+/// unchanged. Statuses are derived again for the rows of each page, so a
+/// certificate that expired since is shown expired.
+#[derive(Debug, Default)]
+pub struct Writes {
+    begun: AtomicU64,
+    ended: AtomicU64,
+    pages: Mutex<HashMap<u64, Cached>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    writes: u64,
+    stamp: u64,
+    listing: Arc<ListResponse>,
+}
+
+impl Writes {
+    pub(super) fn begin(&self) {
+        self.begun.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(super) fn end(&self) {
+        self.ended.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The number of finished writes when none is in flight.
+    fn quiet(&self) -> Option<u64> {
+        let ended = self.ended.load(Ordering::SeqCst);
+        (self.begun.load(Ordering::SeqCst) == ended).then_some(ended)
+    }
+}
 
 /// Largest ListClientCertificates page (ESA's bound).
 pub const MAX_PAGE_SIZE: u64 = 100;
@@ -31,25 +77,70 @@ impl Service {
     /// page past the end is empty).
     pub fn list_page(&self, site_id: u64, page: u64, size: u64) -> EsaResult<ListResponse> {
         check_page(page, size, None)?;
-        let mut all = self
-            .list(&ListQuery {
+        let all = self.site_listing(site_id)?;
+        let total = all.result.len();
+        let start = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
+        let now = now_seconds();
+        let rows: Vec<_> = all
+            .result
+            .iter()
+            .skip(start)
+            .take(size as usize)
+            .map(|c| {
+                let mut c = c.clone();
+                c.status = Status::derive(
+                    c.status == Status::Revoked,
+                    clock::parse_esa_time(&c.not_after),
+                    now,
+                );
+                c
+            })
+            .collect();
+        Ok(ListResponse {
+            request_id: crate::base::random::new_request_id(),
+            total_count: total,
+            page_number: usize::try_from(page).unwrap_or(usize::MAX),
+            page_size: size as usize,
+            site_id: all.site_id,
+            site_name: all.site_name.clone(),
+            result: rows,
+        })
+    }
+
+    /// The whole sorted listing of a site, from the page cache when it is
+    /// still current (see [`Writes`]).
+    fn site_listing(&self, site_id: u64) -> EsaResult<Arc<ListResponse>> {
+        let before = self.writes.quiet();
+        let stamp = self.store.change_stamp().ok();
+        if let (Some(w), Some(st)) = (before, stamp)
+            && let Ok(pages) = self.writes.pages.lock()
+            && let Some(c) = pages.get(&site_id)
+            && c.writes == w
+            && c.stamp == st
+        {
+            return Ok(c.listing.clone());
+        }
+        let listing = Arc::new(
+            self.list(&ListQuery {
                 site_id: Some(site_id),
                 ..ListQuery::default()
             })?
-            .response;
-        let total = all.result.len();
-        let start = usize::try_from((page - 1).saturating_mul(size)).unwrap_or(usize::MAX);
-        let rows: Vec<_> = if start >= total {
-            Vec::new()
-        } else {
-            let end = start.saturating_add(size as usize).min(total);
-            all.result.drain(start..end).collect()
-        };
-        all.result = rows;
-        all.total_count = total;
-        all.page_number = usize::try_from(page).unwrap_or(usize::MAX);
-        all.page_size = size as usize;
-        Ok(all)
+            .response,
+        );
+        if let (Some(w), Some(st)) = (before, stamp)
+            && self.writes.quiet() == Some(w)
+            && let Ok(mut pages) = self.writes.pages.lock()
+        {
+            pages.insert(
+                site_id,
+                Cached {
+                    writes: w,
+                    stamp: st,
+                    listing: listing.clone(),
+                },
+            );
+        }
+        Ok(listing)
     }
 }
 

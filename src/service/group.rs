@@ -29,6 +29,16 @@ pub struct PreparedCreate {
     actor: Option<Actor>,
 }
 
+/// A signed create waiting to be published: its place in the group, the
+/// certificate, its record, its key and who asked.
+type Signed = (
+    usize,
+    IssuedCert,
+    CertMeta,
+    Option<GeneratedKey>,
+    Option<Actor>,
+);
+
 impl Service {
     /// The part of a create that needs no lock: every input rule, the
     /// early check against the CA's end, the key generation and the Id.
@@ -66,13 +76,7 @@ impl Service {
         let mut cas: Vec<(u64, SiteCa, CaMeta)> = Vec::new();
         let mut adding: Vec<(u64, u64)> = Vec::new();
         let mut results: Vec<Option<EsaResult<CreateResponse>>> = (0..n).map(|_| None).collect();
-        let mut signed: Vec<(
-            usize,
-            IssuedCert,
-            CertMeta,
-            Option<GeneratedKey>,
-            Option<Actor>,
-        )> = Vec::with_capacity(n);
+        let mut signed: Vec<Signed> = Vec::with_capacity(n);
 
         for (i, item) in items.into_iter().enumerate() {
             let v = &item.valid;

@@ -17,7 +17,7 @@ impl Service {
         id: &str,
         op: Lifecycle,
         apply: impl FnOnce(&mut CertMeta, OffsetDateTime),
-    ) -> EsaResult<(Entry, WriteLock)> {
+    ) -> EsaResult<(Entry, super::ServiceLock)> {
         let id = Self::parse_id(id)?.to_owned();
         let lock = self.lock()?;
         let mut e = self.entry(&id)?;

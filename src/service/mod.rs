@@ -102,6 +102,29 @@ pub struct Service {
     rules: Arc<crate::api::InputRules>,
     store: Store,
     passphrases: Arc<protect::Passphrases>,
+    /// Writes of this process: every write holds a [`ServiceLock`].
+    writes: Arc<backend::Writes>,
+}
+
+/// The store's write lock as the service holds it: counts the write in
+/// and out, so the page cache of ListClientCertificates never serves what
+/// a write of this process has changed (see [`backend`]).
+pub(crate) struct ServiceLock {
+    lock: WriteLock,
+    writes: Arc<backend::Writes>,
+}
+
+impl std::ops::Deref for ServiceLock {
+    type Target = WriteLock;
+    fn deref(&self) -> &WriteLock {
+        &self.lock
+    }
+}
+
+impl Drop for ServiceLock {
+    fn drop(&mut self) {
+        self.writes.end();
+    }
 }
 
 pub(crate) fn store_err(e: StoreError) -> EsaError {
@@ -144,21 +167,32 @@ impl Service {
             config: Arc::new(config),
             store,
             passphrases: protect::new_passphrases(),
+            writes: Arc::default(),
         })
     }
 
+    #[cfg(test)]
     pub fn config(&self) -> &Config {
         &self.config
     }
 
+    #[cfg(test)]
     pub fn store(&self) -> &Store {
         &self.store
     }
 
     /// Takes the store's write lock and repairs what a crashed writer may
     /// have left: a CRL that was marked for regeneration but not rewritten.
-    pub(crate) fn lock(&self) -> EsaResult<WriteLock> {
-        let lock = self.store.lock().map_err(store_err)?;
+    pub(crate) fn lock(&self) -> EsaResult<ServiceLock> {
+        self.writes.begin();
+        let lock = ServiceLock {
+            lock: self
+                .store
+                .lock()
+                .inspect_err(|_| self.writes.end())
+                .map_err(store_err)?,
+            writes: self.writes.clone(),
+        };
         for site in self.store.sites_with_stale_crl().map_err(store_err)? {
             tracing::warn!(
                 site,

@@ -263,24 +263,7 @@ pub struct App {
 
 impl App {
     pub fn new(service: Service, theme: Theme) -> App {
-        let sites = service
-            .config()
-            .sites
-            .iter()
-            .map(|s| SiteSummary {
-                site_id: s.id,
-                site_name: s.name.clone(),
-                ca_certificate_id: String::new(),
-                ca_common_name: String::new(),
-                ca_not_after: String::new(),
-                ca_key_type: String::new(),
-                active: 0,
-                revoked: 0,
-                expired: 0,
-                expiring_soon: 0,
-                max_client_certificates: s.max_client_certificates,
-            })
-            .collect();
+        let sites = service.declared_sites();
         let mut app = App {
             service,
             theme,

@@ -196,15 +196,17 @@ impl IssueForm {
     /// A form for `site_id` (else the first site), with the config's
     /// defaults.
     pub fn new(service: &Service, sites: &[SiteSummary], site_id: Option<u64>) -> IssueForm {
-        let cfg = service.config();
+        let rules = service.input_rules();
+        let defaults = service.issue_defaults();
         // The config's list is the authority; the loaded summaries may lag.
-        let sites: Vec<(u64, String)> = if cfg.sites.is_empty() {
+        let sites: Vec<(u64, String)> = if rules.sites.is_empty() {
             sites
                 .iter()
                 .map(|s| (s.site_id, sanitize(&s.site_name)))
                 .collect()
         } else {
-            cfg.sites
+            rules
+                .sites
                 .iter()
                 .map(|s| (s.id, sanitize(&s.name)))
                 .collect()
@@ -212,12 +214,12 @@ impl IssueForm {
         let site = site_id
             .and_then(|id| sites.iter().position(|s| s.0 == id))
             .unwrap_or(0);
-        let key_type = default_key_index(cfg.defaults.pkey_type);
+        let key_type = default_key_index(defaults.pkey_type);
         let mut form = IssueForm {
             sites,
             site,
             source: Source::Generate,
-            days: TextInput::limited(&cfg.defaults.validity_days.to_string(), DAYS_MAX_CHARS),
+            days: TextInput::limited(&defaults.validity_days.to_string(), DAYS_MAX_CHARS),
             key_type,
             csr: MultiLine::new(MAX_CSR_BYTES + 1),
             csr_preview: None,

@@ -1246,7 +1246,7 @@ fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
         "site example.com has no CA yet (it is created by the first issuance)"
     );
     assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
-    assert!(h.app.service().store().ca_cert_pem(SITE).unwrap().is_none());
+    assert!(h.app.service().existing_ca_pem(SITE).unwrap().is_none());
     assert!(!h.app.applies(super::action::Cmd::CopyCa));
     // With a CA but a filter that hides every row, A still copies it.
     h.issue("ca.example", "", 30);
@@ -1257,7 +1257,7 @@ fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
     h.key(KeyCode::Enter);
     assert!(h.app.table.is_empty());
     h.ch('A');
-    let ca = h.app.service().store().ca_cert_pem(SITE).unwrap().unwrap();
+    let ca = h.app.service().existing_ca_pem(SITE).unwrap().unwrap();
     assert_eq!(h.copies.len(), 1);
     assert_eq!(h.copies[0].1, ca);
     assert!(h.note().starts_with("Sent CA certificate of example.com"));
@@ -2078,7 +2078,7 @@ fn a_protected_ca_key_asks_for_its_passphrase() {
     h.key(KeyCode::Esc);
     assert!(h.app.popup.is_none());
     assert!(matches!(h.app.screen, Screen::Form(_)));
-    assert!(h.app.service().store().ca_meta(SITE).unwrap().is_none());
+    assert!(!h.app.service().sites_with_ca().unwrap().contains(&SITE));
     assert!(!h.app.service().ca_key_protected(SITE).unwrap());
     // Again, typed the same twice: issued, with an encrypted CA key.
     h.key(KeyCode::Enter);

@@ -28,7 +28,7 @@ impl App {
     /// not create one.
     pub(super) fn copy_ca(&mut self, site_id: u64) {
         let site = self.site_label(site_id);
-        match self.service.store().ca_cert_pem(site_id) {
+        match self.service.existing_ca_pem(site_id) {
             Ok(Some(pem)) => self.copy(
                 format!("CA certificate of {}", short(&site)),
                 Zeroizing::new(pem),
@@ -38,10 +38,7 @@ impl App {
                 "site {} has no CA yet (it is created by the first issuance)",
                 short(&site)
             )),
-            Err(e) => self.fail(
-                "Cannot read the CA certificate",
-                crate::service::store_err(e),
-            ),
+            Err(e) => self.fail("Cannot read the CA certificate", e),
         }
     }
 
@@ -183,7 +180,7 @@ impl App {
         let view = Box::new(ResultView {
             name,
             pkey_type,
-            key_kept: self.service.config().store.keep_private_keys,
+            key_kept: self.service.keeps_private_keys(),
             site_id: resp.site_id,
             scroll: Scroll::default(),
             leave_armed: false,
@@ -356,7 +353,7 @@ impl App {
                 self.screen = Screen::Result(Box::new(ResultView {
                     name,
                     pkey_type,
-                    key_kept: self.service.config().store.keep_private_keys,
+                    key_kept: self.service.keeps_private_keys(),
                     resp,
                     site_id,
                     scroll: Scroll::default(),
