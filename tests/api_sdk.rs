@@ -249,3 +249,43 @@ fn the_v1_hmac_sha1_sdk_is_verified_too() {
     assert_eq!(out["error"]["code"], "Unauthorized.InvalidToken");
     assert_eq!(out["error"]["status"], 403);
 }
+
+#[test]
+fn the_sdk_speaks_https_to_serve_with_a_private_root() {
+    let Some(py) = sdk_python() else { return };
+    require_openssl!();
+    let w = World::new("").with_access_key();
+    let key = w.path("tls.key");
+    let cert = w.path("tls.pem");
+    let (ok, text) = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ]);
+    assert!(ok, "{text}");
+    let server = w.serve(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let out = drive(&py, "tls", &server, SITE, &[cert.to_str().unwrap()]);
+    assert_eq!(out["sites"], 2);
+    let id = out["id"].as_str().unwrap();
+    assert_eq!(w.json(&["show", id, "--json"])["Result"]["Id"], id);
+}

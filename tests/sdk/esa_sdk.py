@@ -214,4 +214,12 @@ def v1():
     return {"created": created["Id"], "got": got["Result"]["Id"], "error": err}
 
 
-print(json.dumps({"all-ops": all_ops, "errors": errors, "concurrent": concurrent, "v1": v1}[SCENARIO]()))
+def tls():
+    c = Client(Config(access_key_id="testAKID", access_key_secret="testSecret",
+                      endpoint=f"localhost:{PORT}", protocol="https", ca=ARGS[0]))
+    b = c.create_client_certificate(m.CreateClientCertificateRequest(
+        site_id=SITE, pkey_type="ECC_256", validity_days=30)).body
+    return {"id": b.id, "sites": len(c.list_sites(m.ListSitesRequest()).body.sites)}
+
+
+print(json.dumps({"tls": tls, "all-ops": all_ops, "errors": errors, "concurrent": concurrent, "v1": v1}[SCENARIO]()))
