@@ -128,9 +128,10 @@ impl Service {
     /// Whether the site's CA key is stored encrypted. `false` when the CA
     /// does not exist yet.
     pub fn ca_key_protected(&self, site_id: u64) -> EsaResult<bool> {
-        match std::fs::read_to_string(self.store.ca_key_path(site_id)) {
-            Ok(text) => Ok(pki::is_protected(&text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        // Read as every store file is: bounded, never through a link.
+        match self.store.ca_key_pem(site_id) {
+            Ok(Some(text)) => Ok(pki::is_protected(&text)),
+            Ok(None) => Ok(false),
             Err(e) => Err(EsaError::internal(format!(
                 "cannot read the CA key of site {site_id}: {e}"
             ))),
