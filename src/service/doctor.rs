@@ -221,6 +221,7 @@ impl Service {
             );
         }
         self.check_audit(&mut d);
+        self.check_rekey(&mut d);
         let sites = self.store.site_ids().map_err(store_err)?;
         for site in sites {
             d.sites += 1;
@@ -725,6 +726,45 @@ impl Service {
                 ),
             }
         }
+    }
+
+    /// A `ca rekey-protect` cut short: which sites are under the new
+    /// passphrase and which still under the old.
+    fn check_rekey(&self, d: &mut Diagnosis) {
+        let path = self.store.rekey_journal_path();
+        let journal = match self.store.rekey_journal() {
+            Ok(Some(j)) => j,
+            Ok(None) => return,
+            Err(e) => {
+                d.problem("rekey-interrupted", None, None, &path, e.to_string());
+                return;
+            }
+        };
+        let progress = self.store.rekey_progress(&journal);
+        let sites = |want: store::RekeyState| -> Vec<u64> {
+            progress
+                .iter()
+                .filter(|(_, s)| *s == want)
+                .map(|(site, _)| *site)
+                .collect()
+        };
+        let changed = sites(store::RekeyState::Changed);
+        d.problem(
+            "rekey-interrupted",
+            None,
+            None,
+            &path,
+            format!(
+                "`ca rekey-protect` was interrupted: the CA keys of site(s) {:?} are under the new passphrase, those of site(s) {:?} still under the old one{}; run the same command again (current passphrase: the old one) to finish",
+                sites(store::RekeyState::Done),
+                sites(store::RekeyState::Pending),
+                if changed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", and those of site(s) {changed:?} changed since")
+                }
+            ),
+        );
     }
 
     /// The audit log: lines skipped (notes), or a log that cannot be read.

@@ -183,9 +183,7 @@ impl Store {
             };
             let ft = m.file_type();
             let name = e.file_name().to_string_lossy().into_owned();
-            let wants_dir = p
-                .strip_prefix(&self.root)
-                .is_ok_and(|rel| layout_wants_dir(rel));
+            let wants_dir = p.strip_prefix(&self.root).is_ok_and(layout_wants_dir);
             if ft.is_symlink() {
                 found.push(TreeFinding::Symlink { path: p });
             } else if wants_dir && !ft.is_dir() {

@@ -34,10 +34,12 @@ mod index;
 mod inspect;
 mod journal;
 mod meta;
+mod rekey;
 
 pub use audit::{AUDIT_FILE, AuditLog, AuditRecord, current_user, record as audit_record};
 pub use inspect::{CaFiles, EntryFiles, Folder, ModeRule, TreeFinding, read as inspect_read};
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
+pub use rekey::{RekeyJournal, RekeySite, RekeyState, key_digest};
 
 // The file primitives are the ground floor's; the store adds its layout,
 // its lock and its journal on top.
