@@ -22,7 +22,7 @@ pub fn init(store_root: &Path) {
         .create(true)
         .append(true)
         .mode(crate::base::fs::FILE_MODE_PRIVATE)
-        .custom_flags(crate::base::fs::NO_FOLLOW)
+        .custom_flags(crate::base::fs::NO_FOLLOW_NO_BLOCK)
         .open(dir.join("esa-certs.log"))
     else {
         return;

@@ -140,22 +140,66 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// `O_NOFOLLOW`: the store's own files are opened only if they are not
-/// symbolic links, so a link planted in the store can neither redirect a
-/// write (audit log, lock, cache, log) nor pass another file off as a key.
-pub const NO_FOLLOW: i32 = libc::O_NOFOLLOW;
+/// `O_NOFOLLOW | O_NONBLOCK`, for every open of a store file. No follow:
+/// a symbolic link planted in the store can neither redirect a write
+/// (audit log, lock, cache, log) nor pass another file off as a key.
+/// No block: a FIFO in place of a store file would otherwise hang the open
+/// until someone writes to it (a socket fails at once either way). The
+/// flag changes nothing for the regular files the store is made of; the
+/// opener then refuses anything else ([`ensure_regular`]).
+pub const NO_FOLLOW_NO_BLOCK: i32 = libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
-/// Opens a store file for reading without following a symbolic link.
+/// What a file type is, in words, for errors and `doctor`.
+pub fn describe_type(ft: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_file() {
+        "a regular file"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Refuses an open file that is not a regular file (a FIFO, a device, a
+/// directory): the store reads and appends only regular files.
+pub fn ensure_regular(file: &File) -> io::Result<()> {
+    let ft = file.metadata()?.file_type();
+    if ft.is_file() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {}, not a regular file", describe_type(ft)),
+        ))
+    }
+}
+
+/// Opens a store file for reading: never through a symbolic link, never
+/// blocking, and only if it is a regular file.
 pub fn open_no_follow(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
+    let f = OpenOptions::new()
         .read(true)
-        .custom_flags(NO_FOLLOW)
-        .open(path)
+        .custom_flags(NO_FOLLOW_NO_BLOCK)
+        .open(path)?;
+    ensure_regular(&f)?;
+    Ok(f)
 }
 
 /// Reads a file into a string, refusing anything over `limit` bytes so a
 /// damaged or hostile store cannot make us allocate without bound. A
-/// symbolic link is refused (`ELOOP`).
+/// symbolic link is refused (`ELOOP`), and so is anything but a regular
+/// file.
 pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
     use std::io::Read;
     let f = open_no_follow(path)?;
@@ -168,6 +212,20 @@ pub fn read_limited(path: &Path, limit: u64) -> io::Result<String> {
         ));
     }
     Ok(s)
+}
+
+/// Reads at most the first `limit` bytes of a file that is not the
+/// store's (the config, which may be a link): without blocking on a FIFO
+/// and without reading an endless file (`/dev/zero`) to its end.
+pub fn read_prefix(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let mut bytes = Vec::new();
+    f.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -208,5 +266,34 @@ mod tests {
         fs::write(&p, vec![b'a'; 100]).unwrap();
         assert!(read_limited(&p, 99).is_err());
         assert_eq!(read_limited(&p, 100).unwrap().len(), 100);
+    }
+
+    #[test]
+    fn a_fifo_or_socket_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let err = read_limited(&fifo, 10).unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        let sock = dir.path().join("sock");
+        drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
+        assert!(read_limited(&sock, 10).is_err());
+        assert!(read_prefix(&fifo, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_endless_file_is_read_only_to_the_bound() {
+        assert_eq!(
+            read_prefix(Path::new("/dev/zero"), 1000).unwrap().len(),
+            1000
+        );
+        assert!(read_limited(Path::new("/dev/zero"), 1000).is_err());
     }
 }

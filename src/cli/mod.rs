@@ -378,6 +378,9 @@ fn run(cli: Cli) -> EsaResult<()> {
     // write calls without this buffer.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let result = dispatch(&service, command, json, &mut out);
+    for w in service.take_warnings() {
+        eprintln!("warning: {}", crate::text::sanitize(&w));
+    }
     let flushed = out.flush().map_err(stdout_err);
     result.and(flushed)
 }

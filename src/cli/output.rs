@@ -62,6 +62,13 @@ pub fn json<T: Serialize>(out: &mut impl Write, value: &T) -> EsaResult<()> {
 
 pub fn warn_damaged(damaged: &[Damaged]) {
     for d in damaged {
+        if let Some(site) = d.whole_site {
+            eprintln!(
+                "warning: site {site} was not listed, the other sites were: {}",
+                sanitize(&d.reason)
+            );
+            continue;
+        }
         eprintln!(
             "warning: skipped unreadable entry {}: {}",
             sanitize(&d.path.display().to_string()),

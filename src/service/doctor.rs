@@ -11,9 +11,7 @@
 
 use crate::base::clock::{self, now_seconds};
 use crate::base::random;
-use std::collections::{BTreeSet, HashMap};
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -21,7 +19,7 @@ use serde::Serialize;
 use super::{Service, store_err};
 use crate::error::EsaResult;
 use crate::pki;
-use crate::store::{CertMeta, StoredStatus};
+use crate::store::{self, CertMeta, ModeRule, StoredStatus, TreeFinding};
 use crate::text::{clip, sanitize};
 
 /// How much a finding matters.
@@ -117,12 +115,6 @@ impl Diagnosis {
     }
 }
 
-/// Files whose content is public (certificates and CRLs): group/world may
-/// read them, nobody else may write them.
-fn is_public_file(name: &str) -> bool {
-    name.ends_with(".pem") && !name.ends_with(".key.pem")
-}
-
 impl Service {
     /// Checks the store. With `fix`, applies the safe repairs first and
     /// reports what was fixed and what is left. Never deletes anything.
@@ -193,18 +185,7 @@ impl Service {
         let lock = self.lock()?;
         for f in findings.iter().filter(|f| f.kind == "mode-loose") {
             let p = Path::new(&f.path);
-            let Ok(meta) = fs::symlink_metadata(p) else {
-                continue;
-            };
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let mode = if meta.is_dir() {
-                0o700
-            } else if is_public_file(name) {
-                0o644
-            } else {
-                0o600
-            };
-            if let Err(e) = fs::set_permissions(p, fs::Permissions::from_mode(mode)) {
+            if let Err(e) = self.store.narrow_mode(&lock, p) {
                 tracing::warn!(path = %p.display(), error = %e, "doctor could not fix a mode");
             }
         }
@@ -228,8 +209,7 @@ impl Service {
     fn diagnose(&self) -> EsaResult<Diagnosis> {
         let _shared = self.store.read_lock().map_err(store_err)?;
         let mut d = Diagnosis::default();
-        let root = self.store.root().to_path_buf();
-        check_modes(&root, &mut d);
+        self.check_tree(&mut d);
         for name in self.store.leftover_intents().map_err(store_err)? {
             let p = self.store.tmp_path().join(&name);
             d.problem(
@@ -240,17 +220,8 @@ impl Service {
                 "a write was interrupted (crash or kill); the next write command finishes or undoes it (or doctor --fix)",
             );
         }
-        let log = self.store.read_audit().map_err(store_err)?;
-        for (line, why) in &log.skipped {
-            d.add(
-                Severity::Note,
-                "audit-line-skipped",
-                None,
-                None,
-                &self.store.audit_path(),
-                format!("line {line}: {why}"),
-            );
-        }
+        self.check_audit(&mut d);
+        self.check_rekey(&mut d);
         let sites = self.store.site_ids().map_err(store_err)?;
         for site in sites {
             d.sites += 1;
@@ -277,13 +248,12 @@ impl Service {
             return Ok(());
         };
         // The CRL must list exactly the revoked, unexpired serials.
-        let site_dir = self.store.site_dir(site);
-        if site_dir.join("crl.stale").exists() {
+        if let Some(stale) = self.store.crl_marked_stale(site) {
             d.problem(
                 "crl-stale",
                 Some(site),
                 None,
-                &site_dir.join("crl.stale"),
+                &stale,
                 "a status change was interrupted before the CRL was rewritten; the next write command regenerates it (or doctor --fix)",
             );
         }
@@ -296,7 +266,7 @@ impl Service {
             .map(|m| m.serial.clone())
             .collect();
         let crl_path = self.store.crl_path(site);
-        match fs::read_to_string(&crl_path) {
+        match store::inspect_read(&crl_path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => d.problem(
                 "crl-missing",
                 Some(site),
@@ -373,38 +343,37 @@ impl Service {
 
     /// Checks the site CA; returns its certificate PEM when usable.
     fn check_ca(&self, site: u64, d: &mut Diagnosis) -> Option<String> {
-        let dir = self.store.site_dir(site).join("ca");
-        if !dir.exists() {
-            return None;
+        let ca = self.store.inspect_ca(site)?;
+        let dir = ca.dir.clone();
+        if let Err(e) = &ca.meta {
+            d.problem("ca-unreadable", Some(site), None, &ca.meta_path(), e);
         }
-        let read = |name: &str, d: &mut Diagnosis| match fs::read_to_string(dir.join(name)) {
-            Ok(t) => Some(t),
-            Err(e) => {
+        let (cert, key) = match (ca.cert, ca.key) {
+            (Err(e), key) => {
+                d.problem("ca-unreadable", Some(site), None, &dir.join("ca.pem"), e);
+                if let Err(e) = key {
+                    d.problem(
+                        "ca-unreadable",
+                        Some(site),
+                        None,
+                        &dir.join("ca.key.pem"),
+                        e,
+                    );
+                }
+                return None;
+            }
+            (Ok(cert), Err(e)) => {
                 d.problem(
                     "ca-unreadable",
                     Some(site),
                     None,
-                    &dir.join(name),
-                    e.to_string(),
+                    &dir.join("ca.key.pem"),
+                    e,
                 );
-                None
+                (cert, None)
             }
+            (Ok(cert), Ok(key)) => (cert, Some(key)),
         };
-        let meta = read("ca.toml", d);
-        let cert = read("ca.pem", d);
-        let key = read("ca.key.pem", d);
-        if let Some(m) = meta
-            && let Err(e) = toml::from_str::<crate::store::CaMeta>(&m)
-        {
-            d.problem(
-                "ca-unreadable",
-                Some(site),
-                None,
-                &dir.join("ca.toml"),
-                e.message(),
-            );
-        }
-        let cert = cert?;
         let Some(der) = pem::parse(&cert).ok().map(pem::Pem::into_contents) else {
             d.problem(
                 "ca-unreadable",
@@ -459,7 +428,7 @@ impl Service {
                     }
                 })
             } else {
-                Some(zeroize::Zeroizing::new(key))
+                Some(key)
             };
             match plain {
                 Some(k) => match pki::key_matches_cert(&k, &der) {
@@ -497,40 +466,25 @@ impl Service {
         d: &mut Diagnosis,
     ) -> Vec<CertMeta> {
         let mut metas = Vec::new();
-        let Ok(rd) = fs::read_dir(folder) else {
-            return metas;
-        };
-        // id -> which of (.toml, .pem, .key.pem) exist
-        let mut files: HashMap<String, [bool; 3]> = HashMap::new();
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let path = folder.join(&name);
-            let (id, slot) = if let Some(id) = name.strip_suffix(".key.pem") {
-                (id, 2)
-            } else if let Some(id) = name.strip_suffix(".pem") {
-                (id, 1)
-            } else if let Some(id) = name.strip_suffix(".toml") {
-                (id, 0)
+        let found = self.store.inspect_folder(folder);
+        for (path, temporary) in &found.strays {
+            let detail = if *temporary {
+                "a temporary file of an interrupted write (the next write command removes it)"
             } else {
-                (name.as_str(), 3)
+                "an unexpected file in a certificate folder (left as it is)"
             };
-            if slot == 3 || crate::store::check_id(id).is_err() {
-                let detail = if name.contains(".tmp-") {
-                    "a temporary file of an interrupted write (the next write command removes it)"
-                } else {
-                    "an unexpected file in a certificate folder (left as it is)"
-                };
-                d.problem("stray-file", Some(site), None, &path, detail);
-                continue;
-            }
-            files.entry(id.to_owned()).or_default()[slot] = true;
+            d.problem("stray-file", Some(site), None, path, detail);
         }
-        let mut ids: Vec<_> = files.into_iter().collect();
-        ids.sort();
-        for (id, [has_toml, has_pem, has_key]) in ids {
-            let toml_path = folder.join(format!("{id}.toml"));
-            let pem_path = folder.join(format!("{id}.pem"));
-            let key_path = folder.join(format!("{id}.key.pem"));
+        for files in found.entries {
+            let store::EntryFiles {
+                id,
+                toml: toml_path,
+                pem: pem_path,
+                key: key_path,
+                has_toml,
+                has_pem,
+                has_key,
+            } = files;
             let id = id.as_str();
             if !has_toml {
                 for (present, path) in [(has_pem, &pem_path), (has_key, &key_path)] {
@@ -624,7 +578,7 @@ impl Service {
         d: &mut Diagnosis,
     ) {
         let id = Some(meta.id.as_str());
-        let der = match fs::read_to_string(pem_path)
+        let der = match store::inspect_read(pem_path)
             .map_err(|e| e.to_string())
             .and_then(|t| pem::parse(t).map_err(|e| e.to_string()))
         {
@@ -704,7 +658,7 @@ impl Service {
             }
         }
         if let Some(key_path) = key_path {
-            match fs::read_to_string(key_path).map(zeroize::Zeroizing::new) {
+            match store::inspect_read(key_path).map(zeroize::Zeroizing::new) {
                 Err(e) => d.problem("key-unparsable", Some(site), id, key_path, e.to_string()),
                 Ok(key) => match pki::key_matches_cert(&key, &der) {
                     Ok(true) => {}
@@ -722,74 +676,119 @@ impl Service {
     }
 }
 
-/// Reports directories that are not 0700, secret files readable by group
-/// or others, and anything group/world writable. Symlinks are not followed.
-fn check_modes(dir: &Path, d: &mut Diagnosis) {
-    let Ok(meta) = fs::symlink_metadata(dir) else {
-        return;
-    };
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+impl Service {
+    /// The store's walk of its tree, as findings: loose modes, links,
+    /// temporaries, FIFOs and devices, layout folders that are not folders.
+    fn check_tree(&self, d: &mut Diagnosis) {
+        for found in self.store.inspect_tree() {
+            match found {
+                TreeFinding::LooseMode { path, mode, rule } => {
+                    let detail = match rule {
+                        ModeRule::Directory => format!("directory mode {mode:03o}; expected 700"),
+                        ModeRule::Public => {
+                            format!("file mode {mode:03o}; expected 644 or narrower")
+                        }
+                        ModeRule::Private => format!("file mode {mode:03o}; expected 600"),
+                    };
+                    d.problem("mode-loose", None, None, &path, detail);
+                }
+                TreeFinding::Symlink { path } => d.problem(
+                    "symlink",
+                    None,
+                    None,
+                    &path,
+                    "a symbolic link inside the store: esa-certs never follows one and refuses to use it; replace it with the file it stands for",
+                ),
+                TreeFinding::Temporary { path } => d.problem(
+                    "temporary-left",
+                    None,
+                    None,
+                    &path,
+                    "a temporary of an interrupted write; the next write command removes it (or doctor --fix)",
+                ),
+                TreeFinding::Special { path, kind } => d.problem(
+                    "special-file",
+                    None,
+                    None,
+                    &path,
+                    format!(
+                        "{kind} where the store keeps only regular files: the commands refuse to read it (without waiting on it); replace it with the file it stands for, or remove it"
+                    ),
+                ),
+                TreeFinding::NotADirectory { path, kind } => d.problem(
+                    "not-a-directory",
+                    None,
+                    None,
+                    &path,
+                    format!(
+                        "{kind} where the store keeps a folder: the commands cannot use what it should hold (listing skips it); move it away and restore the folder"
+                    ),
+                ),
+            }
+        }
+    }
+
+    /// A `ca rekey-protect` cut short: which sites are under the new
+    /// passphrase and which still under the old.
+    fn check_rekey(&self, d: &mut Diagnosis) {
+        let path = self.store.rekey_journal_path();
+        let journal = match self.store.rekey_journal() {
+            Ok(Some(j)) => j,
+            Ok(None) => return,
+            Err(e) => {
+                d.problem("rekey-interrupted", None, None, &path, e.to_string());
+                return;
+            }
+        };
+        let progress = self.store.rekey_progress(&journal);
+        let sites = |want: store::RekeyState| -> Vec<u64> {
+            progress
+                .iter()
+                .filter(|(_, s)| *s == want)
+                .map(|(site, _)| *site)
+                .collect()
+        };
+        let changed = sites(store::RekeyState::Changed);
         d.problem(
-            "mode-loose",
+            "rekey-interrupted",
             None,
             None,
-            dir,
-            format!("directory mode {mode:03o}; expected 700"),
+            &path,
+            format!(
+                "`ca rekey-protect` was interrupted: the CA keys of site(s) {:?} are under the new passphrase, those of site(s) {:?} still under the old one{}; run the same command again (current passphrase: the old one) to finish",
+                sites(store::RekeyState::Done),
+                sites(store::RekeyState::Pending),
+                if changed.is_empty() {
+                    String::new()
+                } else {
+                    format!(", and those of site(s) {changed:?} changed since")
+                }
+            ),
         );
     }
-    let Ok(rd) = fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        let Ok(m) = fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if m.file_type().is_symlink() {
-            d.problem(
-                "symlink",
-                None,
-                None,
-                &p,
-                "a symbolic link inside the store: esa-certs never follows one and refuses to use it; replace it with the file it stands for",
-            );
-        } else if m.is_dir() {
-            check_modes(&p, d);
-        } else if e
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"))
-        {
-            d.problem(
-                "temporary-left",
-                None,
-                None,
-                &p,
-                "a temporary of an interrupted write; the next write command removes it (or doctor --fix)",
-            );
-        } else {
-            let mode = m.permissions().mode() & 0o777;
-            let name = e.file_name().to_string_lossy().into_owned();
-            let loose = if is_public_file(&name) {
-                mode & 0o022 != 0
-            } else {
-                mode & 0o077 != 0
-            };
-            if loose {
-                let expected = if is_public_file(&name) {
-                    "644 or narrower"
-                } else {
-                    "600"
-                };
-                d.problem(
-                    "mode-loose",
-                    None,
-                    None,
-                    &p,
-                    format!("file mode {mode:03o}; expected {expected}"),
-                );
+
+    /// The audit log: lines skipped (notes), or a log that cannot be read.
+    fn check_audit(&self, d: &mut Diagnosis) {
+        match self.store.read_audit() {
+            Ok(log) => {
+                for (line, why) in &log.skipped {
+                    d.add(
+                        Severity::Note,
+                        "audit-line-skipped",
+                        None,
+                        None,
+                        &self.store.audit_path(),
+                        format!("line {line}: {why}"),
+                    );
+                }
             }
+            Err(e) => d.problem(
+                "audit-unreadable",
+                None,
+                None,
+                &self.store.audit_path(),
+                format!("{e}; commands that write cannot append their records"),
+            ),
         }
     }
 }

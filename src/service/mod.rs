@@ -265,4 +265,11 @@ impl Service {
     pub fn change_stamp(&self) -> EsaResult<u64> {
         self.store.change_stamp().map_err(store_err)
     }
+
+    /// What the store had to say to the user since the last call (e.g.
+    /// that it read without the lock on a read-only store); the CLI prints
+    /// these on stderr.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.store.take_warnings()
+    }
 }

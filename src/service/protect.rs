@@ -128,9 +128,10 @@ impl Service {
     /// Whether the site's CA key is stored encrypted. `false` when the CA
     /// does not exist yet.
     pub fn ca_key_protected(&self, site_id: u64) -> EsaResult<bool> {
-        match std::fs::read_to_string(self.store.ca_key_path(site_id)) {
-            Ok(text) => Ok(pki::is_protected(&text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        // Read as every store file is: bounded, never through a link.
+        match self.store.ca_key_pem(site_id) {
+            Ok(Some(text)) => Ok(pki::is_protected(&text)),
+            Ok(None) => Ok(false),
             Err(e) => Err(EsaError::internal(format!(
                 "cannot read the CA key of site {site_id}: {e}"
             ))),
@@ -243,14 +244,19 @@ impl Service {
     /// plaintext key is encrypted; an encrypted one is opened with the
     /// current passphrase and re-encrypted). Every key is opened and
     /// checked first, under one hold of the lock, so a key that cannot be
-    /// opened changes nothing at all; then each file is replaced by rename,
-    /// 0600. Returns, per site, whether its key was plaintext before.
+    /// opened changes nothing at all; then the run is recorded (see
+    /// `store::rekey`) and each file is replaced by rename, 0600. A run
+    /// that was cut short is finished by the next: the sites it already
+    /// re-encrypted are checked to open under `new` and left as they are.
+    /// Returns, per site, whether its key was plaintext before.
     pub fn rekey_protect(&self, sites: &[u64], new: &Secret) -> EsaResult<Vec<bool>> {
         for &site_id in sites {
             self.site(site_id)?;
         }
         check_ca_passphrase(new.expose())?;
         let lock = self.lock()?;
+        let finished = self.interrupted_rekey(sites)?;
+        let mut was_plain_by_site = Vec::with_capacity(sites.len());
         let mut sealed = Vec::with_capacity(sites.len());
         for &site_id in sites {
             let Some(stored) = self.store.load_ca(site_id).map_err(store_err)? else {
@@ -261,6 +267,27 @@ impl Service {
                     ),
                 ));
             };
+            if finished.contains(&site_id) {
+                let key = match pki::unprotect(&stored.key_pem, new.expose()) {
+                    Ok(k) => k,
+                    Err(UnprotectError::WrongPassphrase) => {
+                        return Err(passphrase_error(format!(
+                            "the interrupted rekey-protect already re-encrypted the CA key of site {site_id}, \
+                             under another passphrase than the new one given: give that one as the new passphrase; nothing was changed"
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(EsaError::internal(format!(
+                            "the CA key of site {site_id} is unreadable: {e}"
+                        )));
+                    }
+                };
+                SiteCa::load(&stored.cert_pem, &key).map_err(|e| {
+                    EsaError::internal(format!("the CA of site {site_id} is unusable: {e}"))
+                })?;
+                was_plain_by_site.push(false);
+                continue;
+            }
             let was_plain = !pki::is_protected(&stored.key_pem);
             let key = self.open_ca_key(site_id, &stored.key_pem)?;
             // Never write a key that does not belong to the certificate.
@@ -268,11 +295,13 @@ impl Service {
                 EsaError::internal(format!("the CA of site {site_id} is unusable: {e}"))
             })?;
             let key = pki::protect(&key, new.expose()).map_err(super::pki_err)?;
-            sealed.push((site_id, stored.meta, key, was_plain));
+            let old_sha256 = store::key_digest(&stored.key_pem);
+            sealed.push((site_id, stored.meta, key, was_plain, old_sha256));
+            was_plain_by_site.push(was_plain);
         }
         let records = sealed
             .iter()
-            .map(|(site_id, meta, _, was_plain)| {
+            .map(|(site_id, meta, _, was_plain, _)| {
                 store::audit_record(
                     "ca-protect",
                     *site_id,
@@ -290,14 +319,61 @@ impl Service {
             })
             .collect();
         self.audit(&lock, records)?;
-        for (site_id, _, key, was_plain) in &sealed {
+        let journal = store::RekeyJournal {
+            started: crate::base::clock::esa_time(crate::base::clock::now_seconds()),
+            sites: sealed
+                .iter()
+                .map(|(site_id, _, key, _, old_sha256)| store::RekeySite {
+                    site_id: *site_id,
+                    old_sha256: old_sha256.clone(),
+                    new_sha256: store::key_digest(key),
+                })
+                .collect(),
+        };
+        self.store
+            .write_rekey_journal(&lock, &journal)
+            .map_err(store_err)?;
+        for (n, (site_id, _, key, was_plain, _)) in sealed.iter().enumerate() {
             self.store
                 .replace_ca_key(&lock, *site_id, key)
                 .map_err(store_err)?;
             tracing::info!(site = site_id, was_plain, "protected the CA key");
+            if n == 0 {
+                fail_point("rekey-protect-after-first-site");
+            }
         }
+        self.store.clear_rekey_journal(&lock).map_err(store_err)?;
         *self.lock_known() = Some(new.clone());
-        Ok(sealed.into_iter().map(|(_, _, _, plain)| plain).collect())
+        Ok(was_plain_by_site)
+    }
+
+    /// The sites an interrupted `rekey-protect` already finished. Its
+    /// unfinished sites must all be part of this run (else it could never
+    /// be told apart from a fresh one).
+    fn interrupted_rekey(&self, sites: &[u64]) -> EsaResult<Vec<u64>> {
+        let Some(journal) = self.store.rekey_journal().map_err(store_err)? else {
+            return Ok(Vec::new());
+        };
+        let progress = self.store.rekey_progress(&journal);
+        let left_out: Vec<u64> = progress
+            .iter()
+            .filter(|(s, state)| *state != store::RekeyState::Done && !sites.contains(s))
+            .map(|(s, _)| *s)
+            .collect();
+        if !left_out.is_empty() {
+            return Err(EsaError::new(
+                ErrorCode::InvalidParameter,
+                format!(
+                    "an interrupted `ca rekey-protect` left the CA keys of site(s) {left_out:?} under the old passphrase: \
+                     finish it first (the same command again, e.g. with --all); nothing was changed"
+                ),
+            ));
+        }
+        Ok(progress
+            .into_iter()
+            .filter(|(_, state)| *state == store::RekeyState::Done)
+            .map(|(s, _)| s)
+            .collect())
     }
 
     /// Appends audit records under the write lock (before the change they
@@ -315,6 +391,19 @@ impl Service {
         })
     }
 }
+
+/// Test-only crash: in a debug build, `ESA_CERTS_TEST_FAIL=<name>` aborts
+/// the process at the fail point of that name, as a `kill -9` there would.
+#[cfg(debug_assertions)]
+fn fail_point(name: &str) {
+    if std::env::var("ESA_CERTS_TEST_FAIL").is_ok_and(|v| v == name) {
+        eprintln!("esa-certs: ESA_CERTS_TEST_FAIL={name}: aborting here");
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn fail_point(_name: &str) {}
 
 /// Shared state created with the service.
 pub(super) fn new_passphrases() -> Arc<Passphrases> {

@@ -146,9 +146,10 @@ impl Store {
             .append(true)
             .create(true)
             .mode(FILE_MODE_PRIVATE)
-            .custom_flags(super::fsutil::NO_FOLLOW)
+            .custom_flags(super::fsutil::NO_FOLLOW_NO_BLOCK)
             .open(&path)
             .map_err(io_err("open", &path))?;
+        super::fsutil::ensure_regular(&f).map_err(io_err("open", &path))?;
         if !ends_with_newline(&mut f).map_err(io_err("read", &path))? {
             // A crash tore the last record: start on a line of our own.
             buf.insert(0, b'\n');

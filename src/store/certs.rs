@@ -293,14 +293,26 @@ impl Store {
         } else {
             sites.iter().map(|&s| read_site(s)).collect()
         };
-        let results = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         let mut listing = Listing::default();
         // One allocation of the final size: growing site by site would
         // hold the old and the new buffer at once.
         listing
             .entries
-            .reserve_exact(results.iter().map(|(o, _)| o.entries.len()).sum());
-        for (s, (outcome, stale)) in sites.into_iter().zip(results) {
+            .reserve_exact(results.iter().flatten().map(|(o, _)| o.entries.len()).sum());
+        for (s, result) in sites.into_iter().zip(results) {
+            // One site that cannot be listed (its `certs/` is a file, or
+            // unreadable) must not hide the others: it is reported.
+            let (outcome, stale) = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    listing.damaged.push(Damaged {
+                        path: self.certs_dir(s),
+                        reason: e.to_string(),
+                        whole_site: Some(s),
+                    });
+                    continue;
+                }
+            };
             if stale {
                 listing.stale_index.push(s);
             }
@@ -425,6 +437,7 @@ fn stamps(folder: &Path) -> Result<Found, StoreError> {
             found.damaged.push(Damaged {
                 path: folder.join(name),
                 reason: "not a certificate id (32 lower-case hex digits)".into(),
+                whole_site: None,
             });
             continue;
         }
@@ -472,10 +485,12 @@ fn resolve(
                     "the file names id {}",
                     crate::text::clip(&crate::text::sanitize(&meta.id), 40)
                 ),
+                whole_site: None,
             }),
             Err(err) => out.damaged.push(Damaged {
                 path,
                 reason: err.to_string(),
+                whole_site: None,
             }),
         }
     }

@@ -113,9 +113,10 @@ impl Index {
             .append(true)
             .create(true)
             .mode(FILE_MODE_PRIVATE)
-            .custom_flags(fsutil::NO_FOLLOW)
+            .custom_flags(fsutil::NO_FOLLOW_NO_BLOCK)
             .open(&p)
             .map_err(io_err("open", &p))?;
+        fsutil::ensure_regular(&f).map_err(io_err("open", &p))?;
         f.write_all(&buf).map_err(io_err("write", &p))
     }
 

@@ -25,6 +25,9 @@ use std::path::{Path, PathBuf};
 
 use super::{StoreError, check_id, fsutil, io_err};
 
+/// Biggest intent file read back (a bulk issue of 100,000 is ~6 MB).
+const MAX_INTENT: u64 = 64 << 20;
+
 /// One operation on one certificate, as written in an intent file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -106,7 +109,8 @@ pub(crate) fn recover(tmp: &Path, layout: &impl Layout) -> Result<Vec<u64>, Stor
             .to_str()
             .is_some_and(|n| n.starts_with("intent-"));
         if is_intent {
-            let text = fs::read_to_string(&p).unwrap_or_default();
+            // An intent names at most a bulk issue's ids (~60 bytes each).
+            let text = fsutil::read_limited(&p, MAX_INTENT).unwrap_or_default();
             for line in text.lines() {
                 let mut w = line.split(' ');
                 let (Some(op), Some(site), Some(id)) = (

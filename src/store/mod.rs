@@ -33,15 +33,19 @@ mod audit;
 mod certs;
 
 mod index;
+mod inspect;
 mod journal;
 mod meta;
+mod rekey;
 mod uploads;
 
 pub use audit::{
     AUDIT_FILE, Actor, AuditLog, AuditRecord, current_actor, current_user, record as audit_record,
     with_actor,
 };
+pub use inspect::{CaFiles, EntryFiles, Folder, ModeRule, TreeFinding, read as inspect_read};
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
+pub use rekey::{RekeyJournal, RekeySite, RekeyState, key_digest};
 pub use uploads::UploadMeta;
 
 // The file primitives are the ground floor's; the store adds its layout,
@@ -127,6 +131,9 @@ pub struct NewEntry<'a> {
 pub struct Damaged {
     pub path: PathBuf,
     pub reason: String,
+    /// `Some(site)` when the whole site could not be listed (its `certs/`
+    /// is not a readable folder): the other sites are listed all the same.
+    pub whole_site: Option<u64>,
 }
 
 /// The result of a listing: the readable entries and the damaged ones.
@@ -160,10 +167,12 @@ pub struct WriteLock {
     _file: File,
 }
 
-/// A shared lock: readers that need a consistent view across files.
+/// A shared lock: readers that need a consistent view across files. On a
+/// store this process cannot lock (read-only, or the lock file is not a
+/// regular file) readers go on without it and a warning says so.
 #[derive(Debug)]
 pub struct ReadLock {
-    _file: File,
+    _file: Option<File>,
 }
 
 /// A handle on a store directory.
@@ -171,6 +180,7 @@ pub struct ReadLock {
 pub struct Store {
     root: PathBuf,
     index: index::Index,
+    warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl journal::Layout for Store {
@@ -191,6 +201,7 @@ impl Store {
         Ok(Store {
             root: root.to_path_buf(),
             index: index::Index::new(root),
+            warnings: Default::default(),
         })
     }
 
@@ -204,15 +215,58 @@ impl Store {
 
     fn lock_file(&self) -> Result<File, StoreError> {
         let path = self.root.join(".lock");
+        let read_only = |e: &io::Error| {
+            matches!(
+                e.raw_os_error(),
+                Some(libc::EROFS | libc::EACCES | libc::EPERM)
+            )
+        };
         OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(FILE_MODE_PRIVATE)
-            .custom_flags(fsutil::NO_FOLLOW)
+            .custom_flags(fsutil::NO_FOLLOW_NO_BLOCK)
             .open(&path)
+            .and_then(|f| fsutil::ensure_regular(&f).map(|()| f))
+            .map_err(|e| {
+                if read_only(&e) {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "{e}: the store is read-only for this process; commands that only read \
+                             (list, show, doctor, crl --current) work without write access, this one needs it"
+                        ),
+                    )
+                } else {
+                    e
+                }
+            })
             .map_err(io_err("open lock file", &path))
+    }
+
+    /// Says something to the user of a front end (the CLI prints these on
+    /// stderr); each sentence once per process.
+    fn warn(&self, sentence: String) {
+        tracing::warn!("{sentence}");
+        let mut w = self
+            .warnings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !w.contains(&sentence) {
+            w.push(sentence);
+        }
+    }
+
+    /// The warnings said since the last call (see [`Self::warn`]).
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .warnings
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// Takes the exclusive lock (waiting for other writers), then finishes
@@ -274,12 +328,39 @@ impl Store {
         Ok(())
     }
 
-    /// Takes the shared lock.
+    /// Takes the shared lock. A reader needs no write access: the lock
+    /// file is opened read-only when it cannot be opened for writing, and
+    /// when it cannot be opened at all (a read-only store without one, or
+    /// something else in its place) the reader goes on without the lock
+    /// and says so.
     pub fn read_lock(&self) -> Result<ReadLock, StoreError> {
-        let file = self.lock_file()?;
-        file.lock_shared()
-            .map_err(io_err("lock", &self.root.join(".lock")))?;
-        Ok(ReadLock { _file: file })
+        let path = self.root.join(".lock");
+        let file = self.lock_file().or_else(|writable| {
+            fsutil::open_no_follow(&path).map_err(|e| {
+                if e.kind() == io::ErrorKind::NotFound {
+                    writable
+                } else {
+                    io_err("open lock file", &path)(e)
+                }
+            })
+        });
+        let file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                self.warn(format!(
+                    "reading without the store lock ({e}); a writer working at the same time may be seen half-way"
+                ));
+                return Ok(ReadLock { _file: None });
+            }
+        };
+        if let Err(e) = file.lock_shared() {
+            self.warn(format!(
+                "reading without the store lock (lock {}: {e}); a writer working at the same time may be seen half-way",
+                path.display()
+            ));
+            return Ok(ReadLock { _file: None });
+        }
+        Ok(ReadLock { _file: Some(file) })
     }
 
     /// `sites/<id>/`.
@@ -322,6 +403,19 @@ impl Store {
     /// Path of a site CA's private key file.
     pub fn ca_key_path(&self, site_id: u64) -> PathBuf {
         self.site_dir(site_id).join("ca").join(CA_KEY_FILE)
+    }
+
+    /// A site CA's key file as stored (encrypted or not), size-limited;
+    /// `None` when the CA does not exist yet.
+    pub fn ca_key_pem(&self, site_id: u64) -> Result<Option<Zeroizing<String>>, StoreError> {
+        let path = self.ca_key_path(site_id);
+        match read_text(&path) {
+            Ok(s) => Ok(Some(Zeroizing::new(s))),
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Replaces a site CA's private key file atomically (a temporary 0600

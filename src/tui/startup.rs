@@ -127,12 +127,18 @@ impl ConfigScreen {
 
     fn read_source_line(&mut self) {
         self.source_line = match (&self.error.file, self.error.line) {
-            (Some(f), Some(n)) if n > 0 => std::fs::read(f).ok().and_then(|b| {
-                String::from_utf8_lossy(&b)
-                    .lines()
-                    .nth(n - 1)
-                    .map(|l| sanitize(l.trim_end()))
-            }),
+            // Bounded like the config read itself: `--config /dev/zero`
+            // or a FIFO must not hang or fill the memory.
+            (Some(f), Some(n)) if n > 0 => {
+                crate::base::fs::read_prefix(f, crate::base::limits::MAX_CONFIG_BYTES)
+                    .ok()
+                    .and_then(|b| {
+                        String::from_utf8_lossy(&b)
+                            .lines()
+                            .nth(n - 1)
+                            .map(|l| sanitize(l.trim_end()))
+                    })
+            }
             _ => None,
         };
     }
@@ -165,5 +171,36 @@ impl ConfigScreen {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screen_for(file: &std::path::Path, line: usize) -> ConfigScreen {
+        let error = StartError {
+            code: ErrorCode::InvalidConfig,
+            file: Some(file.to_path_buf()),
+            line: Some(line),
+            key: None,
+            message: "bad".into(),
+            full: "bad".into(),
+        };
+        ConfigScreen::new(error, Theme::plain())
+    }
+
+    #[test]
+    fn the_source_line_is_read_within_the_config_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.toml");
+        // 2 MiB of two-byte lines: line 800,000 lies past the 1 MiB bound.
+        std::fs::write(&p, "a\n".repeat(1 << 20)).unwrap();
+        assert_eq!(screen_for(&p, 3).source_line.as_deref(), Some("a"));
+        assert_eq!(screen_for(&p, 800_000).source_line, None);
+        // An endless file: the first line is read, and nothing more.
+        let zero = std::path::Path::new("/dev/zero");
+        assert!(screen_for(zero, 1).source_line.is_some());
+        assert_eq!(screen_for(zero, 2).source_line, None);
     }
 }
