@@ -480,9 +480,12 @@ fn a_broken_config_is_shown_full_screen_and_r_reloads_it() {
         .unwrap()
         .replace("\"a year\"", "90");
     let t = Tmux::start(&world, &[]);
-    let screen = t.wait_for("The config needs fixing");
+    // The last line of the screen: a capture taken while the frame was
+    // still being written (seen under load) would miss it.
+    let screen = t.wait_for("press r to reload");
     assert!(
-        screen.contains("InvalidParameter.Config")
+        screen.contains("The config needs fixing")
+            && screen.contains("InvalidParameter.Config")
             && screen.contains("defaults.validity_days")
             && screen.contains("validity_days = \"a year\"")
             && screen.contains("press r to reload"),
