@@ -159,6 +159,17 @@ impl<'k> Verifier<'k> {
                 return Err(AuthError::UnsignedRequired(required));
             }
         }
+        // The server routes by these: when present they must be signed,
+        // or the action of a signed request could be swapped.
+        for routed in ["x-acs-action", "x-acs-version"] {
+            let present = req
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(routed));
+            if present && !a.signed_headers.iter().any(|h| h == routed) {
+                return Err(AuthError::UnsignedRequired(routed));
+            }
+        }
         let secret = self
             .keys
             .secret(&a.credential)

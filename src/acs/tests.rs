@@ -276,6 +276,20 @@ fn acs3_tampered_copies_are_refused() {
         ),
         Err(AuthError::Malformed(_))
     ));
+    // A routed header present but left out of SignedHeaders.
+    let no_action = auth
+        .replace("nobody", "testAKID")
+        .replace("x-acs-action;", "");
+    let e = verify(
+        "POST",
+        &set("Authorization", &no_action),
+        &query,
+        &form,
+        BODY1,
+        NOW,
+    )
+    .unwrap_err();
+    assert_eq!(e, AuthError::UnsignedRequired("x-acs-action"));
     // SignedHeaders that leave out the date.
     let auth = auth
         .replace("nobody", "testAKID")

@@ -435,6 +435,9 @@ async fn answer(
     };
 
     // Authentication first: an unsigned caller learns nothing else.
+    // V1 signs parameters, not headers: its action and version are the
+    // signed `Action`/`Version` parameters, never the unsigned headers.
+    let mut v1 = false;
     let key_id = if st.no_auth {
         None
     } else {
@@ -446,14 +449,12 @@ async fn answer(
             body: &body,
         };
         let now = crate::base::clock::now_seconds().unix_timestamp();
-        Some(
-            auth::verify(&st.keys, &st.nonces, &parts, now)
-                .map_err(fail)?
-                .access_key_id,
-        )
+        let verified = auth::verify(&st.keys, &st.nonces, &parts, now).map_err(fail)?;
+        v1 = verified.scheme == crate::acs::Scheme::V1;
+        Some(verified.access_key_id)
     };
     let with_key = |e: EsaError| (e, None, key_id.clone());
-    let action_name = header("x-acs-action")
+    let action_name = (if v1 { None } else { header("x-acs-action") })
         .or_else(|| params.get("Action"))
         .ok_or_else(|| {
             with_key(EsaError::new(
@@ -462,7 +463,8 @@ async fn answer(
             ))
         })?;
     let action: Action = action_name.parse().map_err(with_key)?;
-    let version = header("x-acs-version").or_else(|| params.get("Version"));
+    let version =
+        (if v1 { None } else { header("x-acs-version") }).or_else(|| params.get("Version"));
     if let Some(v) = version
         && v != VERSION
     {
