@@ -311,33 +311,57 @@ impl Service {
     /// (a certificate a renewal revokes).
     pub(super) fn check_quota(
         &self,
-        _lock: &WriteLock,
+        lock: &WriteLock,
         site: &Site,
         now: OffsetDateTime,
         adding: u64,
         replaced: Option<&str>,
     ) -> EsaResult<()> {
-        let Some(max) = site.max_client_certificates else {
-            return Ok(());
-        };
-        let listing = self.store.list(Some(site.id)).map_err(store_err)?;
-        let live = listing
-            .entries
-            .iter()
-            .filter(|e| super::status_of(&e.meta, now) != Status::Expired)
-            .filter(|e| Some(e.meta.id.as_str()) != replaced)
-            .count() as u64;
-        if live + adding > max {
-            return Err(EsaError::new(
-                ErrorCode::QuotaCheckFailed,
-                format!(
-                    "site {} already has {live} live client certificates; its max_client_certificates is {max}",
-                    site.id
-                ),
-            ));
-        }
-        Ok(())
+        let live = self.live_count(lock, site, now, replaced)?;
+        quota_check(site, live, adding)
     }
+
+    /// The site's live (non-deleted, non-expired) certificates, not
+    /// counting `replaced`; `None` when the site has no quota (then the
+    /// store is not read).
+    pub(super) fn live_count(
+        &self,
+        _lock: &WriteLock,
+        site: &Site,
+        now: OffsetDateTime,
+        replaced: Option<&str>,
+    ) -> EsaResult<Option<u64>> {
+        if site.max_client_certificates.is_none() {
+            return Ok(None);
+        }
+        let listing = self.store.list(Some(site.id)).map_err(store_err)?;
+        Ok(Some(
+            listing
+                .entries
+                .iter()
+                .filter(|e| super::status_of(&e.meta, now) != Status::Expired)
+                .filter(|e| Some(e.meta.id.as_str()) != replaced)
+                .count() as u64,
+        ))
+    }
+}
+
+/// `max_client_certificates` against `live` (from
+/// [`Service::live_count`]) plus the `adding` ones about to be issued.
+pub(super) fn quota_check(site: &Site, live: Option<u64>, adding: u64) -> EsaResult<()> {
+    let (Some(max), Some(live)) = (site.max_client_certificates, live) else {
+        return Ok(());
+    };
+    if live + adding > max {
+        return Err(EsaError::new(
+            ErrorCode::QuotaCheckFailed,
+            format!(
+                "site {} already has {live} live client certificates; its max_client_certificates is {max}",
+                site.id
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The audit record of a new certificate.

@@ -12,6 +12,7 @@
 
 use super::create::{
     KeyChoice, Leaf, LeafKey, ValidRequest, check_against_ca, created_response, issue_record,
+    quota_check,
 };
 use super::{CreateRequest, CreateResponse, Secret, Service, pki_err, store_err};
 use crate::base::clock::now_seconds;
@@ -74,20 +75,29 @@ impl Service {
         };
         let now = now_seconds();
         let mut cas: Vec<(u64, SiteCa, CaMeta)> = Vec::new();
-        let mut adding: Vec<(u64, u64)> = Vec::new();
+        // Per site of the group: the live count read once, and how many
+        // of the group were accepted so far.
+        let mut adding: Vec<(u64, Option<u64>, u64)> = Vec::new();
         let mut results: Vec<Option<EsaResult<CreateResponse>>> = (0..n).map(|_| None).collect();
         let mut signed: Vec<Signed> = Vec::with_capacity(n);
 
         for (i, item) in items.into_iter().enumerate() {
             let v = &item.valid;
-            let pending = adding
-                .iter()
-                .find(|(s, _)| *s == v.site.id)
-                .map_or(0, |a| a.1);
             let mut step = || -> EsaResult<(IssuedCert, CertMeta)> {
-                self.check_quota(&lock, &v.site, now, pending + 1, None)?;
-                check_against_ca(now, v.validity_days, self.planned_ca_end(&v.site, now)?)?;
+                if !adding.iter().any(|a| a.0 == v.site.id) {
+                    let live = self.live_count(&lock, &v.site, now, None)?;
+                    adding.push((v.site.id, live, 0));
+                }
+                let (_, live, pending) = adding
+                    .iter()
+                    .find(|a| a.0 == v.site.id)
+                    .copied()
+                    .ok_or_else(|| EsaError::internal("the site's count went missing"))?;
+                quota_check(&v.site, live, pending + 1)?;
                 if !cas.iter().any(|(s, _, _)| *s == v.site.id) {
+                    // Checked before ensure_ca so a refused request never
+                    // creates a CA; once it is loaded its own end is used.
+                    check_against_ca(now, v.validity_days, self.planned_ca_end(&v.site, now)?)?;
                     let (ca, meta) = self.ensure_ca(&lock, &v.site, now)?;
                     cas.push((v.site.id, ca, meta));
                 }
@@ -112,9 +122,8 @@ impl Service {
             };
             match step() {
                 Ok((cert, meta)) => {
-                    match adding.iter_mut().find(|(s, _)| *s == v.site.id) {
-                        Some(a) => a.1 += 1,
-                        None => adding.push((v.site.id, 1)),
+                    if let Some(a) = adding.iter_mut().find(|a| a.0 == v.site.id) {
+                        a.2 += 1;
                     }
                     signed.push((i, cert, meta, item.generated, item.actor));
                 }
