@@ -64,8 +64,15 @@ fn malformed_and_oversized_requests_get_errors_not_hangs() {
     assert!(r.starts_with("HTTP/1.1 413"), "{}", &r[..r.len().min(200)]);
 
     // Not HTTP at all: an HTTP error or a closed connection, never a hang.
+    // (The read times out after 20 s: a hang would end with nothing read,
+    // so the time is checked too.)
+    let started = std::time::Instant::now();
     let r = raw(p, b"\x16\x03\x01garbage\r\n\r\n");
     assert!(r.is_empty() || r.starts_with("HTTP/1.1 400"), "{r}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "garbage was answered at once"
+    );
 
     // A client that never finishes its headers is cut off (10 s).
     let mut slow = TcpStream::connect(("127.0.0.1", p)).unwrap();

@@ -533,7 +533,13 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             })?;
             let r = service.upload_ca(site.id, Some(&text), name.as_deref())?;
             output::json_or(&r, json, &mut out, |o| {
-                writeln!(o, "{}  {}  NotAfter {}", r.id, r.common_name, r.not_after)
+                writeln!(
+                    o,
+                    "{}  {}  NotAfter {}",
+                    r.id,
+                    crate::text::sanitize(&r.common_name),
+                    r.not_after
+                )
             })
         }
         Command::Ca(CaArgs {
