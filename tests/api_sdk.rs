@@ -9,31 +9,11 @@ use common::{SITE, SITE2, World, openssl, openssl_csr};
 
 /// A self-signed CA made by OpenSSL, to upload.
 fn openssl_ca(w: &World, name: &str) -> std::path::PathBuf {
-    let key = w.path(&format!("{name}.key"));
-    let cert = w.path(&format!("{name}.pem"));
-    let (ok, out) = openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-        "-days",
-        "30",
-        "-subj",
-        &format!("/CN={name}"),
-        "-addext",
+    let exts = [
         "basicConstraints=critical,CA:TRUE",
-        "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
-    ]);
-    assert!(ok, "openssl req -x509: {out}");
-    cert
+    ];
+    common::openssl_self_signed(w, name, &format!("/CN={name}"), 30, &exts).0
 }
 
 #[test]
@@ -255,28 +235,13 @@ fn the_sdk_speaks_https_to_serve_with_a_private_root() {
     let Some(py) = sdk_python() else { return };
     require_openssl!();
     let w = World::new("").with_access_key();
-    let key = w.path("tls.key");
-    let cert = w.path("tls.pem");
-    let (ok, text) = openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-        "-days",
-        "2",
-        "-subj",
+    let (cert, key) = common::openssl_self_signed(
+        &w,
+        "tls",
         "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ]);
-    assert!(ok, "{text}");
+        2,
+        &["subjectAltName=DNS:localhost,IP:127.0.0.1"],
+    );
     let server = w.serve(&[
         "--tls-cert",
         cert.to_str().unwrap(),

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{SITE, SITE2, World, openssl};
+use common::{SITE, SITE2, World};
 use lifecycle_support::{Issued, crl_file, issue_on};
 
 const LEAF_TYPES: [&str; 4] = ["RSA", "ECC_256", "ECC_384", "ED25519"];
@@ -149,28 +149,13 @@ struct ServerCert {
 }
 
 fn server_cert(w: &World) -> ServerCert {
-    let cert = w.path("server.pem");
-    let key = w.path("server.key");
-    let (ok, text) = openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-        "-subj",
+    let (cert, key) = common::openssl_self_signed(
+        w,
+        "server",
         "/CN=localhost",
-        "-days",
-        "2",
-        "-addext",
-        "subjectAltName=DNS:localhost",
-    ]);
-    assert!(ok, "{text}");
+        2,
+        &["subjectAltName=DNS:localhost"],
+    );
     ServerCert { cert, key }
 }
 

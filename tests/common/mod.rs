@@ -303,3 +303,41 @@ pub fn set_toml_line(path: &std::path::Path, key: &str, value: &str) {
         .collect();
     std::fs::write(path, edited).unwrap();
 }
+
+/// A self-signed P-256 certificate made by `openssl req -x509`, with each
+/// of `extensions` as an `-addext`: writes `<name>.pem` and `<name>.key` in
+/// the world's folder and returns (certificate, key).
+pub fn openssl_self_signed(
+    w: &World,
+    name: &str,
+    subj: &str,
+    days: u32,
+    extensions: &[&str],
+) -> (PathBuf, PathBuf) {
+    let cert = w.path(&format!("{name}.pem"));
+    let key = w.path(&format!("{name}.key"));
+    let days = days.to_string();
+    let mut args = vec![
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+        "-subj",
+        subj,
+        "-days",
+        &days,
+    ];
+    for e in extensions {
+        args.extend_from_slice(&["-addext", e]);
+    }
+    let (ok, text) = openssl(&args);
+    assert!(ok, "openssl req -x509: {text}");
+    (cert, key)
+}
