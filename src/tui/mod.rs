@@ -15,14 +15,11 @@ mod app;
 pub mod bench_support;
 mod clipboard;
 mod event;
-mod form;
 mod input;
 mod keys;
-mod passphrase;
-mod renew;
-mod rows;
+mod popup;
+mod screen;
 mod scroll;
-mod startup;
 mod theme;
 mod ui;
 mod worker;
@@ -53,8 +50,8 @@ use action::Action;
 use app::{App, Effect};
 use clipboard::Clipboard;
 use event::{Event, Input};
-use startup::ConfigScreen;
-pub use startup::{Opened, StartError};
+use screen::config_error::ConfigScreen;
+pub use screen::config_error::{Opened, StartError};
 
 /// How often the app ticks (spinner, status expiry, store polling).
 const TICK: Duration = Duration::from_millis(100);
@@ -112,16 +109,16 @@ fn fix_config(
             Event::InputGone(e) => {
                 return Err(EsaError::internal(format!("cannot read the terminal: {e}")));
             }
-            Event::Done(_) | Event::WorkerFailed(_) => startup::Next::Stay,
+            Event::Done(_) | Event::WorkerFailed(_) => screen::config_error::Next::Stay,
         };
         match next {
-            startup::Next::Quit => return Err(screen.error.into()),
-            startup::Next::Reload => {
+            screen::config_error::Next::Quit => return Err(screen.error.into()),
+            screen::config_error::Next::Reload => {
                 if let Some(opened) = screen.reload(open) {
                     return Ok(opened);
                 }
             }
-            startup::Next::Stay => {}
+            screen::config_error::Next::Stay => {}
         }
     }
 }

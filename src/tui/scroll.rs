@@ -4,6 +4,8 @@
 
 use std::cell::Cell;
 
+use super::action::Cmd;
+
 #[derive(Debug, Default)]
 pub struct Scroll {
     pos: Cell<usize>,
@@ -11,6 +13,19 @@ pub struct Scroll {
 }
 
 impl Scroll {
+    /// A scrolling key; other commands do nothing here.
+    pub fn command(&self, cmd: Cmd) {
+        match cmd {
+            Cmd::Up => self.by(-1),
+            Cmd::Down => self.by(1),
+            Cmd::PageUp => self.page_up(),
+            Cmd::PageDown => self.page_down(),
+            Cmd::Top => self.top(),
+            Cmd::Bottom => self.bottom(),
+            _ => {}
+        }
+    }
+
     pub fn by(&self, delta: isize) {
         self.pos.set(self.pos.get().saturating_add_signed(delta));
     }

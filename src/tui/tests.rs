@@ -13,8 +13,8 @@ use time::macros::datetime;
 use super::action::Action;
 use super::app::{App, Effect, NoteKind, Popup, Screen};
 use super::clipboard::Clipboard;
-use super::form::{Field, Source};
-use super::rows::{CertRow, tests::summary};
+use super::screen::issue_form::{Field, Source};
+use super::screen::main::rows::{CertRow, tests::summary};
 use super::theme::Theme;
 use super::worker::{self, Done, Snapshot};
 use super::{keys::Ctx, ui};
@@ -160,7 +160,7 @@ impl Harness {
         render(&self.app, w, h).backend().to_string()
     }
 
-    fn form(&self) -> &super::form::IssueForm {
+    fn form(&self) -> &super::screen::issue_form::IssueForm {
         match &self.app.screen {
             Screen::Form(f) => f,
             other => panic!("not in the form: {other:?}"),
@@ -270,7 +270,9 @@ fn fixture(h: &mut Harness) {
     };
     h.app.set_clock(datetime!(2026-06-01 00:00:00 UTC));
     // The snapshots list them oldest first.
-    h.app.table.set_sort(super::rows::SortKey::Issued, false);
+    h.app
+        .table
+        .set_sort(super::screen::main::rows::SortKey::Issued, false);
     h.app.done(Done::Loaded(Ok(Snapshot {
         stamp: None,
         site: None,
@@ -1609,8 +1611,8 @@ fn a_renewal_that_ends_while_a_form_is_open_waits_for_it() {
 // ---- the config-error screen ------------------------------------------------------
 
 mod config_screen {
-    use super::super::startup::{ConfigScreen, Next, Opened, StartError};
     use super::*;
+    use crate::tui::screen::config_error::{ConfigScreen, Next, Opened, StartError};
 
     fn opener(path: std::path::PathBuf) -> impl FnMut() -> Result<Opened, StartError> {
         move || {
@@ -2190,7 +2192,7 @@ mod hostile_paste {
                     h.key(KeyCode::Right);
                 }
                 _ => {                         // the passphrase popup
-                    let p = super::super::passphrase::PassAsk::new(
+                    let p = crate::tui::popup::passphrase::PassAsk::new(
                         SITE, "example.com", crate::service::PassphrasePurpose::New,
                         super::super::worker::Job::Load { site: None });
                     h.app.popup = Some(Popup::Passphrase(Box::new(p)));

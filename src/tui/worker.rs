@@ -13,7 +13,7 @@ use crate::service::{
 };
 
 use super::event::Event;
-use super::rows::CertRow;
+use super::screen::main::rows::CertRow;
 
 /// A revoke, activate or delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

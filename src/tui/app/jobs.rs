@@ -1,11 +1,10 @@
 //! Copies, store reads and the results of workers.
 
-use std::time::Instant;
-
 use zeroize::Zeroizing;
 
 use super::{
     App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, Screen, capitalise, short,
+    verb_ing,
 };
 use crate::error::EsaError;
 use crate::service::{CreateResponse, ExportWhat, RenewResponse};
@@ -14,11 +13,29 @@ use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::scroll::Scroll;
 use crate::tui::worker::{Done, Job, Op, RenewJob, Snapshot};
+use std::time::Instant;
 
 impl App {
+    /// Hands the job to a worker and shows that it runs.
+    pub(in crate::tui) fn launch(&mut self, job: Job) {
+        match &job {
+            Job::Issue(_) => {
+                if let Screen::Form(f) = &mut self.screen {
+                    f.submitting = Some(Instant::now());
+                }
+            }
+            Job::Change { op, label, .. } => {
+                self.busy = Some(format!("{} {label}…", verb_ing(*op)));
+            }
+            Job::Renew(j) => self.busy = Some(format!("Renewing {}…", short(&j.label))),
+            Job::Load { .. } => {}
+        }
+        self.outbox.push(Effect::Job(job));
+    }
+
     // ---- copies --------------------------------------------------------------
 
-    pub(super) fn copy(&mut self, what: String, text: Zeroizing<String>, secret: bool) {
+    pub(in crate::tui) fn copy(&mut self, what: String, text: Zeroizing<String>, secret: bool) {
         self.outbox
             .push(Effect::Copy(CopyRequest { what, text, secret }));
     }
@@ -26,7 +43,7 @@ impl App {
     /// Copies a site's CA certificate. Read from the store, not through
     /// `Service::ca_pem`, which would create a missing CA: a copy key must
     /// not create one.
-    pub(super) fn copy_ca(&mut self, site_id: u64) {
+    pub(in crate::tui) fn copy_ca(&mut self, site_id: u64) {
         let site = self.site_label(site_id);
         match self.service.existing_ca_pem(site_id) {
             Ok(Some(pem)) => self.copy(
@@ -43,7 +60,7 @@ impl App {
     }
 
     /// c/K/A on a stored certificate (table or details).
-    pub(super) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
+    pub(in crate::tui) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
         let (what, export, secret) = match cmd {
             Cmd::CopyCa => return self.copy_ca(site_id),
             Cmd::CopyKey => ("private key", ExportWhat::Key, true),
@@ -65,7 +82,7 @@ impl App {
 
     /// A new certificate's Name and PkeyType for the result view (one
     /// quick read; empty if it fails).
-    fn name_and_key_type(&self, id: &str) -> (String, String) {
+    pub(in crate::tui) fn name_and_key_type(&self, id: &str) -> (String, String) {
         match self.service.get(id) {
             Ok(g) => (sanitize(&g.result.name), sanitize(&g.result.pkey_type)),
             Err(_) => (String::new(), String::new()),
@@ -102,7 +119,7 @@ impl App {
         self.outbox.push(Effect::Job(Job::Load { site }));
     }
 
-    pub(super) fn tick(&mut self) {
+    pub(in crate::tui) fn tick(&mut self) {
         self.spinner = self.spinner.wrapping_add(1);
         if let Some(n) = &self.note
             && n.kind != NoteKind::Error
@@ -230,7 +247,7 @@ impl App {
         self.fail("Cannot run the operation", e);
     }
 
-    pub(super) fn loaded(&mut self, r: Result<Snapshot, EsaError>) {
+    pub(in crate::tui) fn loaded(&mut self, r: Result<Snapshot, EsaError>) {
         self.load.in_flight = false;
         match r {
             Ok(snap) => {
@@ -325,7 +342,7 @@ impl App {
         }
     }
 
-    pub(super) fn issued(&mut self, r: Result<CreateResponse, EsaError>) {
+    pub(in crate::tui) fn issued(&mut self, r: Result<CreateResponse, EsaError>) {
         let Screen::Form(f) = &mut self.screen else {
             // The form is gone (cannot happen: it stays while issuing).
             if let Ok(resp) = r {
@@ -370,7 +387,7 @@ impl App {
         }
     }
 
-    pub(super) fn refresh_details(&mut self, id: &str, op: Op) {
+    pub(in crate::tui) fn refresh_details(&mut self, id: &str, op: Op) {
         let Screen::Details(d) = &mut self.screen else {
             return;
         };

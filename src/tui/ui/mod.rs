@@ -3,16 +3,6 @@
 //! body, a status line and the bar of keys that work in the current
 //! context (generated from the key map, like the help popup).
 
-mod config_error;
-mod confirm;
-mod details;
-mod form;
-mod help;
-mod main_screen;
-mod message;
-mod passphrase;
-mod renew;
-mod result;
 pub mod text;
 
 use ratatui::Frame;
@@ -21,11 +11,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-use super::app::{App, NoteKind, Popup, Screen};
+use super::app::{App, NoteKind, Screen};
 use super::keys;
 use super::theme::Theme;
 
-pub use config_error::draw as draw_config_error;
+pub use super::screen::config_error::draw as draw_config_error;
 use text::{fit, width};
 
 /// Below this the app draws one line asking for a bigger terminal.
@@ -51,18 +41,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let [title, body, status, hints] = rows(area);
     draw_title(frame, app, title);
     match &app.screen {
-        Screen::Main => main_screen::draw(frame, app, body),
-        Screen::Form(f) => form::draw(frame, app, f, body),
-        Screen::Result(r) => result::draw(frame, app, r, body),
-        Screen::Details(d) => details::draw(frame, app, d, body),
+        Screen::Main => crate::tui::screen::main::view::draw(frame, app, body),
+        Screen::Form(f) => crate::tui::screen::issue_form::view::draw(frame, app, f, body),
+        Screen::Result(r) => crate::tui::screen::result::draw(frame, app, r, body),
+        Screen::Details(d) => crate::tui::screen::details::draw(frame, app, d, body),
     }
-    match &app.popup {
-        Some(Popup::Help(h)) => help::draw(frame, app, h, body),
-        Some(Popup::Confirm(c)) => confirm::draw(frame, app, c, body),
-        Some(Popup::Message(m)) => message::draw(frame, app, m, body),
-        Some(Popup::Renew(r)) => renew::draw(frame, app, r, body),
-        Some(Popup::Passphrase(p)) => passphrase::draw(frame, app, p, body),
-        None => {}
+    if let Some(p) = &app.popup {
+        p.draw(frame, app, body);
     }
     draw_status(frame, app, status);
     draw_hints(frame, app, hints);
@@ -169,7 +154,12 @@ fn hints_line(app: &App, lead: &str, width_cols: u16) -> Line<'static> {
 
 /// A hint bar: `key label` pairs after `lead`, dropped from the end when
 /// narrow.
-fn bar_line(t: Theme, lead: &str, hints: Vec<(String, String)>, width_cols: u16) -> Line<'static> {
+pub fn bar_line(
+    t: Theme,
+    lead: &str,
+    hints: Vec<(String, String)>,
+    width_cols: u16,
+) -> Line<'static> {
     let w = usize::from(width_cols);
     let mut spans = vec![Span::raw(lead.to_owned())];
     let mut used = width(lead);

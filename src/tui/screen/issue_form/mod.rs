@@ -3,6 +3,8 @@
 //! `Service::check_*` as it changes, and submitting goes through
 //! `Service::validate`, so the form cannot disagree with the CLI.
 
+pub mod view;
+
 use crate::base::limits::MAX_CSR_BYTES;
 use std::cell::Cell;
 use std::time::Instant;
@@ -11,9 +13,12 @@ use crate::error::{ErrorCode, EsaError};
 use crate::pki::PkeyType;
 use crate::service::{CreateRequest, Service, SiteSummary, ValidRequest};
 use crate::text::sanitize;
+use crate::tui::action::Cmd;
+use crate::tui::app::{App, Screen};
+use crate::tui::worker::Job;
 
-use super::input::{Edit, MultiLine, TextInput, normalize_newlines, tidy_pem};
-use super::keys::Ctx;
+use crate::tui::input::{Edit, MultiLine, TextInput, normalize_newlines, tidy_pem};
+use crate::tui::keys::Ctx;
 
 /// Quick choices for ValidityDays (←/→ in the field).
 pub const PRESETS: [u32; 4] = [30, 90, 365, 730];
@@ -502,5 +507,48 @@ impl IssueForm {
             }
             None => self.form_error = Some(e),
         }
+    }
+}
+
+impl App {
+    pub(in crate::tui) fn open_form(&mut self) {
+        let site = self.selected_site().map(|s| s.site_id);
+        let form = IssueForm::new(&self.service, &self.sites, site);
+        self.screen = Screen::Form(Box::new(form));
+    }
+
+    pub(in crate::tui) fn form_command(&mut self, mut f: Box<IssueForm>, cmd: Cmd) -> Screen {
+        if f.submitting.is_some() {
+            if cmd == Cmd::Back {
+                self.warn("Issuing is under way and cannot be interrupted".into());
+            }
+            return Screen::Form(f);
+        }
+        match cmd {
+            Cmd::Back => {
+                self.info("Left the form; nothing was issued".into());
+                return Screen::Main;
+            }
+            Cmd::FocusNext => f.focus_step(true),
+            Cmd::FocusPrev => f.focus_step(false),
+            Cmd::Left => f.cycle(false, &self.service),
+            Cmd::Right | Cmd::Toggle => f.cycle(true, &self.service),
+            Cmd::Newline => f.newline(&self.service),
+            Cmd::ClearField => f.clear_csr(&self.service),
+            Cmd::Submit => {
+                if let Some(valid) = f.submit(&self.service) {
+                    // The form is the screen again once this returns.
+                    self.screen = Screen::Form(f);
+                    self.start_job(Job::Issue(Box::new(valid)));
+                    return std::mem::replace(&mut self.screen, Screen::Main);
+                }
+                // The focus is on the first bad field; say which.
+                if let Some(why) = f.refusal() {
+                    self.warn(why);
+                }
+            }
+            _ => {}
+        }
+        Screen::Form(f)
     }
 }

@@ -14,24 +14,24 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::error::EsaError;
-use crate::pki::RevocationReason;
-use crate::service::{CreateResponse, GetResponse, RenewResponse, Service, SiteSummary, Status};
+use crate::service::{Service, SiteSummary};
 use crate::text::sanitize;
 
 use super::action::{Action, Cmd};
-use super::form::IssueForm;
-use super::input::TextInput;
+use super::input::{Edit, TextInput};
 use super::keys::{self, Ctx};
-use super::passphrase::PassAsk;
-use super::renew::RenewAsk;
-use super::rows::CertTable;
-use super::scroll::Scroll;
+pub use super::popup::Popup;
+use super::popup::help::HelpView;
+use super::popup::message::Message;
+use super::screen::details::DetailsView;
+use super::screen::issue_form::{IssueForm, Pasted, looks_like_csr};
+use super::screen::main::rows::CertTable;
+pub use super::screen::result::Renewal;
+use super::screen::result::ResultView;
 use super::theme::Theme;
-use super::worker::{Job, Op, RenewJob};
+use super::worker::{Job, Op};
 
-mod commands;
 mod jobs;
-mod passphrase;
 
 /// How often the store's change stamp is polled.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -76,132 +76,12 @@ pub enum Pane {
     Table,
 }
 
-/// The result of issuing (or renewing), shown once.
-#[derive(Debug)]
-pub struct ResultView {
-    pub resp: CreateResponse,
-    pub site_id: u64,
-    /// `keep_private_keys`: whether the key can be exported later.
-    pub key_kept: bool,
-    pub scroll: Scroll,
-    /// Esc was pressed once while the only copy of the key is on screen.
-    pub leave_armed: bool,
-    /// Set when this certificate renews another one.
-    pub renewal: Option<Renewal>,
-    /// Name and PkeyType (sanitised), which the response does not carry.
-    pub name: String,
-    pub pkey_type: String,
-}
-
-/// What became of the renewed certificate, for the result view.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Renewal {
-    pub old_id: String,
-    pub old_label: String,
-    pub old_not_after: String,
-    /// `active`, `revoked` or `expired`, as the service reports it.
-    pub old_status: crate::service::Status,
-    pub old_revoked: bool,
-    pub site_name: String,
-}
-
-impl Renewal {
-    /// The RenewResponse again (for copying it as JSON).
-    pub fn response(&self, certificate: &CreateResponse, site_id: u64) -> RenewResponse {
-        RenewResponse {
-            certificate: certificate.clone(),
-            site_id,
-            site_name: self.site_name.clone(),
-            renewed_from: self.old_id.clone(),
-            old_status: self.old_status,
-            old_revoked: self.old_revoked,
-        }
-    }
-}
-
-impl ResultView {
-    /// True when this screen is the only chance to get the private key.
-    pub fn key_only_here(&self) -> bool {
-        !self.key_kept && !self.resp.private_key.is_empty()
-    }
-}
-
-#[derive(Debug)]
-pub struct DetailsView {
-    pub get: GetResponse,
-    pub scroll: Scroll,
-}
-
 #[derive(Debug)]
 pub enum Screen {
     Main,
     Form(Box<IssueForm>),
     Result(Box<ResultView>),
     Details(Box<DetailsView>),
-}
-
-/// A revoke/activate/delete waiting for "y".
-#[derive(Debug, Clone)]
-pub struct Confirm {
-    pub op: Op,
-    pub id: String,
-    /// Name/CommonName as the table shows it (sanitised).
-    pub label: String,
-    pub status: Status,
-    /// For a revoke: 0 = no reason, else `RevocationReason::ALL[i - 1]`.
-    pub reason: usize,
-    /// For an activate: why it was revoked (the RFC 5280 name, sanitised).
-    pub revoked_for: Option<String>,
-    /// For an activate: its successor (label, status) when it was renewed.
-    pub successor: Option<(String, String)>,
-}
-
-impl Confirm {
-    /// Revoked for a compromise: whoever has the key can use it again.
-    pub fn compromised(&self) -> bool {
-        matches!(
-            self.revoked_for.as_deref(),
-            Some("keyCompromise" | "cACompromise" | "aACompromise")
-        )
-    }
-
-    pub fn reason(&self) -> Option<RevocationReason> {
-        self.reason
-            .checked_sub(1)
-            .and_then(|i| RevocationReason::ALL.get(i).copied())
-    }
-
-    fn op(&self) -> Op {
-        match self.op {
-            Op::Revoke(_) => Op::Revoke(self.reason()),
-            other => other,
-        }
-    }
-}
-
-/// A modal message, for refusals and errors that need reading.
-#[derive(Debug, Clone)]
-pub struct Message {
-    pub title: String,
-    pub error: EsaError,
-}
-
-/// The help popup: opened at the section for where the keyboard was.
-#[derive(Debug, Default)]
-pub struct HelpView {
-    pub scroll: Scroll,
-    /// The section (index into `keys::HELP_SECTIONS`) to show first; the
-    /// renderer, which knows where it starts, scrolls there once.
-    pub section: std::cell::Cell<Option<usize>>,
-}
-
-#[derive(Debug)]
-pub enum Popup {
-    Help(Box<HelpView>),
-    Confirm(Confirm),
-    Message(Message),
-    Renew(Box<RenewAsk>),
-    Passphrase(Box<PassAsk>),
 }
 
 #[derive(Debug, Default)]
@@ -218,14 +98,14 @@ pub struct LoadState {
     pub damaged: usize,
     /// A re-read asked for with Ctrl-R/F5: its end is said in the status
     /// line.
-    announce: bool,
+    pub(in crate::tui) announce: bool,
 }
 
 /// The status line while a re-read asked for runs.
-const REREADING: &str = "Re-reading the store…";
+pub(in crate::tui) const REREADING: &str = "Re-reading the store…";
 
 pub struct App {
-    service: Service,
+    pub(in crate::tui) service: Service,
     pub theme: Theme,
     clock: Option<OffsetDateTime>,
     pub sites: Vec<SiteSummary>,
@@ -254,8 +134,8 @@ pub struct App {
     pending_select: Option<String>,
     /// A renewal's result that arrived while another form or result was
     /// open: shown when that screen is left, so no key is lost.
-    deferred: Option<Box<ResultView>>,
-    outbox: Vec<Effect>,
+    pub(in crate::tui) deferred: Option<Box<ResultView>>,
+    pub(in crate::tui) outbox: Vec<Effect>,
     /// A tick changed something on screen (a message expired).
     redraw: bool,
     quit: bool,
@@ -369,13 +249,8 @@ impl App {
     // ---- where the keyboard is -------------------------------------------
 
     pub fn ctx(&self) -> Ctx {
-        match &self.popup {
-            Some(Popup::Help(_)) => return Ctx::Help,
-            Some(Popup::Confirm(_)) => return Ctx::Confirm,
-            Some(Popup::Message(_)) => return Ctx::Message,
-            Some(Popup::Renew(_)) => return Ctx::Renew,
-            Some(Popup::Passphrase(_)) => return Ctx::Passphrase,
-            None => {}
+        if let Some(p) = &self.popup {
+            return p.ctx();
         }
         match &self.screen {
             Screen::Main if self.search.is_some() => Ctx::Search,
@@ -387,14 +262,8 @@ impl App {
     }
 
     pub fn text_focus(&self) -> bool {
-        if let Some(Popup::Renew(r)) = &self.popup {
-            return r.text_focus();
-        }
-        if let Some(Popup::Passphrase(_)) = &self.popup {
-            return true;
-        }
-        if self.popup.is_some() {
-            return false;
+        if let Some(p) = &self.popup {
+            return p.text_focus();
         }
         match &self.screen {
             Screen::Main => self.search.is_some(),
@@ -406,8 +275,8 @@ impl App {
     /// Whether the focused text field takes digits only (ValidityDays).
     pub fn digits_focus(&self) -> bool {
         match (&self.popup, &self.screen) {
-            (Some(Popup::Renew(r)), _) => r.text_focus(),
-            (None, Screen::Form(f)) => f.focus == super::form::Field::Days,
+            (Some(p), _) => p.digits_focus(),
+            (None, Screen::Form(f)) => f.focus == super::screen::issue_form::Field::Days,
             _ => false,
         }
     }
@@ -421,6 +290,9 @@ impl App {
             && self.popup.is_none()
         {
             return cmd == Cmd::Help;
+        }
+        if let Some(p) = &self.popup {
+            return p.applies(cmd);
         }
         match (self.ctx(), cmd) {
             (Ctx::Main, Cmd::Back) => !self.table.query().is_empty(),
@@ -445,17 +317,9 @@ impl App {
             }
             (Ctx::Main, Cmd::FocusNext) => self.sites.len() > 1,
             (Ctx::Form, Cmd::Left | Cmd::Right | Cmd::Toggle) => match &self.screen {
-                Screen::Form(f) => f.focus != super::form::Field::Submit,
+                Screen::Form(f) => f.focus != super::screen::issue_form::Field::Submit,
                 _ => false,
             },
-            (Ctx::Passphrase, Cmd::FocusNext | Cmd::FocusPrev) => matches!(
-                &self.popup,
-                Some(Popup::Passphrase(p))
-                    if p.purpose == crate::service::PassphrasePurpose::New
-            ),
-            (Ctx::Confirm, Cmd::Left | Cmd::Right) => {
-                matches!(&self.popup, Some(Popup::Confirm(c)) if matches!(c.op, Op::Revoke(_)))
-            }
             _ => true,
         }
     }
@@ -535,20 +399,13 @@ impl App {
     fn command(&mut self, cmd: Cmd) {
         if let Some(popup) = self.popup.take() {
             // A command may have opened another popup (the passphrase).
-            if let Some(next) = self.popup_command(popup, cmd) {
+            if let Some(next) = popup.command(self, cmd) {
                 self.popup = Some(next);
             }
             return;
         }
         if cmd == Cmd::Help {
-            let ctx = self.ctx();
-            let section = keys::HELP_SECTIONS
-                .iter()
-                .position(|(_, ctxs)| ctxs.contains(&ctx));
-            self.popup = Some(Popup::Help(Box::new(HelpView {
-                scroll: Scroll::default(),
-                section: std::cell::Cell::new(section),
-            })));
+            self.popup = Some(HelpView::at(self.ctx()).into());
             return;
         }
         let screen = std::mem::replace(&mut self.screen, Screen::Main);
@@ -569,47 +426,10 @@ impl App {
         }
     }
 
-    fn popup_command(&mut self, popup: Popup, cmd: Cmd) -> Option<Popup> {
-        match popup {
-            Popup::Help(h) => {
-                if cmd == Cmd::Back {
-                    return None;
-                }
-                scroll_command(&h.scroll, cmd);
-                Some(Popup::Help(h))
-            }
-            Popup::Message(_) if cmd == Cmd::Back => None,
-            Popup::Message(m) => Some(Popup::Message(m)),
-            Popup::Renew(r) => self.renew_command(r, cmd),
-            Popup::Passphrase(p) => self.passphrase_command(p, cmd),
-            Popup::Confirm(mut c) => match cmd {
-                Cmd::Confirm => {
-                    self.start_job(Job::Change {
-                        op: c.op(),
-                        id: c.id.clone(),
-                        label: c.label.clone(),
-                    });
-                    None
-                }
-                Cmd::Cancel => None,
-                Cmd::Left | Cmd::Right if matches!(c.op, Op::Revoke(_)) => {
-                    let n = RevocationReason::ALL.len() + 1;
-                    c.reason = if cmd == Cmd::Right {
-                        (c.reason + 1) % n
-                    } else {
-                        (c.reason + n - 1) % n
-                    };
-                    Some(Popup::Confirm(c))
-                }
-                _ => Some(Popup::Confirm(c)),
-            },
-        }
-    }
-
     /// Esc or Ctrl-C on a result whose private key is on screen only: the
     /// first press warns (and arms), the second goes ahead. Returns whether
     /// this press was stopped.
-    fn key_would_be_lost(&mut self, then: &str) -> bool {
+    pub(in crate::tui) fn key_would_be_lost(&mut self, then: &str) -> bool {
         let Screen::Result(r) = &mut self.screen else {
             return false;
         };
@@ -623,9 +443,64 @@ impl App {
         true
     }
 
+    // ---- edits and pastes: the popup's, else the screen's --------------
+
+    pub(in crate::tui) fn edit(&mut self, e: Edit) {
+        if let Some(p) = &mut self.popup {
+            p.edit(e, &self.service);
+            return;
+        }
+        if let Some(input) = self.search.as_mut() {
+            input.apply(e);
+            let q = input.value().to_owned();
+            self.table.set_query(&q);
+            return;
+        }
+        if let Screen::Form(f) = &mut self.screen
+            && f.submitting.is_none()
+        {
+            f.edit(e, &self.service);
+        }
+    }
+
+    pub(in crate::tui) fn paste(&mut self, text: &str) {
+        if let Some(p) = &mut self.popup {
+            if let Some(why) = p.paste(text, &self.service) {
+                self.warn(why);
+            }
+            return;
+        }
+        // A PEM that is not a CSR (a certificate, a private key) goes into
+        // no field, wherever the focus is.
+        if let Some(why) = crate::tui::screen::issue_form::refused_pem(text) {
+            self.warn(why);
+            return;
+        }
+        if matches!(self.screen, Screen::Main) && self.search.is_none() && looks_like_csr(text) {
+            // A CSR pasted on the main screen: open the form with it.
+            self.open_form();
+        }
+        if let Screen::Form(f) = &mut self.screen {
+            let pasted = f.submitting.is_none().then(|| f.paste(text, &self.service));
+            if pasted == Some(Pasted::Csr) {
+                let msg = match &f.csr_preview {
+                    Some(p) => format!("CSR pasted: {} · {}", p.subject, p.key),
+                    None => "CSR pasted; it has a problem, see the form".into(),
+                };
+                self.info(msg);
+            }
+            return;
+        }
+        if let Some(input) = self.search.as_mut() {
+            input.insert_str(text.trim());
+            let q = input.value().to_owned();
+            self.table.set_query(&q);
+        }
+    }
+
     // ---- status line ---------------------------------------------------------------
 
-    fn set_note(&mut self, kind: NoteKind, text: String) {
+    pub(in crate::tui) fn set_note(&mut self, kind: NoteKind, text: String) {
         self.note_seq += 1;
         self.note = Some(Note {
             kind,
@@ -634,51 +509,42 @@ impl App {
         });
     }
 
-    fn info(&mut self, text: String) {
+    pub(in crate::tui) fn info(&mut self, text: String) {
         self.set_note(NoteKind::Info, text);
     }
 
-    fn warn(&mut self, text: String) {
+    pub(in crate::tui) fn warn(&mut self, text: String) {
         self.set_note(NoteKind::Warning, text);
     }
 
     /// An error from the service: a popup with its ESA code and message.
-    fn fail(&mut self, title: &str, error: EsaError) {
+    pub(in crate::tui) fn fail(&mut self, title: &str, error: EsaError) {
         self.set_note(
             NoteKind::Error,
             format!("[{}] {}", error.code, sanitize(&error.message)),
         );
-        self.popup = Some(Popup::Message(Message {
-            title: title.to_owned(),
-            error,
-        }));
-    }
-}
-
-fn scroll_command(s: &Scroll, cmd: Cmd) {
-    match cmd {
-        Cmd::Up => s.by(-1),
-        Cmd::Down => s.by(1),
-        Cmd::PageUp => s.page_up(),
-        Cmd::PageDown => s.page_down(),
-        Cmd::Top => s.top(),
-        Cmd::Bottom => s.bottom(),
-        _ => {}
+        self.popup = Some(
+            Message {
+                title: title.to_owned(),
+                error,
+            }
+            .into(),
+        );
     }
 }
 
 /// A name cut for a status message, so the message's point still fits
 /// in 80 columns.
-fn short(label: &str) -> String {
+pub(in crate::tui) fn short(label: &str) -> String {
     crate::text::clip(label, 24)
 }
 
 /// "web · alice.example", or the CN alone, from store text.
-pub fn row_label(name: &str, common_name: &str) -> String {
-    super::rows::label(&sanitize(name), &sanitize(common_name))
+pub(in crate::tui) fn row_label(name: &str, common_name: &str) -> String {
+    super::screen::main::rows::label(&sanitize(name), &sanitize(common_name))
 }
 
-fn verb_ing(op: Op) -> &'static str {
+pub(in crate::tui) fn verb_ing(op: Op) -> &'static str {
     match op {
         Op::Revoke(_) => "Revoking",
         Op::Activate => "Activating",
@@ -686,7 +552,7 @@ fn verb_ing(op: Op) -> &'static str {
     }
 }
 
-fn capitalise(s: &str) -> String {
+pub(in crate::tui) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().collect::<String>() + c.as_str())

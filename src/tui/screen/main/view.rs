@@ -8,11 +8,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::text::{fit, pad, pad_left, width};
 use crate::service::{EXPIRING_SOON_DAYS, SiteSummary, Status};
 use crate::text::sanitize;
 use crate::tui::app::{App, Pane};
-use crate::tui::rows::CertRow;
+use crate::tui::screen::main::rows::CertRow;
+use crate::tui::ui::text::{fit, pad, pad_left, width};
 
 /// Below this width the sites list is left out (the table's title still
 /// names the site).
@@ -409,7 +409,7 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
             fit(&format!("✗ Cannot read the store: [{}]", e.code), w),
             t.error(),
         ));
-        for l in super::text::wrap(&sanitize(&e.message), w.saturating_sub(2)) {
+        for l in crate::tui::ui::text::wrap(&sanitize(&e.message), w.saturating_sub(2)) {
             lines.push(Line::raw(format!("  {l}")));
         }
     } else if !app.load.loaded

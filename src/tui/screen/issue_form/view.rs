@@ -9,18 +9,18 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::text::{fit, pad, width, wrap};
 use crate::error::EsaError;
 use crate::pki::PkeyType;
 use crate::tui::app::App;
-use crate::tui::form::{Field, IssueForm, PRESETS, Source, key_type_label};
 use crate::tui::input::TextInput;
+use crate::tui::screen::issue_form::{Field, IssueForm, PRESETS, Source, key_type_label};
+use crate::tui::ui::text::{fit, pad, width, wrap};
 
 const LABEL_W: usize = 16;
 /// The ValidityDays box: it shows `box - 1` characters and the cursor,
 /// so it holds every character the field takes.
 const DAYS_BOX_W: usize = 8;
-const _: () = assert!(DAYS_BOX_W > crate::tui::form::DAYS_MAX_CHARS + 1);
+const _: () = assert!(DAYS_BOX_W > crate::tui::screen::issue_form::DAYS_MAX_CHARS + 1);
 /// Lines of the CSR box.
 const CSR_LINES: usize = 6;
 
@@ -217,7 +217,7 @@ impl Builder<'_> {
                 Line::from(vec![
                     Span::raw(" ".repeat(LABEL_W)),
                     Span::styled(
-                        format!("{} {what}… {secs:.1}s", super::spinner(self.app)),
+                        format!("{} {what}… {secs:.1}s", crate::tui::ui::spinner(self.app)),
                         t.warn(),
                     ),
                 ])

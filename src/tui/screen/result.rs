@@ -3,13 +3,20 @@
 //! says so first, in words; a renewal says first what became of the old
 //! certificate.
 
+use crate::error::EsaError;
+use crate::service::{CreateResponse, RenewResponse};
+use crate::text::sanitize;
+use crate::tui::action::Cmd;
+use crate::tui::app::{Pane, Screen, short};
+use crate::tui::scroll::Scroll;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
+use zeroize::Zeroizing;
 
-use super::text::{kv_lines, pem_lines, position, wrap};
-use crate::tui::app::{App, Renewal, ResultView};
+use crate::tui::app::App;
+use crate::tui::ui::text::{kv_lines, pem_lines, position, wrap};
 
 const KEY_W: usize = 19;
 
@@ -112,6 +119,107 @@ fn old_fate(n: &Renewal) -> (String, StyleOf) {
             format!("{who} The old certificate is {}.", n.old_status),
             |app| app.theme.label(),
         )
+    }
+}
+
+/// The result of issuing (or renewing), shown once.
+#[derive(Debug)]
+pub struct ResultView {
+    pub resp: CreateResponse,
+    pub site_id: u64,
+    /// `keep_private_keys`: whether the key can be exported later.
+    pub key_kept: bool,
+    pub scroll: Scroll,
+    /// Esc was pressed once while the only copy of the key is on screen.
+    pub leave_armed: bool,
+    /// Set when this certificate renews another one.
+    pub renewal: Option<Renewal>,
+    /// Name and PkeyType (sanitised), which the response does not carry.
+    pub name: String,
+    pub pkey_type: String,
+}
+
+/// What became of the renewed certificate, for the result view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    pub old_id: String,
+    pub old_label: String,
+    pub old_not_after: String,
+    /// `active`, `revoked` or `expired`, as the service reports it.
+    pub old_status: crate::service::Status,
+    pub old_revoked: bool,
+    pub site_name: String,
+}
+
+impl Renewal {
+    /// The RenewResponse again (for copying it as JSON).
+    pub fn response(&self, certificate: &CreateResponse, site_id: u64) -> RenewResponse {
+        RenewResponse {
+            certificate: certificate.clone(),
+            site_id,
+            site_name: self.site_name.clone(),
+            renewed_from: self.old_id.clone(),
+            old_status: self.old_status,
+            old_revoked: self.old_revoked,
+        }
+    }
+}
+
+impl ResultView {
+    /// True when this screen is the only chance to get the private key.
+    pub fn key_only_here(&self) -> bool {
+        !self.key_kept && !self.resp.private_key.is_empty()
+    }
+}
+
+impl App {
+    pub(in crate::tui) fn result_command(&mut self, r: Box<ResultView>, cmd: Cmd) -> Screen {
+        match cmd {
+            Cmd::Back => {
+                if r.key_only_here() && !r.leave_armed {
+                    self.screen = Screen::Result(r);
+                    self.key_would_be_lost("Esc again leaves");
+                    return std::mem::replace(&mut self.screen, Screen::Main);
+                }
+                if r.leave_armed {
+                    self.note = None;
+                }
+                if self.table.select_id(&r.resp.id) {
+                    self.focus = Pane::Table;
+                }
+                return Screen::Main;
+            }
+            Cmd::CopyCert => {
+                let what = format!("certificate of {}", short(&sanitize(&r.resp.common_name)));
+                self.copy(what, Zeroizing::new(r.resp.certificate.clone()), false);
+            }
+            Cmd::CopyKey => {
+                if r.resp.private_key.is_empty() {
+                    self.warn("Issued for your CSR: the private key never left you".into());
+                } else {
+                    let what = format!("private key of {}", short(&sanitize(&r.resp.common_name)));
+                    let key = Zeroizing::new(r.resp.private_key.expose().to_owned());
+                    self.copy(what, key, true);
+                }
+            }
+            Cmd::CopyCa => self.copy_ca(r.site_id),
+            Cmd::CopyJson => {
+                // A renewal copies RenewResponse, as `esa-certs renew --json`.
+                let json = match &r.renewal {
+                    Some(n) => serde_json::to_string_pretty(&n.response(&r.resp, r.site_id)),
+                    None => serde_json::to_string_pretty(&r.resp),
+                };
+                match json {
+                    Ok(json) => {
+                        let secret = !r.resp.private_key.is_empty();
+                        self.copy("response JSON".into(), Zeroizing::new(json), secret);
+                    }
+                    Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
+                }
+            }
+            other => r.scroll.command(other),
+        }
+        Screen::Result(r)
     }
 }
 

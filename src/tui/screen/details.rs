@@ -2,13 +2,19 @@
 //! Never the private key: that is shown only right after issuing.
 
 use crate::base::clock;
+use crate::error::EsaError;
+use crate::service::GetResponse;
+use crate::tui::action::Cmd;
+use crate::tui::app::{Screen, row_label, short};
+use crate::tui::scroll::Scroll;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
+use zeroize::Zeroizing;
 
-use super::text::{kv_lines, pem_lines, position};
-use crate::tui::app::{App, DetailsView};
+use crate::tui::app::App;
+use crate::tui::ui::text::{kv_lines, pem_lines, position};
 
 const KEY_W: usize = 19;
 
@@ -73,6 +79,70 @@ fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
     out
 }
 
+#[derive(Debug)]
+pub struct DetailsView {
+    pub get: GetResponse,
+    pub scroll: Scroll,
+}
+
+impl App {
+    pub(in crate::tui) fn open_details(&mut self, id: &str) {
+        match self.service.get(id) {
+            Ok(get) => {
+                self.screen = Screen::Details(Box::new(DetailsView {
+                    get,
+                    scroll: Scroll::default(),
+                }))
+            }
+            Err(e) => self.fail("Cannot open the certificate", e),
+        }
+    }
+
+    pub(in crate::tui) fn details_command(&mut self, d: Box<DetailsView>, cmd: Cmd) -> Screen {
+        if matches!(cmd, Cmd::Revoke | Cmd::Activate | Cmd::Delete | Cmd::Renew) {
+            // The details are the screen while the rules look at them.
+            self.screen = Screen::Details(d);
+            self.lifecycle(cmd);
+            return std::mem::replace(&mut self.screen, Screen::Main);
+        }
+        let r = &d.get.result;
+        let label = row_label(&r.name, &r.common_name);
+        match cmd {
+            Cmd::Back => {
+                self.table.select_id(&r.id);
+                return Screen::Main;
+            }
+            Cmd::CopyKey if !r.private_key_stored => {
+                let from_csr = r.kind == "csr";
+                self.warn(no_key_here(from_csr));
+            }
+            Cmd::CopyCert | Cmd::CopyKey | Cmd::CopyCa => {
+                let (id, site) = (r.id.clone(), r.site_id);
+                self.copy_stored(cmd, &id, site, &label);
+            }
+            Cmd::CopyJson => match serde_json::to_string_pretty(&d.get) {
+                Ok(json) => self.copy(
+                    format!("details JSON of {}", short(&label)),
+                    Zeroizing::new(json),
+                    false,
+                ),
+                Err(e) => self.fail("Cannot encode JSON", EsaError::internal(e)),
+            },
+            other => d.scroll.command(other),
+        }
+        Screen::Details(d)
+    }
+}
+
+/// K on a certificate whose key is not in the store: one line, 80 columns.
+pub(in crate::tui) fn no_key_here(from_csr: bool) -> String {
+    if from_csr {
+        "No private key here: issued for a CSR, the key never left its owner".into()
+    } else {
+        "No private key here: not kept (keep_private_keys = false)".into()
+    }
+}
+
 pub fn draw(frame: &mut Frame, app: &App, d: &DetailsView, area: Rect) {
     let t = app.theme;
     let outer = Block::bordered().border_style(t.border(true));
@@ -82,7 +152,7 @@ pub fn draw(frame: &mut Frame, app: &App, d: &DetailsView, area: Rect) {
     let first = d.scroll.clamp(all.len(), h);
     let title = format!(
         " {} ",
-        super::text::fit(
+        crate::tui::ui::text::fit(
             &crate::tui::app::row_label(&d.get.result.name, &d.get.result.common_name),
             usize::from(area.width).saturating_sub(24)
         )

@@ -6,10 +6,54 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::text::{pad, position, wrap};
+use super::{Popup, PopupState};
 use crate::service::EXPIRING_SOON_DAYS;
-use crate::tui::app::{App, HelpView};
+use crate::tui::action::Cmd;
+use crate::tui::app::App;
+use crate::tui::keys::Ctx;
 use crate::tui::keys::{EDIT_KEYS, HELP_SECTIONS, help_rows};
+use crate::tui::scroll::Scroll;
+use crate::tui::ui::text::{pad, position, wrap};
+
+/// The help popup: opened at the section for where the keyboard was.
+#[derive(Debug, Default)]
+pub struct HelpView {
+    pub scroll: Scroll,
+    /// The section (index into `keys::HELP_SECTIONS`) to show first; the
+    /// renderer, which knows where it starts, scrolls there once.
+    pub section: std::cell::Cell<Option<usize>>,
+}
+
+impl HelpView {
+    /// Opened where the keyboard was: at the section of `ctx`.
+    pub fn at(ctx: Ctx) -> HelpView {
+        let section = HELP_SECTIONS
+            .iter()
+            .position(|(_, ctxs)| ctxs.contains(&ctx));
+        HelpView {
+            scroll: Scroll::default(),
+            section: std::cell::Cell::new(section),
+        }
+    }
+}
+
+impl PopupState for HelpView {
+    fn ctx(&self) -> Ctx {
+        Ctx::Help
+    }
+
+    fn command(self: Box<Self>, _app: &mut App, cmd: Cmd) -> Option<Popup> {
+        if cmd == Cmd::Back {
+            return None;
+        }
+        self.scroll.command(cmd);
+        Some(Popup::Help(self))
+    }
+
+    fn draw(&self, frame: &mut Frame, app: &App, body: Rect) {
+        draw(frame, app, self, body);
+    }
+}
 
 const KEYS_W: usize = 16;
 
@@ -43,7 +87,7 @@ fn lines(app: &App, w: usize) -> (Vec<Line<'static>>, Vec<usize>) {
         }
         out.push(Line::raw(""));
     }
-    out.push(Line::styled(super::super::keys::EDIT_TITLE, t.header()));
+    out.push(Line::styled(crate::tui::keys::EDIT_TITLE, t.header()));
     for (keys, text) in EDIT_KEYS {
         row(&mut out, keys, text);
     }
@@ -58,7 +102,7 @@ fn lines(app: &App, w: usize) -> (Vec<Line<'static>>, Vec<usize>) {
     row(&mut out, "—", "Revoked: not valid, whatever its dates say");
     row(
         &mut out,
-        super::main_screen::RENEWED_MARK.trim_end(),
+        crate::tui::screen::main::view::RENEWED_MARK.trim_end(),
         "Renewed: a successor exists (no ! warning any more)",
     );
     row(&mut out, "›", "The selected row or site");
@@ -70,10 +114,10 @@ fn lines(app: &App, w: usize) -> (Vec<Line<'static>>, Vec<usize>) {
     (out, starts)
 }
 
-pub fn draw(frame: &mut Frame, app: &App, view: &HelpView, body: Rect) {
+fn draw(frame: &mut Frame, app: &App, view: &HelpView, body: Rect) {
     let t = app.theme;
     let scroll = &view.scroll;
-    let area = super::popup_area(frame, body, 84, body.height);
+    let area = crate::tui::ui::popup_area(frame, body, 84, body.height);
     let outer = Block::bordered().border_style(t.border(true));
     let inner = outer.inner(area);
     let (all, starts) = lines(app, usize::from(inner.width));
