@@ -558,6 +558,31 @@ fn quitting_after_a_resize_leaves_no_frame_on_the_normal_screen() {
 }
 
 #[test]
+fn a_panic_in_a_job_is_shown_and_the_app_stays_usable() {
+    require_tmux!();
+    let world = World::new("");
+    // Every job panics (debug-only fail point): the first read of the
+    // store is one. Before: the thread died, the title's spinner turned
+    // for ever and the panic hook had already left the alternate screen.
+    let t = Tmux::start(
+        &world,
+        &[("ESA_CERTS_TEST_PANIC", "worker"), ("RUST_BACKTRACE", "0")],
+    );
+    let s = t.wait_for("Cannot run the operation");
+    assert!(s.contains("InternalException"), "{s}");
+    assert!(s.contains("stopped unexpectedly"), "{s}");
+    assert!(
+        !s.contains("panicked at"),
+        "the panic was printed over the screen:\n{s}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "1", "{s}");
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0, "{}", t.screen());
+    assert_eq!(t.format("#{alternate_on}"), "0");
+}
+
+#[test]
 fn a_panic_restores_the_terminal_and_leaves_its_message() {
     require_tmux!();
     let world = World::new("");

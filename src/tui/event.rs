@@ -20,7 +20,8 @@ use crate::error::EsaError;
 pub enum Event {
     Term(event::Event),
     Done(Done),
-    /// A job whose thread could not start.
+    /// A job that could not run: its thread did not start, or it
+    /// panicked.
     WorkerFailed(EsaError),
     /// The terminal cannot be read any more.
     InputGone(String),

@@ -145,7 +145,15 @@ fn run_app(
             for effect in app.take_effects() {
                 dirty = true;
                 match effect {
-                    Effect::Job(job) => worker::spawn(app.service(), job, tx),
+                    Effect::Job(job) => {
+                        let tx = tx.clone();
+                        worker::spawn(app.service(), job, move |r| {
+                            let _ = tx.send(match r {
+                                Ok(done) => Event::Done(done),
+                                Err(e) => Event::WorkerFailed(e),
+                            });
+                        });
+                    }
                     Effect::Copy(req) => {
                         let out =
                             clipboard.copy(&req.text, req.secret, term.terminal.backend_mut());
@@ -280,6 +288,12 @@ fn restore_terminal() {
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A job's panic is caught on its thread and reported on screen:
+        // the terminal stays the TUI's, and nothing is printed over it.
+        if std::thread::current().name() == Some(worker::THREAD_NAME) {
+            tracing::error!(panic = %info, "a TUI job panicked");
+            return;
+        }
         restore_terminal();
         tracing::error!(panic = %info, "the TUI panicked");
         previous(info);

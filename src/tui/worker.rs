@@ -2,9 +2,9 @@
 //! the whole store, issuing (RSA-4096 key generation takes about a
 //! second), renewals (a key generation too) and the lifecycle operations
 //! (they wait for the store lock).
-//! Each job reports back once, as a message on the event channel.
-
-use std::sync::mpsc::Sender;
+//! Each job reports back once, through the `report` it was given (the
+//! event loop turns it into a message on its channel): a worker knows
+//! nothing of the loop.
 
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::RevocationReason;
@@ -12,7 +12,6 @@ use crate::service::{
     CreateResponse, RenewResponse, Service, SiteSummary, StatusChangeResponse, ValidRequest,
 };
 
-use super::event::Event;
 use super::screen::main::rows::CertRow;
 
 /// A revoke, activate or delete.
@@ -182,19 +181,73 @@ fn load(service: &Service, site: Option<u64>) -> EsaResult<Snapshot> {
     })
 }
 
-/// Runs a job on a new thread; the result arrives as [`Event::Done`].
-pub fn spawn(service: &Service, job: Job, tx: &Sender<Event>) {
+/// What a worker reports: the job's result, or why there is none (the
+/// thread could not start, or the job panicked).
+pub type Report = Result<Done, EsaError>;
+
+/// The name of worker threads (the panic hook knows them by it).
+pub const THREAD_NAME: &str = "esa-certs-worker";
+
+/// Runs a job on a new thread; `report` is called exactly once with its
+/// result, on the worker thread, or here when the thread cannot start.
+pub fn spawn<R>(service: &Service, job: Job, report: R)
+where
+    R: Fn(Report) + Clone + Send + 'static,
+{
     let service = service.clone();
-    let tx2 = tx.clone();
+    let report2 = report.clone();
     let spawned = std::thread::Builder::new()
-        .name("esa-certs-worker".into())
-        .spawn(move || {
-            let done = run(&service, job);
-            let _ = tx2.send(Event::Done(done));
-        });
+        .name(THREAD_NAME.into())
+        .spawn(move || report2(caught(|| run(&service, job))));
     if let Err(e) = spawned {
         // The job is lost with the closure; say so instead of waiting forever.
-        let err = EsaError::internal(format!("cannot start a worker thread: {e}"));
-        let _ = tx.send(Event::WorkerFailed(err));
+        report(Err(EsaError::internal(format!(
+            "cannot start a worker thread: {e}"
+        ))));
+    }
+}
+
+/// Runs `f`; a panic becomes an `InternalException` that names it, so the
+/// screen says what happened instead of a spinner that never stops.
+pub fn caught(f: impl FnOnce() -> Done) -> Report {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        #[cfg(debug_assertions)]
+        test_panic();
+        f()
+    }))
+    .map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        EsaError::internal(format!(
+            "the operation stopped unexpectedly (a bug: {}); nothing more was done, \
+             the log has the details",
+            crate::text::clip(&crate::text::sanitize(&what), 120)
+        ))
+    })
+}
+
+/// Debug builds only: `ESA_CERTS_TEST_PANIC=worker` panics in every job,
+/// so a test can check that the screen reports it (tests/tui_e2e.rs).
+#[cfg(debug_assertions)]
+fn test_panic() {
+    if std::env::var("ESA_CERTS_TEST_PANIC").as_deref() == Ok("worker") {
+        panic!("ESA_CERTS_TEST_PANIC=worker: a test panic in a job");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_reports_an_internal_error_naming_it() {
+        let r = caught(|| panic!("boom \x1b[31m in a job"));
+        let e = r.expect_err("a panic is an error");
+        assert_eq!(e.code, ErrorCode::InternalException);
+        assert!(e.message.contains("boom"), "{}", e.message);
+        assert!(!e.message.contains('\x1b'), "{}", e.message);
     }
 }

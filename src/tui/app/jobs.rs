@@ -240,7 +240,11 @@ impl App {
     /// A job that could not even start.
     pub fn worker_failed(&mut self, e: EsaError) {
         self.busy = None;
-        self.load.in_flight = false;
+        if self.load.in_flight {
+            // A read that never came back: said like any failed read, so
+            // no spinner waits for it.
+            self.loaded(Err(e.clone()));
+        }
         if let Screen::Form(f) = &mut self.screen {
             f.submitting = None;
         }
