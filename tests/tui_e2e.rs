@@ -306,7 +306,8 @@ fn paste_a_csr_made_by_openssl_and_issue_from_it() {
     t.paste_file(&csr);
     let form = t.wait_for("✓ CN=csr-e2e.example.com, O=Acme · ECDSA P-256");
     assert!(form.contains("‹ Use my CSR ›"), "{form}");
-    t.keys(&["C-s"]);
+    // As a new user would: Enter (the form's button says so) issues.
+    t.keys(&["Enter"]);
     let result = t.wait_for("Certificate issued");
     assert!(result.contains("csr-e2e.example.com"), "{result}");
     t.keys(&["End"]);

@@ -164,7 +164,7 @@ const fn b(
 }
 
 /// Enter in the issue form, both meanings in one help row.
-const FORM_ENTER: &str = "Issue the certificate (in the CSR field: a new line)";
+const FORM_ENTER: &str = "Issue the certificate (in an incomplete CSR: a new line)";
 
 /// Every key binding, most useful first (the hint bar keeps this order and
 /// drops from the end when the terminal is narrow).

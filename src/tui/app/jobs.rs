@@ -242,8 +242,13 @@ impl App {
         self.busy = None;
         if self.load.in_flight {
             // A read that never came back: said like any failed read, so
-            // no spinner waits for it.
+            // no spinner waits for it. The polls read again; the popup is
+            // shown once for a failure that repeats.
+            let again = self.load.error.as_ref() == Some(&e);
             self.loaded(Err(e.clone()));
+            if again {
+                return;
+            }
         }
         if let Screen::Form(f) = &mut self.screen {
             f.submitting = None;

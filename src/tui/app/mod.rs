@@ -316,6 +316,10 @@ impl App {
                     .is_some_and(|t| self.refusal(cmd, &t).is_none())
             }
             (Ctx::Main, Cmd::FocusNext) => self.sites.len() > 1,
+            (Ctx::FormCsr, Cmd::Newline) => match &self.screen {
+                Screen::Form(f) => !f.csr_complete(),
+                _ => false,
+            },
             (Ctx::Form, Cmd::Left | Cmd::Right | Cmd::Toggle) => match &self.screen {
                 Screen::Form(f) => f.focus != super::screen::issue_form::Field::Submit,
                 _ => false,

@@ -174,7 +174,8 @@ fn a_pasted_csr_switches_the_form_to_csr_mode_wherever_the_focus_is() {
     h.paste(&pem);
     let f = h.form();
     assert_eq!(f.source, Source::Csr);
-    assert_eq!(f.focus, Field::Csr);
+    // A valid CSR pasted: the focus is on Issue, so Enter issues.
+    assert_eq!(f.focus, Field::Submit);
     assert!(!f.csr.text().contains('\r'));
     let p = f.csr_preview.as_ref().unwrap();
     assert_eq!(p.subject, "CN=csr.example.com, O=Acme");
@@ -321,16 +322,21 @@ fn a_csr_with_doubled_line_ends_still_parses() {
     h.key(KeyCode::Down);
     h.key(KeyCode::Down);
     assert_eq!(h.form().focus, Field::Csr);
-    for line in pem.lines() {
+    let lines: Vec<&str> = pem.lines().collect();
+    for line in &lines[..lines.len() - 1] {
         h.typ(line);
         h.key(KeyCode::Enter);
         h.key(KeyCode::Enter);
     }
+    h.typ(lines[lines.len() - 1]);
     assert!(
         h.form().csr_preview.is_some(),
         "{:?}",
         h.form().error(Field::Csr)
     );
+    // Complete: the next Enter issues instead of growing the PEM.
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.app.screen, Screen::Result(_)));
 }
 
 #[test]
@@ -356,16 +362,55 @@ fn a_bad_csr_is_marked_and_typing_it_works_without_bracketed_paste() {
         ErrorCode::InvalidCsr
     );
     h.ctrl('u');
-    // Enter is a new line here, not a submit: a terminal without bracketed
-    // paste types the CSR line by line.
-    for line in csr_pem("typed.example").lines() {
+    // Enter is a new line here while the CSR is incomplete: a terminal
+    // without bracketed paste types the CSR line by line.
+    let pem = csr_pem("typed.example");
+    let lines: Vec<&str> = pem.lines().collect();
+    for line in &lines[..lines.len() - 1] {
         h.typ(line);
         h.key(KeyCode::Enter);
+        assert!(matches!(h.app.screen, Screen::Form(_)));
     }
-    assert!(matches!(h.app.screen, Screen::Form(_)));
+    h.typ(lines[lines.len() - 1]);
     assert!(
         h.form().csr_preview.is_some(),
         "{:?}",
         h.form().error(Field::Csr)
     );
+    // The bar no longer offers a new line; Enter issues.
+    assert!(!h.app.applies(crate::tui::action::Cmd::Newline));
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.app.screen, Screen::Result(_)));
+}
+
+/// #13: `n`, paste a valid CSR, Enter: the certificate is issued (it used
+/// to add a blank line to the CSR field).
+#[test]
+fn paste_a_csr_then_enter_issues_it() {
+    let mut h = Harness::new();
+    h.ch('n');
+    h.paste(&csr_pem("enter.example.com"));
+    assert_eq!(h.form().focus, Field::Submit);
+    h.key(KeyCode::Enter);
+    let Screen::Result(r) = &h.app.screen else {
+        panic!("Enter did not issue: {:?}", h.form().csr.text());
+    };
+    assert_eq!(r.resp.common_name, "enter.example.com");
+    let id = r.resp.id.clone();
+    assert_eq!(
+        h.app.service().get(&id).unwrap().result.common_name,
+        "enter.example.com"
+    );
+    // Focus back in a complete CSR field: Enter still issues, the PEM
+    // does not grow.
+    let mut h = Harness::new();
+    h.ch('n');
+    h.paste(&csr_pem("again.example.com"));
+    h.key_mod(KeyCode::BackTab, KeyModifiers::SHIFT);
+    while h.form().focus != Field::Csr {
+        h.key_mod(KeyCode::BackTab, KeyModifiers::SHIFT);
+    }
+    let before = h.form().csr.text().to_owned();
+    h.key(KeyCode::Enter);
+    assert!(matches!(h.app.screen, Screen::Result(_)), "{before}");
 }

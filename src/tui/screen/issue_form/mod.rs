@@ -358,6 +358,11 @@ impl IssueForm {
         }
     }
 
+    /// The CSR field holds a complete, valid CSR (Enter then issues).
+    pub fn csr_complete(&self) -> bool {
+        self.source == Source::Csr && self.csr_preview.is_some()
+    }
+
     pub fn newline(&mut self, service: &Service) {
         if self.focus == Field::Csr && self.csr.newline() {
             self.changed(Field::Csr, service);
@@ -386,6 +391,10 @@ impl IssueForm {
             pem.push('\n');
             self.csr.set(&pem);
             self.changed(Field::Csr, service);
+            // Nobody types a PEM: after a valid one, Enter issues.
+            if self.csr_complete() {
+                self.focus = Field::Submit;
+            }
             return Pasted::Csr;
         }
         let one_line = text.trim_end_matches('\n');
@@ -533,9 +542,11 @@ impl App {
             Cmd::FocusPrev => f.focus_step(false),
             Cmd::Left => f.cycle(false, &self.service),
             Cmd::Right | Cmd::Toggle => f.cycle(true, &self.service),
-            Cmd::Newline => f.newline(&self.service),
+            // Enter in the CSR field grows the PEM only while it is being
+            // typed: once it is a complete, valid CSR, Enter issues.
+            Cmd::Newline if !f.csr_complete() => f.newline(&self.service),
             Cmd::ClearField => f.clear_csr(&self.service),
-            Cmd::Submit => {
+            Cmd::Submit | Cmd::Newline => {
                 if let Some(valid) = f.submit(&self.service) {
                     // The form is the screen again once this returns.
                     self.screen = Screen::Form(f);
