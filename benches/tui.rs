@@ -11,6 +11,9 @@
 //!   queries typed character by character and then erased (each erasure
 //!   widens the filter, so it rescans every row);
 //! - scroll step: `j` and `PgDn` with their frames;
+//! - after a 1 MB paste: the paste itself, then one key with its frame, in
+//!   the `/` filter and the form's CommonName, Name and CSR fields (each
+//!   field keeps what the service accepts and says it cut the rest);
 //! - peak RSS: `VmHWM` of a fresh child process that opens the store,
 //!   loads it, draws and filters (so nothing else in this process counts).
 //!
@@ -119,6 +122,67 @@ fn filter(h: &mut Harness, tui: &mut BenchTui) {
     h.record(name, all);
     h.record("tui 100k:   of which typing (narrows)", typing);
     h.record("tui 100k:   of which Backspace (rescans)", erasing);
+}
+
+/// A 1 MB paste (timed alone), then keys typed after it, each with its
+/// frame: in the filter, and in the form's CommonName, Name and CSR fields.
+fn huge_paste(h: &mut Harness, tui: &mut BenchTui) {
+    let huge = "a".repeat(1 << 20);
+    let rounds = h.iters(20);
+    // (name, keys that focus the field from the main screen, key typed)
+    let cases: [(&str, &[KeyCode], KeyCode); 4] = [
+        ("filter", &[KeyCode::Char('/')], KeyCode::Char('b')),
+        (
+            "CommonName",
+            &[KeyCode::Char('n'), KeyCode::Down, KeyCode::Down],
+            KeyCode::Backspace,
+        ),
+        (
+            "Name",
+            &[
+                KeyCode::Char('n'),
+                KeyCode::Down,
+                KeyCode::Down,
+                KeyCode::Down,
+            ],
+            KeyCode::Backspace,
+        ),
+        (
+            "CSR",
+            &[
+                KeyCode::Char('n'),
+                KeyCode::Up,
+                KeyCode::Right,
+                KeyCode::Down,
+                KeyCode::Down,
+            ],
+            KeyCode::Char('b'),
+        ),
+    ];
+    for (field, open, typed) in cases {
+        let paste_name = format!("tui 100k: 1 MB paste into {field} (+ frame)");
+        let key_name = format!("tui 100k:   then a key in {field} (+ frame)");
+        if !h.wanted(&paste_name) && !h.wanted(&key_name) {
+            continue;
+        }
+        let (mut pastes, mut keys) = (Vec::new(), Vec::new());
+        for _ in 0..rounds.min(5) {
+            for k in open {
+                tui.key(*k);
+            }
+            let t = Instant::now();
+            tui.paste(&huge);
+            tui.draw();
+            pastes.push(t.elapsed());
+            for _ in 0..rounds {
+                keys.push(key(tui, typed));
+            }
+            tui.key(KeyCode::Esc);
+            tui.key(KeyCode::Esc);
+        }
+        h.record(&paste_name, pastes);
+        h.record(&key_name, keys);
+    }
 }
 
 fn scroll(h: &mut Harness, tui: &mut BenchTui) {
@@ -237,6 +301,7 @@ fn main() {
     eprintln!("(app for the key cases ready in {})", fmt(took));
     filter(&mut h, &mut tui);
     scroll(&mut h, &mut tui);
+    huge_paste(&mut h, &mut tui);
     if h.rows.is_empty() {
         eprintln!("no benchmark matched the filter");
     }

@@ -23,3 +23,5 @@ pub const MAX_PASSPHRASE_CHARS: usize = 1024;
 pub const MAX_HOSTNAMES: usize = 50;
 /// Biggest uploaded CA certificate (PEM text).
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024;
+/// The TUI's `/` filter: longer than any field it matches (Name, CommonName, Id).
+pub const MAX_SEARCH_CHARS: usize = 256;

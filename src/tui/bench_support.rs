@@ -82,6 +82,12 @@ impl BenchTui {
         self.settle();
     }
 
+    /// A bracketed paste, then its jobs.
+    pub fn paste(&mut self, text: &str) {
+        self.app.handle_event(&TermEvent::Paste(text.to_owned()));
+        self.settle();
+    }
+
     /// Draws one frame.
     pub fn draw(&mut self) {
         let app = &self.app;

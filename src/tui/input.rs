@@ -31,6 +31,7 @@ pub struct TextInput {
 }
 
 impl TextInput {
+    #[cfg(test)]
     pub fn new(value: &str) -> TextInput {
         let mut t = TextInput::default();
         t.set(value);
@@ -67,18 +68,29 @@ impl TextInput {
             .map_or(self.value.len(), |(b, _)| b)
     }
 
-    /// Inserts text at the cursor, up to the limit. Line breaks become
-    /// spaces: the field is one line.
-    pub fn insert_str(&mut self, s: &str) {
+    /// Inserts text at the cursor, up to the limit, in one splice (a 1 MB
+    /// paste costs one pass, not one pass per character). Line breaks
+    /// become spaces: the field is one line. Returns how many characters
+    /// did not fit.
+    pub fn insert_str(&mut self, s: &str) -> usize {
         let room = self
             .max_chars
             .map_or(usize::MAX, |m| m.saturating_sub(self.value.chars().count()));
-        for c in s.chars().take(room) {
-            let c = if c == '\n' || c == '\r' { ' ' } else { c };
-            let at = self.byte_at(self.cursor);
-            self.value.insert(at, c);
-            self.cursor += 1;
+        let mut taken = 0;
+        let mut add = String::new();
+        let mut dropped = 0;
+        for c in s.chars() {
+            if taken == room {
+                dropped += 1;
+                continue;
+            }
+            add.push(if c == '\n' || c == '\r' { ' ' } else { c });
+            taken += 1;
         }
+        let at = self.byte_at(self.cursor);
+        self.value.insert_str(at, &add);
+        self.cursor += taken;
+        dropped
     }
 
     /// Applies an edit; returns whether the value changed.
@@ -86,7 +98,7 @@ impl TextInput {
         let len = self.value.chars().count();
         match edit {
             Edit::Char(c) => {
-                self.insert_str(c.encode_utf8(&mut [0; 4]));
+                let _ = self.insert_str(c.encode_utf8(&mut [0; 4]));
                 return self.value.chars().count() != len;
             }
             Edit::Backspace if self.cursor > 0 => {

@@ -4,6 +4,7 @@
 //! step it with actions and run the effects themselves.
 
 use crate::base::clock::now_seconds;
+use crate::base::limits::MAX_SEARCH_CHARS;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -486,19 +487,26 @@ impl App {
         }
         if let Screen::Form(f) = &mut self.screen {
             let pasted = f.submitting.is_none().then(|| f.paste(text, &self.service));
-            if pasted == Some(Pasted::Csr) {
-                let msg = match &f.csr_preview {
-                    Some(p) => format!("CSR pasted: {} · {}", p.subject, p.key),
-                    None => "CSR pasted; it has a problem, see the form".into(),
-                };
-                self.info(msg);
+            match pasted {
+                Some(Pasted::Csr) => {
+                    let msg = match &f.csr_preview {
+                        Some(p) => format!("CSR pasted: {} · {}", p.subject, p.key),
+                        None => "CSR pasted; it has a problem, see the form".into(),
+                    };
+                    self.info(msg);
+                }
+                Some(Pasted::Cut { limit }) => self.warn(cut_note(limit)),
+                _ => {}
             }
             return;
         }
         if let Some(input) = self.search.as_mut() {
-            input.insert_str(text.trim());
+            let dropped = input.insert_str(text.trim());
             let q = input.value().to_owned();
             self.table.set_query(&q);
+            if dropped > 0 {
+                self.warn(cut_note(MAX_SEARCH_CHARS));
+            }
         }
     }
 
@@ -539,6 +547,11 @@ impl App {
 
 /// A name cut for a status message, so the message's point still fits
 /// in 80 columns.
+/// A paste cut at a field's limit, for the status line.
+fn cut_note(limit: usize) -> String {
+    format!("Paste cut to {limit} characters, the most this field takes")
+}
+
 pub(in crate::tui) fn short(label: &str) -> String {
     crate::text::clip(label, 24)
 }

@@ -2,6 +2,41 @@
 
 use super::*;
 
+/// #13: a 1 MB paste into CommonName, Name or the `/` filter used to be
+/// taken whole, one quadratic insert per character (9 s for 200 KB). Each
+/// field now keeps what the service would accept and says it cut the rest.
+#[test]
+fn a_megabyte_paste_is_cut_at_each_fields_limit_and_said() {
+    let huge = "a".repeat(1 << 20);
+    let mut h = Harness::new();
+    h.ch('n');
+    h.key(KeyCode::Down); // KeyType
+    h.key(KeyCode::Down); // CommonName
+    assert_eq!(h.form().focus, Field::CommonName);
+    h.paste(&huge);
+    assert_eq!(
+        h.form().common_name.value().len(),
+        limits::MAX_COMMON_NAME_CHARS
+    );
+    assert!(h.note().contains("cut to 64 characters"), "{}", h.note());
+    h.key(KeyCode::Down); // Name
+    assert_eq!(h.form().focus, Field::Name);
+    h.paste(&huge);
+    assert_eq!(h.form().name.value().len(), limits::MAX_NAME_CHARS);
+    assert!(h.note().contains("cut to 128 characters"), "{}", h.note());
+    // Keys still work at the limit; nothing more goes in.
+    h.ch('b');
+    assert_eq!(h.form().name.value().len(), limits::MAX_NAME_CHARS);
+    h.key(KeyCode::Backspace);
+    assert_eq!(h.form().name.value().len(), limits::MAX_NAME_CHARS - 1);
+
+    let mut h = Harness::new();
+    h.ch('/');
+    h.paste(&huge);
+    assert_eq!(h.app.table.query().len(), limits::MAX_SEARCH_CHARS);
+    assert!(h.note().contains("cut to 256 characters"), "{}", h.note());
+}
+
 /// Whatever is pasted, wherever the focus is, nothing panics and no
 /// control, escape or bidi character reaches the screen's cells.
 mod hostile_paste {

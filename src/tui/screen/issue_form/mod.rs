@@ -5,7 +5,7 @@
 
 pub mod view;
 
-use crate::base::limits::MAX_CSR_BYTES;
+use crate::base::limits::{MAX_COMMON_NAME_CHARS, MAX_CSR_BYTES, MAX_NAME_CHARS};
 use std::cell::Cell;
 use std::time::Instant;
 
@@ -97,6 +97,8 @@ pub enum Pasted {
     Csr,
     /// Into the focused text field.
     Field,
+    /// Into the focused text field, cut at its limit (characters).
+    Cut { limit: usize },
     /// Nowhere: a choice has the focus.
     Ignored,
 }
@@ -228,8 +230,10 @@ impl IssueForm {
             key_type,
             csr: MultiLine::new(MAX_CSR_BYTES + 1),
             csr_preview: None,
-            common_name: TextInput::default(),
-            name: TextInput::default(),
+            // Capped where the service's rules stop (a longer value could
+            // never be issued); a paste past it is cut and said.
+            common_name: TextInput::limited("", MAX_COMMON_NAME_CHARS),
+            name: TextInput::limited("", MAX_NAME_CHARS),
             focus: Field::Days,
             errors: Vec::new(),
             touched: Vec::new(),
@@ -398,14 +402,20 @@ impl IssueForm {
             return Pasted::Csr;
         }
         let one_line = text.trim_end_matches('\n');
-        match self.focus {
-            Field::Csr => self.csr.push_str(&text),
-            Field::Days => self.days.insert_str(&digits(one_line)),
-            Field::CommonName => self.common_name.insert_str(one_line),
-            Field::Name => self.name.insert_str(one_line),
+        let (dropped, limit) = match self.focus {
+            Field::Csr => {
+                self.csr.push_str(&text);
+                (0, 0)
+            }
+            Field::Days => (self.days.insert_str(&digits(one_line)), DAYS_MAX_CHARS),
+            Field::CommonName => (self.common_name.insert_str(one_line), MAX_COMMON_NAME_CHARS),
+            Field::Name => (self.name.insert_str(one_line), MAX_NAME_CHARS),
             _ => return Pasted::Ignored,
-        }
+        };
         self.changed(self.focus, service);
+        if dropped > 0 {
+            return Pasted::Cut { limit };
+        }
         Pasted::Field
     }
 

@@ -140,7 +140,10 @@ impl App {
             },
             Cmd::Search => {
                 self.focus = Pane::Table;
-                self.search = Some(TextInput::new(self.table.query()));
+                self.search = Some(TextInput::limited(
+                    self.table.query(),
+                    crate::base::limits::MAX_SEARCH_CHARS,
+                ));
             }
             Cmd::Sort => {
                 let next = self.table.sort().0.next();
