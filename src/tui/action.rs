@@ -32,6 +32,8 @@ pub enum Cmd {
     CopyKey,
     CopyCa,
     CopyJson,
+    /// The site's CAs and their hostname bindings.
+    Cas,
     Revoke,
     Activate,
     Delete,

@@ -32,6 +32,8 @@ pub enum Ctx {
     Renew,
     /// The CA passphrase popup (a masked text field, two when new).
     Passphrase,
+    /// The site's CAs and their hostname bindings.
+    Cas,
     /// The full-screen panel shown while the config file is unusable.
     ConfigError,
 }
@@ -144,6 +146,7 @@ pub const ALL: &[Ctx] = &[
     Message,
     Renew,
     Passphrase,
+    Cas,
     ConfigError,
 ];
 
@@ -186,6 +189,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Quit, &[ch('q')], &[Main], "quit", "Quit"),
     b(Cmd::Sort, &[ch('s')], &[Main], "sort", "Sort by issue time, expiry, status, name (cycles)"),
     b(Cmd::SortReverse, &[ch('S')], &[Main], "", "Reverse the sort order"),
+    b(Cmd::Cas, &[ch('C')], &[Main], "CAs", "The site's CAs (managed, uploaded) and their hostname bindings"),
     b(Cmd::FocusNext, &[key(KeyCode::Tab)], &[Main], "focus", "Move the focus between Sites and Certificates (too narrow for Sites: next site)"),
     b(Cmd::FocusPrev, &[key(KeyCode::BackTab)], &[Main], "", "Move the focus back"),
     b(Cmd::Reload, &[ctrl('r'), key(KeyCode::F(5))], &[Main], "", "Re-read the store now (it is also re-read when it changes)"),
@@ -224,6 +228,11 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::PageUp, &[key(KeyCode::PageUp)], &[Help], "page", "One page up"),
     b(Cmd::Top, &[ch('g'), key(KeyCode::Home)], &[Help], "to top", "To the top"),
     b(Cmd::Bottom, &[ch('G'), key(KeyCode::End)], &[Help], "to end", "To the end"),
+    b(Cmd::Back, &[key(KeyCode::Esc), ch('q'), ch('C')], &[Cas], "close", "Close the list of CAs"),
+    b(Cmd::Down, &[ch('j'), key(KeyCode::Down)], &[Cas], "scroll", "Scroll down"),
+    b(Cmd::Up, &[ch('k'), key(KeyCode::Up)], &[Cas], "", "Scroll up"),
+    b(Cmd::PageDown, &[key(KeyCode::PageDown)], &[Cas], "", "One page down"),
+    b(Cmd::PageUp, &[key(KeyCode::PageUp)], &[Cas], "", "One page up"),
     b(Cmd::Confirm, &[ch('y'), key(KeyCode::Enter)], &[Confirm], "yes", "Do it"),
     b(Cmd::Cancel, &[ch('n'), key(KeyCode::Esc)], &[Confirm], "no", "Cancel"),
     b(Cmd::Left, &[key(KeyCode::Left)], &[Confirm], "reason", "Revocation reason: previous"),
@@ -271,6 +280,7 @@ pub const HELP_SECTIONS: &[(&str, &[Ctx])] = &[
     ("Confirmations and messages", &[Confirm, Message]),
     ("Renewal", &[Renew]),
     ("CA passphrase", &[Passphrase]),
+    ("Site CAs", &[Cas]),
     ("Config error screen", &[ConfigError]),
 ];
 

@@ -5,6 +5,7 @@
 //! [`PopupState`]. Adding a popup is one new file that implements it, one
 //! line in that list and its keys in `keys::BINDINGS`.
 
+pub mod cas;
 pub mod confirm;
 pub mod help;
 pub mod message;
@@ -114,4 +115,5 @@ popups! {
     Message(message::Message),
     Renew(renew::RenewAsk),
     Passphrase(passphrase::PassAsk),
+    Cas(cas::CasView),
 }

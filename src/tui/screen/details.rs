@@ -3,7 +3,8 @@
 
 use crate::base::clock;
 use crate::error::EsaError;
-use crate::service::GetResponse;
+use crate::service::{BindingTarget, GetResponse};
+use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::{Screen, row_label, short};
 use crate::tui::scroll::Scroll;
@@ -46,6 +47,14 @@ fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
         ("Issuer", r.issuer.clone()),
         ("CACertificateId", r.ca_certificate_id.clone()),
         ("SAN", r.san.clone()),
+        (
+            "Hostnames",
+            match &d.hostnames {
+                Some(h) if h.is_empty() => "none bound".to_owned(),
+                Some(h) => h.join(", "),
+                None => "(could not be read)".to_owned(),
+            },
+        ),
         ("SerialNumber", r.serial_number.clone()),
         ("FingerprintSha256", r.fingerprint_sha256.clone()),
         ("SignatureAlgorithm", r.signature_algorithm.clone()),
@@ -82,6 +91,8 @@ fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
 #[derive(Debug)]
 pub struct DetailsView {
     pub get: GetResponse,
+    /// GetClientCertificateHostnames (`None`: it could not be read).
+    pub hostnames: Option<Vec<String>>,
     pub scroll: Scroll,
 }
 
@@ -89,8 +100,14 @@ impl App {
     pub(in crate::tui) fn open_details(&mut self, id: &str) {
         match self.service.get(id) {
             Ok(get) => {
+                let hostnames = self
+                    .service
+                    .hostnames(BindingTarget::Certificate, get.site_id, Some(id))
+                    .ok()
+                    .map(|h| h.hostnames.iter().map(|n| sanitize(n)).collect());
                 self.screen = Screen::Details(Box::new(DetailsView {
                     get,
+                    hostnames,
                     scroll: Scroll::default(),
                 }))
             }

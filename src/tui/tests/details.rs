@@ -1,6 +1,7 @@
 //! The details view and copying.
 
 use super::*;
+use crate::service::BindingTarget;
 
 #[test]
 fn details_show_get_and_act_on_the_certificate() {
@@ -117,4 +118,63 @@ fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
     assert_eq!(h.copies.len(), 1);
     assert_eq!(h.copies[0].1, ca);
     assert!(h.note().starts_with("Sent CA certificate of example.com"));
+}
+
+/// #11: the TUI shows a site's uploaded CAs and the hostname bindings
+/// (`C` on the main screen; the certificate's own in its details).
+#[test]
+fn the_sites_cas_and_hostname_bindings_are_shown() {
+    let mut h = Harness::new();
+    let cert = h.issue("bound.example.com", "bound", 30);
+    let s = h.app.service().clone();
+    // Another site's managed CA is a proper self-signed CA to upload here.
+    let other_ca = s.ca_pem(42).unwrap();
+    let up = s
+        .upload_ca(SITE, Some(&other_ca), Some("partner-root"))
+        .unwrap();
+    s.set_hostnames(BindingTarget::Ca, SITE, None, &["api.example.com".into()])
+        .unwrap();
+    s.set_hostnames(
+        BindingTarget::Ca,
+        SITE,
+        Some(&up.id),
+        &["partner.example.com".into()],
+    )
+    .unwrap();
+    s.set_hostnames(
+        BindingTarget::Certificate,
+        SITE,
+        Some(&cert.id),
+        &["www.example.com".into(), "m.example.com".into()],
+    )
+    .unwrap();
+    h.ctrl('r');
+    h.run();
+
+    h.ch('C');
+    assert!(
+        matches!(h.app.popup, Some(Popup::Cas(_))),
+        "{:?}",
+        h.app.popup
+    );
+    let screen = h.draw(100, 40);
+    assert!(screen.contains("CAs of example.com"), "{screen}");
+    assert!(screen.contains("api.example.com"), "{screen}");
+    assert!(screen.contains("partner-root"), "{screen}");
+    assert!(screen.contains("partner.example.com"), "{screen}");
+    assert!(
+        screen.contains("Uploaded CAs: verify-only, in the trust bundle (1)"),
+        "{screen}"
+    );
+    h.key(KeyCode::Esc);
+    assert!(h.app.popup.is_none());
+
+    h.app.table.select_id(&cert.id);
+    h.key(KeyCode::Enter);
+    let screen = h.draw(100, 40);
+    assert!(
+        screen.contains("Hostnames           www.example.com, m.example.com")
+            || screen.contains("Hostnames           m.example.com, www.example.com"),
+        "{screen}"
+    );
 }

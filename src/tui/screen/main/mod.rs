@@ -130,6 +130,7 @@ impl App {
                 self.move_selection(cmd)
             }
             Cmd::New => self.open_form(),
+            Cmd::Cas => self.open_cas(),
             Cmd::Open => match self.focus {
                 Pane::Sites => self.focus = Pane::Table,
                 Pane::Table => {
