@@ -20,8 +20,10 @@ use std::fmt;
 
 use super::{
     CertSummary, CreateRequest, CreateResponse, GetResponse, InputRules, ListResponse,
-    RenewResponse, Secret, SitesResponse, StatusChangeResponse,
+    RenewResponse, Secret, SiteSummary, SitesResponse, Status, StatusChangeResponse,
+    expiring_within, wire,
 };
+use crate::base::clock;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::RevocationReason;
 
@@ -57,6 +59,18 @@ pub struct Page {
     pub rows: Vec<CertSummary>,
     /// How many the site has in all.
     pub total: u64,
+}
+
+/// What a desk's main screen shows: the sites with their counts, and the
+/// certificates of one site (or of all).
+#[derive(Debug, Default)]
+pub struct Overview {
+    pub sites: Vec<SiteSummary>,
+    /// The rows not already handed over page by page (see
+    /// [`Backend::overview`]).
+    pub rows: Vec<CertSummary>,
+    /// Entries that could not be read (a local store logs their paths).
+    pub damaged: usize,
 }
 
 /// The ESA operations, as every front end may use them.
@@ -118,6 +132,80 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// demand only).
     fn change_stamp(&self) -> Option<u64> {
         None
+    }
+
+    /// The sites with their counts and the certificates of `site` (or of
+    /// every site), for a screen. A backend that pages hands each page of
+    /// rows to `page` as it arrives, and those rows are not in the
+    /// result again; the local store reads everything in one pass and
+    /// returns it whole. The default pages through [`Backend::list_site`]
+    /// and counts each site's statuses from the rows it sees.
+    fn overview(
+        &self,
+        site: Option<u64>,
+        page: &mut dyn FnMut(Vec<CertSummary>),
+    ) -> EsaResult<Overview> {
+        let mut sites = self.sites()?.sites;
+        let now = clock::now_seconds();
+        for s in sites.iter_mut() {
+            if site.is_some_and(|id| id != s.site_id) {
+                continue;
+            }
+            let (mut active, mut revoked, mut expired, mut soon) = (0, 0, 0, 0);
+            self.list_site(s.site_id, &mut |p| {
+                for r in &p.rows {
+                    match r.status {
+                        Status::Active => {
+                            active += 1;
+                            let ends = clock::parse_esa_time(&r.not_after);
+                            if ends.is_some_and(|na| {
+                                expiring_within(r.status, na, now, super::EXPIRING_SOON_DAYS)
+                            }) {
+                                soon += 1;
+                            }
+                        }
+                        Status::Revoked => revoked += 1,
+                        Status::Expired => expired += 1,
+                    }
+                }
+                page(p.rows);
+                true
+            })?;
+            (s.active, s.revoked, s.expired, s.expiring_soon) = (active, revoked, expired, soon);
+        }
+        Ok(Overview {
+            sites,
+            rows: Vec::new(),
+            damaged: 0,
+        })
+    }
+
+    /// Whether an operation that signs for `site` needs a CA passphrase
+    /// the backend does not have (a local `protect_key` store).
+    fn needs_ca_passphrase(&self, _site: u64) -> EsaResult<bool> {
+        Ok(false)
+    }
+
+    /// Whether the site's CA key exists and is encrypted (so a passphrase
+    /// is typed once, not twice for a new one).
+    fn ca_key_protected(&self, _site: u64) -> EsaResult<bool> {
+        Ok(false)
+    }
+
+    /// Keeps the CA passphrase for the session.
+    fn set_ca_passphrase(&self, _passphrase: Secret) -> EsaResult<()> {
+        Err(unsupported(&self.origin(), "A CA passphrase"))
+    }
+
+    /// The uploaded CAs of a site with the hostnames bound to each.
+    fn uploaded_cas(&self, _site: u64) -> EsaResult<Vec<(wire::CertInfo, Vec<String>)>> {
+        Err(unsupported(&self.origin(), "Uploaded CAs"))
+    }
+
+    /// The hostnames bound to a CA (`ca: true`; no `id`: the managed CA)
+    /// or to a client certificate.
+    fn hostnames(&self, _site: u64, _ca: bool, _id: Option<&str>) -> EsaResult<Vec<String>> {
+        Err(unsupported(&self.origin(), "Hostname bindings"))
     }
 
     /// Renewal (local only).

@@ -13,7 +13,7 @@ mod status;
 mod types;
 pub mod wire;
 
-pub use backend::{Backend, Origin, Page, unsupported};
+pub use backend::{Backend, Origin, Overview, Page, unsupported};
 
 pub use input::{InputRules, IssueDefaults, SiteRef};
 

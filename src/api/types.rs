@@ -222,7 +222,7 @@ pub struct RenewResponse {
 }
 
 /// A site and its CA and certificate counts (`esa-certs sites`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct SiteSummary {
     #[serde(rename = "SiteId")]
     pub site_id: u64,

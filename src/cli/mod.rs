@@ -362,6 +362,7 @@ fn run(cli: Cli) -> EsaResult<()> {
         let flag = cli.config;
         return crate::tui::run(|| {
             open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))
+                .map(|(s, created)| (std::sync::Arc::new(s) as crate::tui::Desk, created))
         });
     }
     if let Command::Serve(a) = command {

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{ListQuery, Service};
-use crate::api::Status;
 use crate::api::{
     Backend, CreateRequest, CreateResponse, GetResponse, InputRules, ListResponse, Origin, Page,
     RenewResponse, Secret, SitesResponse, StatusChangeResponse,
 };
+use crate::api::{CertSummary, Overview, Status, wire};
 use crate::base::clock::{self, now_seconds};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::RevocationReason;
@@ -211,6 +211,48 @@ impl Backend for Service {
             total,
         });
         Ok(())
+    }
+
+    /// One pass over the store for the counts and the rows.
+    fn overview(
+        &self,
+        site: Option<u64>,
+        _page: &mut dyn FnMut(Vec<CertSummary>),
+    ) -> EsaResult<Overview> {
+        let (sites, listing) = Service::overview(self, site)?;
+        for d in &listing.damaged {
+            tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
+        }
+        Ok(Overview {
+            sites: sites.sites,
+            damaged: listing.damaged.len(),
+            rows: listing.response.result,
+        })
+    }
+
+    fn needs_ca_passphrase(&self, site: u64) -> EsaResult<bool> {
+        Service::needs_ca_passphrase(self, site)
+    }
+
+    fn ca_key_protected(&self, site: u64) -> EsaResult<bool> {
+        Service::ca_key_protected(self, site)
+    }
+
+    fn set_ca_passphrase(&self, passphrase: Secret) -> EsaResult<()> {
+        Service::set_ca_passphrase(self, passphrase)
+    }
+
+    fn uploaded_cas(&self, site: u64) -> EsaResult<Vec<(wire::CertInfo, Vec<String>)>> {
+        Service::uploaded_cas(self, site)
+    }
+
+    fn hostnames(&self, site: u64, ca: bool, id: Option<&str>) -> EsaResult<Vec<String>> {
+        let target = if ca {
+            super::BindingTarget::Ca
+        } else {
+            super::BindingTarget::Certificate
+        };
+        Ok(Service::hostnames(self, target, site, id)?.hostnames)
     }
 
     fn list_page(&self, site_id: u64, page: u64, size: u64) -> EsaResult<ListResponse> {

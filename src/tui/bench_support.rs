@@ -33,7 +33,7 @@ impl BenchTui {
     /// read is queued, as for a worker: [`BenchTui::run_job`] or
     /// [`BenchTui::settle`] runs it.
     pub fn start(service: Service, width: u16, height: u16) -> BenchTui {
-        let mut app = App::new(service, Theme::from_env());
+        let mut app = App::new(std::sync::Arc::new(service), Theme::from_env());
         app.start(None);
         let terminal =
             Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| match e {});
@@ -52,7 +52,7 @@ impl BenchTui {
         self.queue.extend(self.app.take_effects());
         while let Some(e) = self.queue.pop_front() {
             if let Effect::Job(job) = e {
-                let done = worker::run(self.app.service(), job);
+                let done = worker::run(self.app.desk(), job, &|_| {});
                 self.app.done(done);
                 return true;
             }

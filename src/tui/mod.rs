@@ -10,6 +10,9 @@
 //! The terminal is restored on every way out: normal quit, error, and
 //! panic (the hook restores first, then reports).
 
+/// The backend a desk drives: the local store, or a remote ESA endpoint.
+pub type Desk = std::sync::Arc<dyn crate::api::Backend>;
+
 mod action;
 mod app;
 pub mod bench_support;
@@ -44,7 +47,6 @@ use ratatui::crossterm::terminal::{
 use ratatui::crossterm::{cursor, execute};
 
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::service::Service;
 
 use action::Action;
 use app::{App, Effect};
@@ -128,12 +130,12 @@ fn run_app(
     term: &mut TerminalGuard,
     tx: &mpsc::Sender<Event>,
     rx: &mpsc::Receiver<Event>,
-    service: Service,
+    desk: Desk,
     created_config: Option<PathBuf>,
     theme: theme::Theme,
 ) -> EsaResult<()> {
     let mut clipboard = Clipboard::start();
-    let mut app = App::new(service, theme);
+    let mut app = App::new(desk, theme);
     app.clipboard_info = clipboard.describe();
     app.start(created_config);
     tracing::info!("TUI started");
@@ -147,7 +149,7 @@ fn run_app(
                 match effect {
                     Effect::Job(job) => {
                         let tx = tx.clone();
-                        worker::spawn(app.service(), job, move |r| {
+                        worker::spawn(app.desk_handle(), job, move |r| {
                             let _ = tx.send(match r {
                                 Ok(done) => Event::Done(done),
                                 Err(e) => Event::WorkerFailed(e),

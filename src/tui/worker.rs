@@ -8,9 +8,14 @@
 
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::RevocationReason;
+use std::time::{Duration, Instant};
+
+use crate::api::Backend;
 use crate::service::{
-    CreateResponse, RenewResponse, Service, SiteSummary, StatusChangeResponse, ValidRequest,
+    CertSummary, CreateRequest, CreateResponse, RenewResponse, SiteSummary, StatusChangeResponse,
 };
+
+use super::Desk;
 
 use super::screen::main::rows::CertRow;
 
@@ -49,13 +54,22 @@ pub enum Job {
     Load {
         site: Option<u64>,
     },
-    Issue(Box<ValidRequest>),
+    Issue(Box<IssueJob>),
     Change {
         op: Op,
+        /// The site of the certificate (a remote needs it with the Id).
+        site: u64,
         id: String,
         label: String,
     },
     Renew(RenewJob),
+}
+
+/// A CreateClientCertificate whose fields passed the form's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueJob {
+    pub site: u64,
+    pub req: CreateRequest,
 }
 
 /// A renewal as confirmed in the popup.
@@ -80,7 +94,10 @@ pub struct Snapshot {
     /// certificates are not known yet.
     pub site: Option<u64>,
     pub sites: Vec<SiteSummary>,
+    /// The rows not handed over as pages already.
     pub rows: Vec<CertRow>,
+    /// Rows came as [`Done::Page`]s before this: they are the read's.
+    pub streamed: bool,
     /// Entries that could not be read (logged with their paths).
     pub damaged: usize,
 }
@@ -89,6 +106,9 @@ pub struct Snapshot {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Done {
+    /// A page of a site's certificates, as a remote backend hands them
+    /// over during a load (the `Loaded` that ends it does not repeat them).
+    Page(Vec<CertRow>),
     Loaded(EsaResult<Snapshot>),
     Issued(EsaResult<CreateResponse>),
     Changed {
@@ -111,27 +131,39 @@ pub enum Done {
 
 /// Runs a job on the calling thread (the worker, or a test). A job that
 /// failed for want of the CA passphrase comes back whole, to be run again
-/// once the operator typed it.
-pub fn run(service: &Service, job: Job) -> Done {
+/// once the operator typed it. `progress` gets the pages of a load as they
+/// arrive (a remote backend's; the local store hands over everything at
+/// the end).
+pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
     let locked = |e: &EsaError| e.code == ErrorCode::CaPassphrase;
     match job {
-        Job::Load { site } => Done::Loaded(load(service, site)),
-        Job::Issue(v) => match service.create_valid(&v) {
+        Job::Load { site } => Done::Loaded(load(desk, site, progress)),
+        Job::Issue(v) => match desk.create(&v.req) {
             Err(error) if locked(&error) => Done::NeedsPassphrase {
                 job: Job::Issue(v),
                 error,
             },
             result => Done::Issued(result),
         },
-        Job::Change { op, id, label } => {
+        Job::Change {
+            op,
+            site,
+            id,
+            label,
+        } => {
             let result = match op {
-                Op::Revoke(reason) => service.revoke(&id, reason),
-                Op::Activate => service.activate(&id),
-                Op::Delete => service.delete(&id),
+                Op::Revoke(reason) => desk.revoke(Some(site), &id, reason),
+                Op::Activate => desk.activate(Some(site), &id),
+                Op::Delete => desk.delete(Some(site), &id),
             };
             match result {
                 Err(error) if locked(&error) => Done::NeedsPassphrase {
-                    job: Job::Change { op, id, label },
+                    job: Job::Change {
+                        op,
+                        site,
+                        id,
+                        label,
+                    },
                     error,
                 },
                 result => Done::Changed {
@@ -142,7 +174,7 @@ pub fn run(service: &Service, job: Job) -> Done {
                 },
             }
         }
-        Job::Renew(job) => match service.renew(&job.id, job.days, job.revoke_old) {
+        Job::Renew(job) => match desk.renew(&job.id, job.days, job.revoke_old) {
             Err(error) if locked(&error) => Done::NeedsPassphrase {
                 job: Job::Renew(job),
                 error,
@@ -152,32 +184,48 @@ pub fn run(service: &Service, job: Job) -> Done {
     }
 }
 
-fn load(service: &Service, site: Option<u64>) -> EsaResult<Snapshot> {
-    let stamp = service.change_stamp().ok();
-    // One read of the store for both the counts and the rows.
-    let (sites, listing) = service.overview(site)?;
-    let sites = sites.sites;
-    for d in &listing.damaged {
-        tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
-    }
-    let damaged = listing.damaged.len();
+/// How often the pages of a remote listing reach the screen.
+const PAGE_EVERY: Duration = Duration::from_millis(200);
+
+fn rows_of(summaries: Vec<CertSummary>, seq: &mut u32) -> Vec<CertRow> {
     // Extend, not collect: collecting in place into the smaller rows would
     // end with a realloc that copies them all.
-    let mut rows = Vec::with_capacity(listing.response.result.len());
-    rows.extend(
-        listing
-            .response
-            .result
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| CertRow::from_summary(s, u32::try_from(i).unwrap_or(u32::MAX))),
-    );
+    let mut rows = Vec::with_capacity(summaries.len());
+    rows.extend(summaries.into_iter().map(|s| {
+        let r = CertRow::from_summary(s, *seq);
+        *seq = seq.saturating_add(1);
+        r
+    }));
+    rows
+}
+
+fn load(desk: &dyn Backend, site: Option<u64>, progress: &dyn Fn(Done)) -> EsaResult<Snapshot> {
+    let stamp = desk.change_stamp();
+    let mut seq = 0u32;
+    let mut streamed = false;
+    // Pages go to the screen at once for the first, then at most every
+    // PAGE_EVERY (each hand-over re-sorts the table).
+    let mut pending: Vec<CertSummary> = Vec::new();
+    let mut last_sent: Option<Instant> = None;
+    // One read of the store for both the counts and the rows where the
+    // backend can; pages shown as they arrive where it pages.
+    let overview = desk.overview(site, &mut |page| {
+        streamed = true;
+        pending.extend(page);
+        if last_sent.is_none_or(|t| t.elapsed() >= PAGE_EVERY) {
+            progress(Done::Page(rows_of(std::mem::take(&mut pending), &mut seq)));
+            last_sent = Some(Instant::now());
+        }
+    })?;
+    pending.extend(overview.rows);
+    let rows = rows_of(pending, &mut seq);
     Ok(Snapshot {
         stamp,
         site,
-        sites,
+        sites: overview.sites,
         rows,
-        damaged,
+        streamed,
+        damaged: overview.damaged,
     })
 }
 
@@ -188,17 +236,20 @@ pub type Report = Result<Done, EsaError>;
 /// The name of worker threads (the panic hook knows them by it).
 pub const THREAD_NAME: &str = "esa-certs-worker";
 
-/// Runs a job on a new thread; `report` is called exactly once with its
-/// result, on the worker thread, or here when the thread cannot start.
-pub fn spawn<R>(service: &Service, job: Job, report: R)
+/// Runs a job on a new thread; `report` gets the pages of a load as they
+/// arrive and then, once, its result (on the worker thread, or here when
+/// the thread cannot start).
+pub fn spawn<R>(desk: Desk, job: Job, report: R)
 where
     R: Fn(Report) + Clone + Send + 'static,
 {
-    let service = service.clone();
     let report2 = report.clone();
     let spawned = std::thread::Builder::new()
         .name(THREAD_NAME.into())
-        .spawn(move || report2(caught(|| run(&service, job))));
+        .spawn(move || {
+            let progress = |d: Done| report2(Ok(d));
+            report2(caught(|| run(desk.as_ref(), job, &progress)));
+        });
     if let Err(e) = spawned {
         // The job is lost with the closure; say so instead of waiting forever.
         report(Err(EsaError::internal(format!(

@@ -7,10 +7,11 @@ use super::{
     verb_ing,
 };
 use crate::error::EsaError;
-use crate::service::{CreateResponse, ExportWhat, RenewResponse};
+use crate::service::{CreateResponse, RenewResponse};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;
+use crate::tui::screen::main::rows::CertRow;
 use crate::tui::scroll::Scroll;
 use crate::tui::worker::{Done, Job, Op, RenewJob, Snapshot};
 use std::time::Instant;
@@ -45,7 +46,7 @@ impl App {
     /// not create one.
     pub(in crate::tui) fn copy_ca(&mut self, site_id: u64) {
         let site = self.site_label(site_id);
-        match self.service.existing_ca_pem(site_id) {
+        match self.desk.ca_pem(site_id) {
             Ok(Some(pem)) => self.copy(
                 format!("CA certificate of {}", short(&site)),
                 Zeroizing::new(pem),
@@ -61,29 +62,30 @@ impl App {
 
     /// c/K/A on a stored certificate (table or details).
     pub(in crate::tui) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
-        let (what, export, secret) = match cmd {
+        let (what, secret) = match cmd {
             Cmd::CopyCa => return self.copy_ca(site_id),
-            Cmd::CopyKey => ("private key", ExportWhat::Key, true),
-            _ => ("certificate", ExportWhat::Cert, false),
+            Cmd::CopyKey => ("private key", true),
+            _ => ("certificate", false),
         };
-        match self.service.export(id, export) {
-            Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                self.copy(
-                    format!("{what} of {}", short(label)),
-                    Zeroizing::new(text),
-                    secret,
-                );
-            }
+        let text = if secret {
+            self.desk
+                .private_key(Some(site_id), id)
+                .map(|k| Zeroizing::new(k.expose().to_owned()))
+        } else {
+            self.desk
+                .get(Some(site_id), id)
+                .map(|g| Zeroizing::new(g.certificate))
+        };
+        match text {
+            Ok(text) => self.copy(format!("{what} of {}", short(label)), text, secret),
             Err(e) => self.fail(&format!("Cannot copy the {what}"), e),
         }
     }
 
     /// A new certificate's Name and PkeyType for the result view (one
     /// quick read; empty if it fails).
-    pub(in crate::tui) fn name_and_key_type(&self, id: &str) -> (String, String) {
-        match self.service.get(id) {
+    pub(in crate::tui) fn name_and_key_type(&self, site: u64, id: &str) -> (String, String) {
+        match self.desk.get(Some(site), id) {
             Ok(g) => (sanitize(&g.result.name), sanitize(&g.result.pkey_type)),
             Err(_) => (String::new(), String::new()),
         }
@@ -133,7 +135,7 @@ impl App {
             .is_none_or(|t| t.elapsed() >= self.poll_every);
         if due && self.load.loaded && !self.load.in_flight {
             self.last_poll = Some(Instant::now());
-            if let Ok(stamp) = self.service.change_stamp()
+            if let Some(stamp) = self.desk.change_stamp()
                 && Some(stamp) != self.stamp
             {
                 self.reload();
@@ -150,6 +152,7 @@ impl App {
 
     fn done_inner(&mut self, done: Done) {
         match done {
+            Done::Page(rows) => self.page_arrived(rows),
             Done::Loaded(r) => self.loaded(r),
             Done::Issued(r) => self.issued(r),
             Done::Changed {
@@ -193,11 +196,11 @@ impl App {
     /// became of the old certificate.
     fn renewed(&mut self, job: RenewJob, resp: RenewResponse) {
         let new = resp.certificate;
-        let (name, pkey_type) = self.name_and_key_type(&new.id);
+        let (name, pkey_type) = self.name_and_key_type(resp.site_id, &new.id);
         let view = Box::new(ResultView {
             name,
             pkey_type,
-            key_kept: self.service.keeps_private_keys(),
+            key_kept: self.desk.keeps_private_keys(),
             site_id: resp.site_id,
             scroll: Scroll::default(),
             leave_armed: false,
@@ -256,8 +259,34 @@ impl App {
         self.fail("Cannot run the operation", e);
     }
 
+    /// A page of a remote listing during a load: shown at once where the
+    /// site was not read before (the first load), kept aside otherwise
+    /// so a re-read replaces the old rows in one go when it ends.
+    fn page_arrived(&mut self, rows: Vec<CertRow>) {
+        let fresh: Vec<CertRow> = rows
+            .iter()
+            .filter(|r| !self.site_read(r.site_id))
+            .cloned()
+            .collect();
+        if !fresh.is_empty() {
+            self.table.append_rows(fresh);
+            self.sync_site();
+        }
+        self.load.staged.extend(rows);
+    }
+
     pub(in crate::tui) fn loaded(&mut self, r: Result<Snapshot, EsaError>) {
         self.load.in_flight = false;
+        let staged = std::mem::take(&mut self.load.staged);
+        let r = r.map(|mut snap| {
+            if snap.streamed {
+                // The pages are the read's rows, in the order they came.
+                let mut rows = staged;
+                rows.append(&mut snap.rows);
+                snap.rows = rows;
+            }
+            snap
+        });
         match r {
             Ok(snap) => {
                 let keep = self.selected_site().map(|s| s.site_id);
@@ -375,11 +404,11 @@ impl App {
                     self.site_sel = i;
                     self.sync_site();
                 }
-                let (name, pkey_type) = self.name_and_key_type(&resp.id);
+                let (name, pkey_type) = self.name_and_key_type(site_id, &resp.id);
                 self.screen = Screen::Result(Box::new(ResultView {
                     name,
                     pkey_type,
-                    key_kept: self.service.keeps_private_keys(),
+                    key_kept: self.desk.keeps_private_keys(),
                     resp,
                     site_id,
                     scroll: Scroll::default(),
@@ -407,7 +436,7 @@ impl App {
             self.screen = Screen::Main;
             return;
         }
-        if let Ok(get) = self.service.get(id) {
+        if let Ok(get) = self.desk.get(Some(d.get.site_id), id) {
             d.get = get;
         }
     }

@@ -14,8 +14,10 @@ use ratatui::crossterm::event::{
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use super::Desk;
+use crate::api::{Backend, InputRules, IssueDefaults};
 use crate::error::EsaError;
-use crate::service::{Service, SiteSummary};
+use crate::service::SiteSummary;
 use crate::text::sanitize;
 
 use super::action::{Action, Cmd};
@@ -93,6 +95,8 @@ pub struct LoadState {
     /// Sites the first load has not read yet (it reads one site at a
     /// time); empty once every site is known.
     pub unread: Vec<u64>,
+    /// Rows of a remote load so far (see `App::page_arrived`).
+    pub(in crate::tui) staged: Vec<super::screen::main::rows::CertRow>,
     /// Unreadable entries met by the first load so far.
     damaged_so_far: usize,
     pub error: Option<EsaError>,
@@ -106,7 +110,9 @@ pub struct LoadState {
 pub(in crate::tui) const REREADING: &str = "Re-reading the store…";
 
 pub struct App {
-    pub(in crate::tui) service: Service,
+    pub(in crate::tui) desk: Desk,
+    /// The backend's sites and defaults, for the form's field rules.
+    pub(in crate::tui) rules: InputRules,
     pub theme: Theme,
     clock: Option<OffsetDateTime>,
     pub sites: Vec<SiteSummary>,
@@ -143,10 +149,33 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(service: Service, theme: Theme) -> App {
-        let sites = service.declared_sites();
+    pub fn new(desk: Desk, theme: Theme) -> App {
+        // The sites as declared (no store read, no counts yet).
+        let (rules, rules_error) = match desk.input_rules() {
+            Ok(r) => (r, None),
+            Err(e) => (
+                InputRules {
+                    sites: Vec::new(),
+                    defaults: IssueDefaults {
+                        validity_days: 365,
+                        pkey_type: crate::pki::PkeyType::EcP256,
+                    },
+                },
+                Some(e),
+            ),
+        };
+        let sites = rules
+            .sites
+            .iter()
+            .map(|s| SiteSummary {
+                site_id: s.id,
+                site_name: s.name.clone(),
+                ..SiteSummary::default()
+            })
+            .collect();
         let mut app = App {
-            service,
+            desk,
+            rules,
             theme,
             clock: None,
             sites,
@@ -173,6 +202,9 @@ impl App {
             quit: false,
         };
         app.sync_site();
+        if let Some(e) = rules_error {
+            app.fail("Cannot read the sites", e);
+        }
         app
     }
 
@@ -192,8 +224,22 @@ impl App {
         self.reload();
     }
 
-    pub fn service(&self) -> &Service {
-        &self.service
+    /// The backend this desk drives (the local store or a remote endpoint).
+    pub fn desk(&self) -> &dyn Backend {
+        self.desk.as_ref()
+    }
+
+    /// `remote NAME` in the title when the desk is not the local store.
+    pub fn remote_name(&self) -> Option<String> {
+        match self.desk.origin() {
+            crate::api::Origin::Remote { name, .. } => Some(sanitize(&name)),
+            crate::api::Origin::Local { .. } => None,
+        }
+    }
+
+    /// A handle on the backend for a worker.
+    pub fn desk_handle(&self) -> Desk {
+        self.desk.clone()
     }
 
     #[cfg(test)]
@@ -452,7 +498,7 @@ impl App {
 
     pub(in crate::tui) fn edit(&mut self, e: Edit) {
         if let Some(p) = &mut self.popup {
-            p.edit(e, &self.service);
+            p.edit(e, &self.rules);
             return;
         }
         if let Some(input) = self.search.as_mut() {
@@ -464,13 +510,13 @@ impl App {
         if let Screen::Form(f) = &mut self.screen
             && f.submitting.is_none()
         {
-            f.edit(e, &self.service);
+            f.edit(e, &self.rules);
         }
     }
 
     pub(in crate::tui) fn paste(&mut self, text: &str) {
         if let Some(p) = &mut self.popup {
-            if let Some(why) = p.paste(text, &self.service) {
+            if let Some(why) = p.paste(text, &self.rules) {
                 self.warn(why);
             }
             return;
@@ -486,7 +532,7 @@ impl App {
             self.open_form();
         }
         if let Screen::Form(f) = &mut self.screen {
-            let pasted = f.submitting.is_none().then(|| f.paste(text, &self.service));
+            let pasted = f.submitting.is_none().then(|| f.paste(text, &self.rules));
             match pasted {
                 Some(Pasted::Csr) => {
                     let msg = match &f.csr_preview {

@@ -10,7 +10,6 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{Popup, PopupState};
 use crate::error::EsaError;
-use crate::service::BindingTarget;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;
@@ -51,20 +50,20 @@ impl App {
     }
 
     fn read_cas(&self, site: &crate::service::SiteSummary) -> Result<CasView, EsaError> {
-        let service = self.service();
+        let desk = self.desk();
         let managed = if site.ca_certificate_id.is_empty() {
             None
         } else {
-            let bound = service.hostnames(BindingTarget::Ca, site.site_id, None)?;
+            let bound = desk.hostnames(site.site_id, true, None)?;
             Some(CaEntry {
                 id: sanitize(&site.ca_certificate_id),
                 label: sanitize(&site.ca_common_name),
                 not_after: sanitize(&site.ca_not_after),
                 status: format!("managed · {}", sanitize(&site.ca_key_type)),
-                hostnames: bound.hostnames.iter().map(|h| sanitize(h)).collect(),
+                hostnames: bound.iter().map(|h| sanitize(h)).collect(),
             })
         };
-        let uploaded = service
+        let uploaded = desk
             .uploaded_cas(site.site_id)?
             .into_iter()
             .map(|(info, hostnames)| {

@@ -22,6 +22,7 @@ use crate::tui::worker::Op;
 #[derive(Debug, Clone)]
 pub struct Confirm {
     pub op: Op,
+    pub site: u64,
     pub id: String,
     /// Name/CommonName as the table shows it (sanitised).
     pub label: String,
@@ -59,7 +60,14 @@ impl Confirm {
 
 impl App {
     /// Asks "y" for a revoke, activate or delete of `id`.
-    pub(in crate::tui) fn ask(&mut self, cmd: Cmd, id: &str, label: &str, status: Status) {
+    pub(in crate::tui) fn ask(
+        &mut self,
+        cmd: Cmd,
+        site: u64,
+        id: &str,
+        label: &str,
+        status: Status,
+    ) {
         let op = match cmd {
             Cmd::Revoke => Op::Revoke(None),
             Cmd::Activate => Op::Activate,
@@ -69,17 +77,18 @@ impl App {
         // took its place (one quick read of each).
         let (mut revoked_for, mut successor) = (None, None);
         if op == Op::Activate
-            && let Ok(g) = self.service().get(id)
+            && let Ok(g) = self.desk().get(Some(site), id)
         {
             revoked_for = g.result.revoke_reason.as_deref().map(sanitize);
             successor = g.result.renewed_by.as_deref().and_then(|next| {
-                let n = self.service().get(next).ok()?.result;
+                let n = self.desk().get(Some(site), next).ok()?.result;
                 Some((row_label(&n.name, &n.common_name), n.status.to_string()))
             });
         }
         self.popup = Some(
             Confirm {
                 op,
+                site,
                 id: id.to_owned(),
                 label: label.to_owned(),
                 status,
@@ -109,6 +118,7 @@ impl PopupState for Confirm {
             Cmd::Confirm => {
                 app.start_job(Job::Change {
                     op: self.op(),
+                    site: self.site,
                     id: self.id.clone(),
                     label: self.label.clone(),
                 });

@@ -20,7 +20,7 @@ use super::app::App;
 use super::input::Edit;
 use super::keys::Ctx;
 use super::screen::issue_form::refused_pem;
-use crate::service::Service;
+use crate::api::InputRules;
 
 /// What a popup is to the app.
 pub trait PopupState: Sized {
@@ -48,11 +48,11 @@ pub trait PopupState: Sized {
     fn command(self: Box<Self>, app: &mut App, cmd: Cmd) -> Option<Popup>;
 
     /// An edit key in its text field.
-    fn edit(&mut self, _e: Edit, _service: &Service) {}
+    fn edit(&mut self, _e: Edit, _rules: &InputRules) {}
 
     /// A paste; returns a warning for the status line. By default a PEM
     /// that is not a CSR is refused with a word (it goes into no field).
-    fn paste(&mut self, text: &str, _service: &Service) -> Option<String> {
+    fn paste(&mut self, text: &str, _rules: &InputRules) -> Option<String> {
         refused_pem(text)
     }
 
@@ -94,12 +94,12 @@ macro_rules! popups {
                 match self { $(Popup::$name(p) => PopupState::command(p, app, cmd),)* }
             }
 
-            pub fn edit(&mut self, e: Edit, service: &Service) {
-                match self { $(Popup::$name(p) => PopupState::edit(&mut **p, e, service),)* }
+            pub fn edit(&mut self, e: Edit, rules: &InputRules) {
+                match self { $(Popup::$name(p) => PopupState::edit(&mut **p, e, rules),)* }
             }
 
-            pub fn paste(&mut self, text: &str, service: &Service) -> Option<String> {
-                match self { $(Popup::$name(p) => PopupState::paste(&mut **p, text, service),)* }
+            pub fn paste(&mut self, text: &str, rules: &InputRules) -> Option<String> {
+                match self { $(Popup::$name(p) => PopupState::paste(&mut **p, text, rules),)* }
             }
 
             pub fn draw(&self, frame: &mut Frame, app: &App, body: Rect) {

@@ -12,9 +12,9 @@
 //! CA). What was typed is shown only as one `•` per character.
 
 use super::{Popup, PopupState};
+use crate::api::InputRules;
 use crate::base::limits::MAX_PASSPHRASE_CHARS;
 use crate::error::EsaError;
-use crate::service::Service;
 use crate::service::{PassphrasePurpose, Secret, check_ca_passphrase};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
@@ -166,7 +166,7 @@ impl App {
     /// when the site needs one the service does not have.
     pub(in crate::tui) fn start_job(&mut self, job: Job) {
         match self.job_site(&job) {
-            Some(site) if self.service().needs_ca_passphrase(site).unwrap_or(false) => {
+            Some(site) if self.desk().needs_ca_passphrase(site).unwrap_or(false) => {
                 self.ask_passphrase(site, job, None);
             }
             _ => self.launch(job),
@@ -176,9 +176,9 @@ impl App {
     /// The site a job signs for.
     fn job_site(&self, job: &Job) -> Option<u64> {
         match job {
-            Job::Issue(v) => Some(v.site.id),
-            Job::Change { id, .. } => self.service().get(id).ok().map(|g| g.site_id),
-            Job::Renew(j) => self.service().get(&j.id).ok().map(|g| g.site_id),
+            Job::Issue(v) => Some(v.site),
+            Job::Change { site, .. } => Some(*site),
+            Job::Renew(j) => self.desk().get(None, &j.id).ok().map(|g| g.site_id),
             Job::Load { .. } => None,
         }
     }
@@ -186,7 +186,7 @@ impl App {
     fn ask_passphrase(&mut self, site: u64, job: Job, error: Option<String>) {
         // No CA yet (or an unreadable key file): the key is made now and
         // encrypted with what is typed, so it is typed twice.
-        let purpose = match self.service().ca_key_protected(site) {
+        let purpose = match self.desk().ca_key_protected(site) {
             Ok(false) => PassphrasePurpose::New,
             _ => PassphrasePurpose::Unlock,
         };
@@ -251,7 +251,7 @@ impl PopupState for PassAsk {
             Cmd::Confirm => {
                 let set = self
                     .take()
-                    .and_then(|s| app.service().set_ca_passphrase(s).map_err(|e| e.message));
+                    .and_then(|s| app.desk().set_ca_passphrase(s).map_err(|e| e.message));
                 match set {
                     Ok(()) => {
                         app.info("CA passphrase kept in memory (zeroized) until you quit".into());
@@ -269,13 +269,13 @@ impl PopupState for PassAsk {
         }
     }
 
-    fn edit(&mut self, e: Edit, _service: &Service) {
+    fn edit(&mut self, e: Edit, _rules: &InputRules) {
         PassAsk::edit(self, e);
     }
 
     /// Everything pasted goes into the field (a passphrase may look like
     /// anything).
-    fn paste(&mut self, text: &str, _service: &Service) -> Option<String> {
+    fn paste(&mut self, text: &str, _rules: &InputRules) -> Option<String> {
         PassAsk::paste(self, text);
         None
     }

@@ -12,8 +12,9 @@
 //! words which will happen.
 
 use super::{Popup, PopupState};
+use crate::api::InputRules;
 use crate::error::EsaError;
-use crate::service::{CertSummary, Service, Status};
+use crate::service::{CertSummary, Status};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;
@@ -101,8 +102,8 @@ impl RenewAsk {
 
     /// The days to ask for: `None` keeps the old certificate's validity.
     /// Errors as the service words them.
-    pub fn days(&self, service: &Service) -> Result<Option<u32>, EsaError> {
-        let d = service.check_validity_days(Some(self.days.value()))?;
+    pub fn days(&self, rules: &InputRules) -> Result<Option<u32>, EsaError> {
+        let d = rules.validity_days(Some(self.days.value()))?;
         Ok((d != self.old_days).then_some(d))
     }
 
@@ -119,7 +120,7 @@ impl RenewAsk {
 
     /// ←/→/Space: a ValidityDays preset (the old validity among them), or
     /// the switch.
-    pub fn cycle(&mut self, forward: bool, service: &Service) {
+    pub fn cycle(&mut self, forward: bool, rules: &InputRules) {
         match self.focus {
             RenewField::RevokeOld => self.revoke_old = !self.revoke_old,
             RenewField::Days => {
@@ -137,28 +138,28 @@ impl RenewAsk {
                 if let Some(p) = next {
                     self.days.set(&p.to_string());
                 }
-                self.revalidate(service);
+                self.revalidate(rules);
             }
         }
     }
 
-    pub fn edit(&mut self, e: Edit, service: &Service) {
+    pub fn edit(&mut self, e: Edit, rules: &InputRules) {
         let non_digit = matches!(e, Edit::Char(c) if !c.is_ascii_digit());
         if self.focus == RenewField::Days && !non_digit && self.days.apply(e) {
-            self.revalidate(service);
+            self.revalidate(rules);
         }
     }
 
-    pub fn paste(&mut self, text: &str, service: &Service) {
+    pub fn paste(&mut self, text: &str, rules: &InputRules) {
         if self.focus == RenewField::Days {
             self.days
                 .insert_str(&crate::tui::screen::issue_form::digits(text));
-            self.revalidate(service);
+            self.revalidate(rules);
         }
     }
 
-    fn revalidate(&mut self, service: &Service) {
-        self.days_error = self.days(service).err();
+    fn revalidate(&mut self, rules: &InputRules) {
+        self.days_error = self.days(rules).err();
     }
 }
 
@@ -187,7 +188,7 @@ impl PopupState for RenewAsk {
                 app.info("Renewal cancelled; nothing was issued".into());
                 return None;
             }
-            Cmd::Confirm => match self.days(app.service()) {
+            Cmd::Confirm => match self.days(&app.rules) {
                 Ok(days) => {
                     app.start_job(Job::Renew(RenewJob {
                         id: self.id.clone(),
@@ -204,21 +205,21 @@ impl PopupState for RenewAsk {
                 }
             },
             Cmd::FocusNext | Cmd::FocusPrev => self.focus_step(),
-            Cmd::Left => self.cycle(false, app.service()),
-            Cmd::Right | Cmd::Toggle => self.cycle(true, app.service()),
+            Cmd::Left => self.cycle(false, &app.rules),
+            Cmd::Right | Cmd::Toggle => self.cycle(true, &app.rules),
             _ => {}
         }
         Some(Popup::Renew(self))
     }
 
-    fn edit(&mut self, e: Edit, service: &Service) {
-        RenewAsk::edit(self, e, service);
+    fn edit(&mut self, e: Edit, rules: &InputRules) {
+        RenewAsk::edit(self, e, rules);
     }
 
-    fn paste(&mut self, text: &str, service: &Service) -> Option<String> {
+    fn paste(&mut self, text: &str, rules: &InputRules) -> Option<String> {
         let refused = refused_pem(text);
         if refused.is_none() {
-            RenewAsk::paste(self, text, service);
+            RenewAsk::paste(self, text, rules);
         }
         refused
     }

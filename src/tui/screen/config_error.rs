@@ -10,7 +10,6 @@
 
 use crate::config::ConfigError;
 use crate::error::{ErrorCode, EsaError};
-use crate::service::Service;
 use crate::text::sanitize;
 use crate::tui::action::{Action, Cmd};
 use crate::tui::keys::{self, Ctx};
@@ -99,7 +98,7 @@ impl From<StartError> for EsaError {
 
 /// Opens the service from the config, again on every call (the CLI passes
 /// its own opener, so both front ends read the config the same way).
-pub type Opened = (Service, Option<PathBuf>);
+pub type Opened = (crate::tui::Desk, Option<PathBuf>);
 
 /// The state of the config-error screen.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 
 use crate::base::clock;
 use crate::error::EsaError;
-use crate::service::{BindingTarget, GetResponse};
+use crate::service::GetResponse;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::{Screen, row_label, short};
@@ -97,14 +97,14 @@ pub struct DetailsView {
 }
 
 impl App {
-    pub(in crate::tui) fn open_details(&mut self, id: &str) {
-        match self.service.get(id) {
+    pub(in crate::tui) fn open_details(&mut self, site: u64, id: &str) {
+        match self.desk.get(Some(site), id) {
             Ok(get) => {
                 let hostnames = self
-                    .service
-                    .hostnames(BindingTarget::Certificate, get.site_id, Some(id))
+                    .desk
+                    .hostnames(get.site_id, false, Some(id))
                     .ok()
-                    .map(|h| h.hostnames.iter().map(|n| sanitize(n)).collect());
+                    .map(|h| h.iter().map(|n| sanitize(n)).collect());
                 self.screen = Screen::Details(Box::new(DetailsView {
                     get,
                     hostnames,

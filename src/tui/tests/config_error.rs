@@ -9,7 +9,10 @@ mod config_screen {
     fn opener(path: std::path::PathBuf) -> impl FnMut() -> Result<Opened, StartError> {
         move || {
             let cfg = config::load(&path).map_err(|e| StartError::from(&e))?;
-            Ok((Service::open(cfg)?, None))
+            Ok((
+                std::sync::Arc::new(Service::open(cfg)?) as crate::tui::Desk,
+                None,
+            ))
         }
     }
 

@@ -63,7 +63,7 @@ fn copy_messages_and_the_site_counts_fit_80_columns() {
     h.issue(long, "a long label for the laptop", 30);
     h.issue("soon.example", "", 10);
     let c = h.issue("gone.example", "", 30);
-    h.app.service().revoke(&c.id, None).unwrap();
+    h.service.revoke(&c.id, None).unwrap();
     h.step(Action::FocusGained);
     let status_line = |h: &Harness| {
         let s = h.draw(80, 24);
@@ -103,7 +103,7 @@ fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
         "site example.com has no CA yet (it is created by the first issuance)"
     );
     assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Warning);
-    assert!(h.app.service().existing_ca_pem(SITE).unwrap().is_none());
+    assert!(h.service.existing_ca_pem(SITE).unwrap().is_none());
     assert!(!h.app.applies(crate::tui::action::Cmd::CopyCa));
     // With a CA but a filter that hides every row, A still copies it.
     h.issue("ca.example", "", 30);
@@ -114,7 +114,7 @@ fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
     h.key(KeyCode::Enter);
     assert!(h.app.table.is_empty());
     h.ch('A');
-    let ca = h.app.service().existing_ca_pem(SITE).unwrap().unwrap();
+    let ca = h.service.existing_ca_pem(SITE).unwrap().unwrap();
     assert_eq!(h.copies.len(), 1);
     assert_eq!(h.copies[0].1, ca);
     assert!(h.note().starts_with("Sent CA certificate of example.com"));
@@ -126,7 +126,7 @@ fn copy_ca_works_on_the_selected_site_without_a_row_and_never_creates_a_ca() {
 fn the_sites_cas_and_hostname_bindings_are_shown() {
     let mut h = Harness::new();
     let cert = h.issue("bound.example.com", "bound", 30);
-    let s = h.app.service().clone();
+    let s = h.service.clone();
     // Another site's managed CA is a proper self-signed CA to upload here.
     let other_ca = s.ca_pem(42).unwrap();
     let up = s

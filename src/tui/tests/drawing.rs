@@ -47,8 +47,8 @@ fn any_size_draws_without_panicking() {
         Box::new(|h| {
             // A message: the certificate went away behind the table's back.
             let id = h.app.table.selected_row().unwrap().id.clone();
-            h.app.service().revoke(&id, None).unwrap();
-            h.app.service().delete(&id).unwrap();
+            h.service.revoke(&id, None).unwrap();
+            h.service.delete(&id).unwrap();
             h.ch('c');
             assert!(matches!(h.app.popup, Some(Popup::Message(_))));
         }),

@@ -38,7 +38,7 @@ fn esc_leaves_the_form_without_issuing() {
     assert_eq!(h.form().focus, Field::Days);
     h.key(KeyCode::Esc);
     assert!(matches!(h.app.screen, Screen::Main));
-    let n = h.app.service().list(&ListQuery::default()).unwrap();
+    let n = h.service.list(&ListQuery::default()).unwrap();
     assert_eq!(n.response.total_count, 0);
     assert!(h.note().contains("nothing was issued"));
 }
@@ -240,8 +240,7 @@ fn a_pasted_pem_that_is_not_a_csr_goes_into_no_field() {
 #[test]
 fn k_without_a_kept_key_is_one_status_line_and_not_offered() {
     let mut h = Harness::new();
-    h.app
-        .service()
+    h.service
         .clone()
         .create(&CreateRequest {
             site_id: Some(SITE.to_string()),
@@ -398,7 +397,7 @@ fn paste_a_csr_then_enter_issues_it() {
     assert_eq!(r.resp.common_name, "enter.example.com");
     let id = r.resp.id.clone();
     assert_eq!(
-        h.app.service().get(&id).unwrap().result.common_name,
+        h.service.get(&id).unwrap().result.common_name,
         "enter.example.com"
     );
     // Focus back in a complete CSR field: Enter still issues, the PEM

@@ -19,8 +19,7 @@ fn starts_with_a_load_and_lists_what_the_store_holds() {
 fn the_first_load_reads_site_by_site_the_selected_one_first() {
     let h = Harness::new();
     h.issue("first.example", "", 30);
-    h.app
-        .service()
+    h.service
         .create(&CreateRequest {
             site_id: Some("42".into()),
             validity_days: Some("30".into()),
@@ -29,7 +28,7 @@ fn the_first_load_reads_site_by_site_the_selected_one_first() {
             ..Default::default()
         })
         .unwrap();
-    let mut app = App::new(h.app.service().clone(), Theme::plain());
+    let mut app = App::new(std::sync::Arc::new(h.service.clone()), Theme::plain());
     app.start(None);
     let next_load = |app: &mut App| {
         let mut jobs = app.take_effects();
@@ -44,7 +43,7 @@ fn the_first_load_reads_site_by_site_the_selected_one_first() {
         job,
         crate::tui::worker::Job::Load { site: Some(SITE) }
     ));
-    app.done(worker::run(app.service(), job));
+    app.done(worker::run(app.desk(), job, &|_| {}));
     assert_eq!(app.load.unread, [42]);
     assert_eq!(app.table.len(), 1);
     let screen = render(&app, 100, 24).backend().to_string();
@@ -70,7 +69,7 @@ fn the_first_load_reads_site_by_site_the_selected_one_first() {
         job,
         crate::tui::worker::Job::Load { site: Some(42) }
     ));
-    app.done(worker::run(app.service(), job));
+    app.done(worker::run(app.desk(), job, &|_| {}));
     assert!(app.load.unread.is_empty());
     assert_eq!(app.table.rows().len(), 2);
     assert_eq!(
@@ -206,8 +205,8 @@ fn a_note_does_not_follow_you_to_another_screen() {
     let c = h.issue("gone.example", "", 30);
     h.step(Action::FocusGained);
     // An error note: the certificate went away behind the table's back.
-    h.app.service().revoke(&c.id, None).unwrap();
-    h.app.service().delete(&c.id).unwrap();
+    h.service.revoke(&c.id, None).unwrap();
+    h.service.delete(&c.id).unwrap();
     h.ch('c');
     assert_eq!(h.app.note.as_ref().unwrap().kind, NoteKind::Error);
     h.key(KeyCode::Enter); // closes the message: same screen, note kept

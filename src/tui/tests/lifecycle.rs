@@ -6,7 +6,7 @@ use super::*;
 fn activate_shows_why_it_was_revoked_and_warns_on_compromise_and_successors() {
     let mut h = Harness::new();
     let c = h.issue("leaked.example", "", 30);
-    let svc = h.app.service().clone();
+    let svc = h.service.clone();
     svc.revoke(&c.id, Some(crate::pki::RevocationReason::KeyCompromise))
         .unwrap();
     h.step(Action::FocusGained);
@@ -64,7 +64,7 @@ fn revoke_asks_names_the_certificate_and_takes_a_reason() {
         )
     );
     assert!(h.note().chars().count() <= 78);
-    let got = h.app.service().get(&c.id).unwrap();
+    let got = h.service.get(&c.id).unwrap();
     assert_eq!(got.status.as_str(), "revoked");
     assert_eq!(got.result.revoke_reason.as_deref(), Some("keyCompromise"));
     assert_eq!(
@@ -75,10 +75,7 @@ fn revoke_asks_names_the_certificate_and_takes_a_reason() {
     h.ch('a');
     h.ch('n');
     assert!(h.app.popup.is_none());
-    assert_eq!(
-        h.app.service().get(&c.id).unwrap().status.as_str(),
-        "revoked"
-    );
+    assert_eq!(h.service.get(&c.id).unwrap().status.as_str(), "revoked");
 }
 
 #[test]
@@ -102,10 +99,7 @@ fn transitions_the_service_refuses_are_refused_at_once() {
         'a',
         "Activate needs a revoked certificate; this one is active",
     );
-    assert_eq!(
-        h.app.service().get(&c.id).unwrap().status.as_str(),
-        "active"
-    );
+    assert_eq!(h.service.get(&c.id).unwrap().status.as_str(), "active");
     h.ch('r');
     h.ch('y');
     refused(
@@ -123,7 +117,7 @@ fn transitions_the_service_refuses_are_refused_at_once() {
     h.key(KeyCode::Esc);
     // Another process re-activates it before the table knows: the
     // confirmation opens, and the service's refusal shows its code.
-    h.app.service().activate(&c.id).unwrap();
+    h.service.activate(&c.id).unwrap();
     h.ch('a');
     h.ch('y');
     let Some(Popup::Message(m)) = &h.app.popup else {

@@ -28,6 +28,8 @@ const SITE: u64 = 1234567890123;
 struct Harness {
     _dir: tempfile::TempDir,
     app: App,
+    /// The local service behind the app's desk (for setting up and checking).
+    service: Service,
     /// (what, text, secret) of every copy.
     copies: Vec<(String, String, bool)>,
     clipboard: Clipboard,
@@ -58,13 +60,14 @@ impl Harness {
         let path = dir.path().join("config.toml");
         let cfg = config::parse(text, &path).unwrap();
         let service = Service::open(cfg).unwrap();
-        let mut app = App::new(service, Theme::plain());
+        let mut app = App::new(std::sync::Arc::new(service.clone()), Theme::plain());
         app.clipboard_info = "OSC 52 via the terminal (test)".into();
         app.set_poll_interval(std::time::Duration::ZERO);
         app.start(None);
         let mut h = Harness {
             _dir: dir,
             app,
+            service,
             copies: Vec::new(),
             clipboard: Clipboard::osc52_only("test"),
             term: Vec::new(),
@@ -87,7 +90,12 @@ impl Harness {
             for e in effects {
                 match e {
                     Effect::Job(job) => {
-                        let done = worker::run(self.app.service(), job);
+                        let pages = std::cell::RefCell::new(Vec::new());
+                        let done =
+                            worker::run(self.app.desk(), job, &|d| pages.borrow_mut().push(d));
+                        for page in pages.into_inner() {
+                            self.app.done(page);
+                        }
                         self.app.done(done);
                     }
                     Effect::Copy(req) => {
@@ -142,8 +150,7 @@ impl Harness {
 
     /// Issues through the service, as another process (the CLI) would.
     fn issue(&self, cn: &str, name: &str, days: u32) -> CreateResponse {
-        self.app
-            .service()
+        self.service
             .clone()
             .create(&CreateRequest {
                 site_id: Some(SITE.to_string()),
@@ -274,6 +281,7 @@ fn fixture(h: &mut Harness) {
         .table
         .set_sort(super::screen::main::rows::SortKey::Issued, false);
     h.app.done(Done::Loaded(Ok(Snapshot {
+        streamed: false,
         stamp: None,
         site: None,
         sites: vec![

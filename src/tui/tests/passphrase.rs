@@ -36,8 +36,8 @@ fn a_protected_ca_key_asks_for_its_passphrase() {
     h.key(KeyCode::Esc);
     assert!(h.app.popup.is_none());
     assert!(matches!(h.app.screen, Screen::Form(_)));
-    assert!(!h.app.service().sites_with_ca().unwrap().contains(&SITE));
-    assert!(!h.app.service().ca_key_protected(SITE).unwrap());
+    assert!(!h.service.sites_with_ca().unwrap().contains(&SITE));
+    assert!(!h.service.ca_key_protected(SITE).unwrap());
     // Again, typed the same twice: issued, with an encrypted CA key.
     h.key(KeyCode::Enter);
     h.typ("correct horse");
@@ -48,12 +48,15 @@ fn a_protected_ca_key_asks_for_its_passphrase() {
         panic!("no result: {:?} {:?}", h.app.screen, h.app.popup)
     };
     let id = r.resp.id.clone();
-    assert!(h.app.service().ca_key_protected(SITE).unwrap());
+    assert!(h.service.ca_key_protected(SITE).unwrap());
     h.key(KeyCode::Esc);
 
     // Another session on the same store: revoking signs the CRL, so it asks.
     let cfg = config::parse(&protected, &h.root().join("config.toml")).unwrap();
-    let mut app = App::new(Service::open(cfg).unwrap(), Theme::plain());
+    let mut app = App::new(
+        std::sync::Arc::new(Service::open(cfg).unwrap()),
+        Theme::plain(),
+    );
     app.start(None);
     h.app = app;
     h.run();
@@ -72,17 +75,17 @@ fn a_protected_ca_key_asks_for_its_passphrase() {
     };
     assert!(p.error.is_some());
     assert!(h.app.busy.is_none());
-    assert_eq!(h.app.service().get(&id).unwrap().status.as_str(), "active");
+    assert_eq!(h.service.get(&id).unwrap().status.as_str(), "active");
     let screen = h.draw(80, 24);
     assert!(!screen.contains("wrong horse"), "{screen}");
     // The right one: revoked.
     h.typ("correct horse");
     h.key(KeyCode::Enter);
     assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
-    assert_eq!(h.app.service().get(&id).unwrap().status.as_str(), "revoked");
+    assert_eq!(h.service.get(&id).unwrap().status.as_str(), "revoked");
     // Kept for the session: activating does not ask again.
     h.ch('a');
     h.ch('y');
     assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
-    assert_eq!(h.app.service().get(&id).unwrap().status.as_str(), "active");
+    assert_eq!(h.service.get(&id).unwrap().status.as_str(), "active");
 }

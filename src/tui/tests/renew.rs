@@ -50,7 +50,7 @@ fn renew_asks_first_and_keeps_the_old_one_valid_by_default() {
         screen.contains("The old certificate STAYS VALID"),
         "{screen}"
     );
-    let got = h.app.service().get(&old.id).unwrap();
+    let got = h.service.get(&old.id).unwrap();
     assert_eq!(got.status.as_str(), "active");
     assert_eq!(got.result.renewed_by.as_deref(), Some(new_id.as_str()));
     // J copies the RenewResponse, as `renew --json` prints it.
@@ -155,7 +155,7 @@ fn renew_with_another_validity_and_the_old_one_revoked() {
     assert_eq!(v.resp.validity_days, "90");
     assert!(v.renewal.as_ref().unwrap().old_revoked);
     assert!(h.draw(100, 40).contains("now REVOKED"));
-    let got = h.app.service().get(&old.id).unwrap();
+    let got = h.service.get(&old.id).unwrap();
     assert_eq!(got.status.as_str(), "revoked");
     assert_eq!(got.result.revoke_reason.as_deref(), Some("superseded"));
 }
@@ -164,7 +164,7 @@ fn renew_with_another_validity_and_the_old_one_revoked() {
 fn renewals_the_service_refuses_do_not_open_the_popup() {
     let mut h = Harness::new();
     let c = h.issue("gone.example", "", 30);
-    h.app.service().revoke(&c.id, None).unwrap();
+    h.service.revoke(&c.id, None).unwrap();
     h.step(Action::FocusGained);
     assert!(!h.app.applies(crate::tui::action::Cmd::Renew));
     h.ch('R');
@@ -174,8 +174,8 @@ fn renewals_the_service_refuses_do_not_open_the_popup() {
         "A revoked certificate is not renewed: activate it first, or issue a new one"
     );
     // Renewed once: refused while the successor exists.
-    h.app.service().activate(&c.id).unwrap();
-    let next = h.app.service().renew(&c.id, None, false).unwrap();
+    h.service.activate(&c.id).unwrap();
+    let next = h.service.renew(&c.id, None, false).unwrap();
     h.step(Action::FocusGained);
     assert!(h.app.table.select_id(&c.id));
     h.ch('R');
@@ -196,7 +196,7 @@ fn refused_renewals_show_the_esa_code_and_esc_cancels() {
     h.step(Action::FocusGained);
     // Revoked by another process after the table was read: the popup
     // opens, and the service refuses.
-    h.app.service().revoke(&c.id, None).unwrap();
+    h.service.revoke(&c.id, None).unwrap();
     h.ch('R');
     assert!(matches!(h.app.popup, Some(Popup::Renew(_))));
     h.key(KeyCode::Enter);
@@ -208,12 +208,12 @@ fn refused_renewals_show_the_esa_code_and_esc_cancels() {
     assert!(screen.contains("Renewal refused") && screen.contains("Certificate.StatusError"));
     h.key(KeyCode::Enter);
     // Esc in the popup issues nothing.
-    let before = h.app.service().list(&ListQuery::default()).unwrap();
+    let before = h.service.list(&ListQuery::default()).unwrap();
     h.ch('R');
     h.key(KeyCode::Esc);
     assert!(h.app.popup.is_none());
     assert!(h.note().contains("nothing was issued"));
-    let after = h.app.service().list(&ListQuery::default()).unwrap();
+    let after = h.service.list(&ListQuery::default()).unwrap();
     assert_eq!(before.response.total_count, after.response.total_count);
 }
 
@@ -229,7 +229,7 @@ fn a_renewal_that_ends_while_a_form_is_open_waits_for_it() {
     h.ch('n');
     for e in jobs {
         if let Effect::Job(job) = e {
-            let done = worker::run(h.app.service(), job);
+            let done = worker::run(h.app.desk(), job, &|_| {});
             h.app.done(done);
         }
     }

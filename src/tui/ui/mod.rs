@@ -96,7 +96,11 @@ fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
     };
     let w = usize::from(area.width);
     let left_w = w.saturating_sub(width(&right) + 1);
-    let left = fit(&format!(" esa-certs › {screen}"), left_w);
+    let desk = app
+        .remote_name()
+        .map(|n| format!(" › remote {n}"))
+        .unwrap_or_default();
+    let left = fit(&format!(" esa-certs{desk} › {screen}"), left_w);
     let gap = w.saturating_sub(width(&left) + width(&right));
     let mut spans = vec![Span::styled(left, t.title())];
     if gap > 0 && width(&right) < w {

@@ -1,7 +1,8 @@
 //! The issue form: its fields, its focus and its inline errors. Every rule
-//! is the service's: each field is checked with the matching
-//! `Service::check_*` as it changes, and submitting goes through
-//! `Service::validate`, so the form cannot disagree with the CLI.
+//! is the backend's: each field is checked as it changes with the rule of
+//! `api::input` over the backend's [`InputRules`] (the very functions the
+//! local service and `serve` apply), so the form cannot disagree with the
+//! CLI, and the backend applies them again when it issues.
 
 pub mod view;
 
@@ -9,13 +10,14 @@ use crate::base::limits::{MAX_COMMON_NAME_CHARS, MAX_CSR_BYTES, MAX_NAME_CHARS};
 use std::cell::Cell;
 use std::time::Instant;
 
+use crate::api::{InputRules, input};
 use crate::error::{ErrorCode, EsaError};
 use crate::pki::PkeyType;
-use crate::service::{CreateRequest, Service, SiteSummary, ValidRequest};
+use crate::service::{CreateRequest, SiteSummary};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::{App, Screen};
-use crate::tui::worker::Job;
+use crate::tui::worker::{IssueJob, Job};
 
 use crate::tui::input::{Edit, MultiLine, TextInput, normalize_newlines, tidy_pem};
 use crate::tui::keys::Ctx;
@@ -202,9 +204,8 @@ fn field_of(code: ErrorCode) -> Option<Field> {
 impl IssueForm {
     /// A form for `site_id` (else the first site), with the config's
     /// defaults.
-    pub fn new(service: &Service, sites: &[SiteSummary], site_id: Option<u64>) -> IssueForm {
-        let rules = service.input_rules();
-        let defaults = service.issue_defaults();
+    pub fn new(rules: &InputRules, sites: &[SiteSummary], site_id: Option<u64>) -> IssueForm {
+        let defaults = rules.defaults;
         // The config's list is the authority; the loaded summaries may lag.
         let sites: Vec<(u64, String)> = if rules.sites.is_empty() {
             sites
@@ -242,7 +243,7 @@ impl IssueForm {
             submitting: None,
             scroll: Cell::new(0),
         };
-        form.revalidate(service);
+        form.revalidate(rules);
         form
     }
 
@@ -305,7 +306,7 @@ impl IssueForm {
     }
 
     /// ←/→/Space: the next or previous choice, or a ValidityDays preset.
-    pub fn cycle(&mut self, forward: bool, service: &Service) {
+    pub fn cycle(&mut self, forward: bool, rules: &InputRules) {
         match self.focus {
             Field::Site if !self.sites.is_empty() => {
                 let n = self.sites.len();
@@ -344,11 +345,11 @@ impl IssueForm {
             _ => return,
         }
         self.form_error = None;
-        self.revalidate(service);
+        self.revalidate(rules);
     }
 
     /// A key typed into the focused field.
-    pub fn edit(&mut self, e: Edit, service: &Service) {
+    pub fn edit(&mut self, e: Edit, rules: &InputRules) {
         let changed = match self.focus {
             Field::Days if matches!(e, Edit::Char(c) if !c.is_ascii_digit()) => false,
             Field::Days => self.days.apply(e),
@@ -358,7 +359,7 @@ impl IssueForm {
             _ => false,
         };
         if changed {
-            self.changed(self.focus, service);
+            self.changed(self.focus, rules);
         }
     }
 
@@ -367,26 +368,26 @@ impl IssueForm {
         self.source == Source::Csr && self.csr_preview.is_some()
     }
 
-    pub fn newline(&mut self, service: &Service) {
+    pub fn newline(&mut self, rules: &InputRules) {
         if self.focus == Field::Csr && self.csr.newline() {
-            self.changed(Field::Csr, service);
+            self.changed(Field::Csr, rules);
         }
     }
 
-    pub fn clear_csr(&mut self, service: &Service) {
+    pub fn clear_csr(&mut self, rules: &InputRules) {
         self.csr.set("");
-        self.changed(Field::Csr, service);
+        self.changed(Field::Csr, rules);
     }
 
-    fn changed(&mut self, f: Field, service: &Service) {
+    fn changed(&mut self, f: Field, rules: &InputRules) {
         self.touch(f);
         self.form_error = None;
-        self.revalidate(service);
+        self.revalidate(rules);
     }
 
     /// A bracketed paste. A PEM CSR switches the form to CSR mode wherever
     /// the focus was.
-    pub fn paste(&mut self, raw: &str, service: &Service) -> Pasted {
+    pub fn paste(&mut self, raw: &str, rules: &InputRules) -> Pasted {
         let text = normalize_newlines(raw);
         if looks_like_csr(&text) {
             self.source = Source::Csr;
@@ -394,7 +395,7 @@ impl IssueForm {
             let mut pem = text.trim().to_owned();
             pem.push('\n');
             self.csr.set(&pem);
-            self.changed(Field::Csr, service);
+            self.changed(Field::Csr, rules);
             // Nobody types a PEM: after a valid one, Enter issues.
             if self.csr_complete() {
                 self.focus = Field::Submit;
@@ -412,7 +413,7 @@ impl IssueForm {
             Field::Name => (self.name.insert_str(one_line), MAX_NAME_CHARS),
             _ => return Pasted::Ignored,
         };
-        self.changed(self.focus, service);
+        self.changed(self.focus, rules);
         if dropped > 0 {
             return Pasted::Cut { limit };
         }
@@ -420,23 +421,23 @@ impl IssueForm {
     }
 
     /// Runs every field's check; errors are kept for display.
-    pub fn revalidate(&mut self, service: &Service) {
+    pub fn revalidate(&mut self, rules: &InputRules) {
         let mut errors = Vec::new();
         let site = self.site_id().map(|id| id.to_string());
-        if let Err(e) = service.check_site_id(site.as_deref()) {
+        if let Err(e) = rules.site_id(site.as_deref()) {
             errors.push((Field::Site, e));
         }
-        if let Err(e) = service.check_validity_days(Some(self.days.value())) {
+        if let Err(e) = rules.validity_days(Some(self.days.value())) {
             errors.push((Field::Days, e));
         }
         self.csr_preview = None;
         match self.source {
             Source::Generate => {
-                if let Err(e) = service.check_pkey_type(Some(self.key_spelling())) {
+                if let Err(e) = rules.pkey_type(Some(self.key_spelling())) {
                     errors.push((Field::KeyType, e));
                 }
             }
-            Source::Csr => match service.check_csr(self.csr_text().as_bytes()) {
+            Source::Csr => match input::csr(self.csr_text().as_bytes()) {
                 Ok(p) => {
                     self.csr_preview = Some(CsrPreview {
                         subject: sanitize(&p.subject_display),
@@ -448,10 +449,10 @@ impl IssueForm {
                 Err(e) => errors.push((Field::Csr, e)),
             },
         }
-        if let Err(e) = service.check_common_name(Some(self.common_name.value())) {
+        if let Err(e) = input::common_name(Some(self.common_name.value())) {
             errors.push((Field::CommonName, e));
         }
-        if let Err(e) = service.check_name(Some(self.name.value())) {
+        if let Err(e) = input::name(Some(self.name.value())) {
             errors.push((Field::Name, e));
         }
         self.errors = errors;
@@ -478,10 +479,10 @@ impl IssueForm {
 
     /// Enter/Ctrl-S: the validated request, or `None` with the errors
     /// shown and the focus on the first bad field.
-    pub fn submit(&mut self, service: &Service) -> Option<ValidRequest> {
+    pub fn submit(&mut self, rules: &InputRules) -> Option<(u64, CreateRequest)> {
         self.submit_tried = true;
         self.form_error = None;
-        self.revalidate(service);
+        self.revalidate(rules);
         let fields = self.fields();
         if let Some(f) = fields
             .iter()
@@ -490,13 +491,9 @@ impl IssueForm {
             self.focus = *f;
             return None;
         }
-        match service.validate(&self.request()) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.fail(e);
-                None
-            }
-        }
+        // Every field passed its rule (the backend applies them again).
+        let site = self.site_id()?;
+        Some((site, self.request()))
     }
 
     /// Why a submit did not go ahead, for the status line: the field the
@@ -532,7 +529,7 @@ impl IssueForm {
 impl App {
     pub(in crate::tui) fn open_form(&mut self) {
         let site = self.selected_site().map(|s| s.site_id);
-        let form = IssueForm::new(&self.service, &self.sites, site);
+        let form = IssueForm::new(&self.rules, &self.sites, site);
         self.screen = Screen::Form(Box::new(form));
     }
 
@@ -550,17 +547,17 @@ impl App {
             }
             Cmd::FocusNext => f.focus_step(true),
             Cmd::FocusPrev => f.focus_step(false),
-            Cmd::Left => f.cycle(false, &self.service),
-            Cmd::Right | Cmd::Toggle => f.cycle(true, &self.service),
+            Cmd::Left => f.cycle(false, &self.rules),
+            Cmd::Right | Cmd::Toggle => f.cycle(true, &self.rules),
             // Enter in the CSR field grows the PEM only while it is being
             // typed: once it is a complete, valid CSR, Enter issues.
-            Cmd::Newline if !f.csr_complete() => f.newline(&self.service),
-            Cmd::ClearField => f.clear_csr(&self.service),
+            Cmd::Newline if !f.csr_complete() => f.newline(&self.rules),
+            Cmd::ClearField => f.clear_csr(&self.rules),
             Cmd::Submit | Cmd::Newline => {
-                if let Some(valid) = f.submit(&self.service) {
+                if let Some((site, req)) = f.submit(&self.rules) {
                     // The form is the screen again once this returns.
                     self.screen = Screen::Form(f);
-                    self.start_job(Job::Issue(Box::new(valid)));
+                    self.start_job(Job::Issue(Box::new(IssueJob { site, req })));
                     return std::mem::replace(&mut self.screen, Screen::Main);
                 }
                 // The focus is on the first bad field; say which.

@@ -3,6 +3,7 @@
 pub mod rows;
 pub mod view;
 
+use crate::api::Origin;
 use crate::service::{Facts, Lifecycle, Status};
 use crate::tui::action::Cmd;
 use crate::tui::app::{App, Pane, Screen, row_label};
@@ -13,6 +14,7 @@ use crate::tui::popup::renew::RenewAsk;
 /// selected row), with what the service's rules look at.
 #[derive(Debug, Clone)]
 pub(in crate::tui) struct Target {
+    pub site: u64,
     pub id: String,
     pub label: String,
     pub status: Status,
@@ -28,6 +30,7 @@ impl App {
         if let Screen::Details(d) = &self.screen {
             let r = &d.get.result;
             return Some(Target {
+                site: d.get.site_id,
                 id: r.id.clone(),
                 label: row_label(&r.name, &r.common_name),
                 status: d.get.status,
@@ -36,6 +39,7 @@ impl App {
             });
         }
         self.table.selected_row().map(|r| Target {
+            site: r.site_id,
             id: r.id.clone(),
             label: r.label(),
             status: r.status,
@@ -55,6 +59,11 @@ impl App {
             Cmd::Renew => Lifecycle::Renew,
             _ => return None,
         };
+        // Local-only: a remote endpoint has no renewal.
+        let origin = self.desk().origin();
+        if op == Lifecycle::Renew && !matches!(origin, Origin::Local { .. }) {
+            return Some(crate::api::unsupported(&origin, "Renewal").message);
+        }
         // The successor counts while it is still in the table.
         let live_successor = t
             .successor
@@ -79,7 +88,7 @@ impl App {
             return;
         }
         if cmd != Cmd::Renew {
-            self.ask(cmd, &t.id, &t.label, t.status);
+            self.ask(cmd, t.site, &t.id, &t.label, t.status);
             return;
         }
         let ask = match &self.screen {
@@ -135,7 +144,7 @@ impl App {
                 Pane::Sites => self.focus = Pane::Table,
                 Pane::Table => {
                     if let Some(r) = row {
-                        self.open_details(&r.id);
+                        self.open_details(r.site_id, &r.id);
                     }
                 }
             },

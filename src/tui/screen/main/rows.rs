@@ -287,6 +287,14 @@ impl CertTable {
         self.rebuild_view(keep.as_deref());
     }
 
+    /// Adds rows (a page of a remote listing as it arrives).
+    pub fn append_rows(&mut self, rows: Vec<CertRow>) {
+        let keep = self.selected_row().map(|r| r.id.clone());
+        self.rows.extend(rows);
+        self.rebuild_order();
+        self.rebuild_view(keep.as_deref());
+    }
+
     pub fn rows(&self) -> &[CertRow] {
         &self.rows
     }
