@@ -280,4 +280,6 @@ impl<'k> Verifier<'k> {
 }
 
 #[cfg(test)]
+mod captured;
+#[cfg(test)]
 mod tests;
