@@ -261,7 +261,7 @@ impl Service {
             profile.sans = c.sans.clone();
         }
         let issued = match leaf.key {
-            LeafKey::Generated(g) => pki::issue_leaf(ca, &profile, &g.key_pair),
+            LeafKey::Generated(g) => pki::issue_leaf(ca, &profile, &g.public),
             LeafKey::Csr(c) => pki::issue_leaf(ca, &profile, &c.public_key),
         }
         .map_err(pki_err)?;
