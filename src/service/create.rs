@@ -294,7 +294,7 @@ impl Service {
         site: &Site,
         now: OffsetDateTime,
     ) -> EsaResult<OffsetDateTime> {
-        let stored = self.store.ca_meta(site.id).map_err(store_err)?;
+        let stored = self.site_ca_meta(site.id)?;
         Ok(match stored {
             Some(m) => clock::parse_esa_time(&m.not_after).ok_or_else(|| {
                 EsaError::internal(format!(
