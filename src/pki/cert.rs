@@ -9,7 +9,7 @@ use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 use zeroize::Zeroizing;
 
-use super::keys::{KeyAlgorithm, PkeyType, generate};
+use super::keys::{KeyAlgorithm, PkeyType, generate_key_pair};
 use super::{PkiError, sha256_hex};
 use crate::text::hex;
 
@@ -170,7 +170,7 @@ pub fn create_ca(
     not_before: OffsetDateTime,
     validity_days: u32,
 ) -> Result<NewCa, PkiError> {
-    let key = generate(key_type)?;
+    let (key_pair, key_pem) = generate_key_pair(key_type)?;
     let mut params = CertificateParams::default();
     params.distinguished_name = cn_only(common_name);
     params.not_before = not_before;
@@ -181,12 +181,12 @@ pub fn create_ca(
     params.use_authority_key_identifier_extension = true;
     params.key_identifier_method = KeyIdMethod::Sha256;
     let cert = params
-        .self_signed(&key.key_pair)
+        .self_signed(&key_pair)
         .map_err(|e| PkiError::Signing(e.to_string()))?;
     let info = inspect(cert.der())?;
     Ok(NewCa {
         cert_pem: cert.pem(),
-        key_pem: key.pkcs8_pem,
+        key_pem,
         info,
     })
 }
@@ -345,6 +345,7 @@ pub fn issue_leaf(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pki::keys::generate;
     use time::macros::datetime;
 
     fn ca(t: PkeyType) -> SiteCa {
@@ -401,7 +402,7 @@ mod tests {
                 not_before: nb,
                 not_after: nb + Duration::days(365),
             };
-            let leaf = issue_leaf(&ca, &profile, &key.key_pair).unwrap();
+            let leaf = issue_leaf(&ca, &profile, &key.public).unwrap();
             assert_eq!(leaf.info.signature_algorithm, sig);
             assert_eq!(leaf.info.subject_cn.as_deref(), Some("device-1"));
             assert_eq!(
@@ -445,8 +446,8 @@ mod tests {
             not_before: nb,
             not_after: nb + Duration::days(1),
         };
-        let a = issue_leaf(&ca, &profile, &key.key_pair).unwrap();
-        let b = issue_leaf(&ca, &profile, &key.key_pair).unwrap();
+        let a = issue_leaf(&ca, &profile, &key.public).unwrap();
+        let b = issue_leaf(&ca, &profile, &key.public).unwrap();
         assert_ne!(a.info.serial_hex, b.info.serial_hex);
         let (_, x) = X509Certificate::from_der(&a.der).unwrap();
         assert!(x.raw_serial()[0] & 0x80 == 0);

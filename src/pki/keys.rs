@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use rcgen::{KeyPair, RsaKeySize, SignatureAlgorithm};
+use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm};
 use zeroize::Zeroizing;
 
 use super::PkiError;
@@ -168,9 +168,27 @@ impl fmt::Display for KeyAlgorithm {
     }
 }
 
-/// A freshly generated key pair with its PKCS#8 PEM (zeroized on drop).
+/// The public half of a generated key, as a certificate carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    alg: &'static SignatureAlgorithm,
+    raw: Vec<u8>,
+}
+
+impl PublicKeyData for PublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
+    fn algorithm(&self) -> &'static SignatureAlgorithm {
+        self.alg
+    }
+}
+
+/// A freshly generated key with its PKCS#8 PEM (zeroized on drop). Only
+/// the public half is kept beside the PEM: a leaf's key never signs here.
 pub struct GeneratedKey {
-    pub key_pair: KeyPair,
+    pub public: PublicKey,
     pub pkey_type: PkeyType,
     /// PKCS#8 v1 (`-----BEGIN PRIVATE KEY-----`), readable by OpenSSL 3.0.
     pub pkcs8_pem: Zeroizing<String>,
@@ -186,7 +204,53 @@ impl fmt::Debug for GeneratedKey {
 
 /// Generates a key of the given type. RSA takes tens to hundreds of
 /// milliseconds: never call this on a UI thread.
+///
+/// EC keys come straight from aws-lc (one scalar multiplication): rcgen's
+/// `KeyPair::generate_for` would serialise the new key to PKCS#8 and parse
+/// it back, and the parse checks the key with a second multiplication,
+/// which was a quarter of a create's CPU.
 pub fn generate(pkey_type: PkeyType) -> Result<GeneratedKey, PkiError> {
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _,
+    };
+    let failed = |e: aws_lc_rs::error::Unspecified| PkiError::KeyGeneration(e.to_string());
+    let ec = match pkey_type {
+        PkeyType::EcP256 => Some(&ECDSA_P256_SHA256_ASN1_SIGNING),
+        PkeyType::EcP384 => Some(&ECDSA_P384_SHA384_ASN1_SIGNING),
+        _ => None,
+    };
+    let Some(ec) = ec else {
+        let (key_pair, pkcs8_pem) = generate_key_pair(pkey_type)?;
+        return Ok(GeneratedKey {
+            public: PublicKey {
+                alg: key_pair.algorithm(),
+                raw: key_pair.public_key_raw().to_vec(),
+            },
+            pkey_type,
+            pkcs8_pem,
+        });
+    };
+    let key = EcdsaKeyPair::generate(ec).map_err(failed)?;
+    // The same PKCS#8 v1 document rcgen's generate_for keeps.
+    let der = Zeroizing::new(key.to_pkcs8v1().map_err(failed)?.as_ref().to_vec());
+    let pkcs8_pem = Zeroizing::new(pem::encode_config(
+        &pem::Pem::new("PRIVATE KEY", der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    ));
+    Ok(GeneratedKey {
+        public: PublicKey {
+            alg: pkey_type.signature_algorithm(),
+            raw: key.public_key().as_ref().to_vec(),
+        },
+        pkey_type,
+        pkcs8_pem,
+    })
+}
+
+/// Generates a key that signs here (a site CA's) with its PKCS#8 PEM.
+pub(crate) fn generate_key_pair(
+    pkey_type: PkeyType,
+) -> Result<(KeyPair, Zeroizing<String>), PkiError> {
     let alg = pkey_type.signature_algorithm();
     let key_pair = match pkey_type {
         PkeyType::Rsa2048 => KeyPair::generate_rsa_for(alg, RsaKeySize::_2048),
@@ -196,11 +260,7 @@ pub fn generate(pkey_type: PkeyType) -> Result<GeneratedKey, PkiError> {
     }
     .map_err(|e| PkiError::KeyGeneration(e.to_string()))?;
     let pkcs8_pem = pkcs8_v1_pem(&key_pair, pkey_type)?;
-    Ok(GeneratedKey {
-        key_pair,
-        pkey_type,
-        pkcs8_pem,
-    })
+    Ok((key_pair, pkcs8_pem))
 }
 
 /// OpenSSL before 3.5 cannot read the PKCS#8 v2 (RFC 5958 `OneAsymmetricKey`
@@ -295,7 +355,7 @@ mod tests {
         assert_eq!(&p.contents()[..16], &ED25519_PKCS8_V1_PREFIX);
         // The v1 form still loads as the same key.
         let again = KeyPair::from_pem(&k.pkcs8_pem).unwrap();
-        assert_eq!(again.public_key_raw(), k.key_pair.public_key_raw());
+        assert_eq!(again.public_key_raw(), k.public.der_bytes());
     }
 
     #[test]
@@ -303,6 +363,11 @@ mod tests {
         for t in [PkeyType::EcP256, PkeyType::EcP384] {
             let k = generate(t).unwrap();
             assert!(k.pkcs8_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+            assert!(!k.pkcs8_pem.contains('\r'), "LF line endings, as before");
+            // The PEM holds the very key whose public half is kept.
+            let again = KeyPair::from_pem(&k.pkcs8_pem).unwrap();
+            assert_eq!(again.public_key_raw(), k.public.der_bytes());
+            assert_eq!(again.algorithm(), k.public.algorithm());
         }
     }
 }

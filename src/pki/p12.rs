@@ -243,7 +243,7 @@ mod tests {
             not_before: now,
             not_after: now + time::Duration::days(1),
         };
-        let leaf = issue_leaf(&ca, &profile, &key.key_pair).unwrap();
+        let leaf = issue_leaf(&ca, &profile, &key.public).unwrap();
         Fixture {
             ca_pem: n.cert_pem,
             cert_pem: leaf.pem,

@@ -91,7 +91,7 @@ mod tests {
             not_before: now,
             not_after: now + time::Duration::days(1),
         };
-        let old = issue_leaf(&ca, &profile, &key.key_pair).unwrap();
+        let old = issue_leaf(&ca, &profile, &key.public).unwrap();
         let src = renewal_source(&old.der).unwrap();
         assert_eq!(src.common_name.as_deref(), Some("alice"));
         assert_eq!(src.key_algorithm, KeyAlgorithm::EcP384);

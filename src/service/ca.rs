@@ -2,6 +2,7 @@
 //! change to the set of revoked certificates, on demand, or as stored.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
@@ -20,11 +21,11 @@ impl Service {
         lock: &WriteLock,
         site: &Site,
         now: OffsetDateTime,
-    ) -> EsaResult<(SiteCa, CaMeta)> {
+    ) -> EsaResult<(Arc<SiteCa>, CaMeta)> {
         if let Some((ca, meta)) = self.load_site_ca(site.id)? {
             // A crash right after the CA was published leaves it without a
             // CRL: write the first one now.
-            if self.store.crl(site.id).map_err(store_err)?.is_none() {
+            if !self.store.has_crl(site.id).map_err(store_err)? {
                 self.write_crl(lock, site.id, &ca, now)?;
             }
             return Ok((ca, meta));
@@ -68,7 +69,7 @@ impl Service {
             .map_err(store_err)?;
         tracing::info!(site = site.id, ca_id = %meta.id, key_type = %meta.key_type, "created site CA");
         self.write_crl(lock, site.id, &ca, now)?;
-        Ok((ca, meta))
+        Ok((Arc::new(ca), meta))
     }
 
     /// The site CA certificate PEM, creating the CA on first use.
@@ -79,7 +80,7 @@ impl Service {
         }
         let lock = self.lock()?;
         let (ca, _) = self.ensure_ca(&lock, site, now_seconds())?;
-        Ok(ca.cert_pem)
+        Ok(ca.cert_pem.clone())
     }
 
     /// Issues a fresh CRL for the site (next number, thisUpdate = now) and

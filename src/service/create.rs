@@ -261,7 +261,7 @@ impl Service {
             profile.sans = c.sans.clone();
         }
         let issued = match leaf.key {
-            LeafKey::Generated(g) => pki::issue_leaf(ca, &profile, &g.key_pair),
+            LeafKey::Generated(g) => pki::issue_leaf(ca, &profile, &g.public),
             LeafKey::Csr(c) => pki::issue_leaf(ca, &profile, &c.public_key),
         }
         .map_err(pki_err)?;
@@ -294,7 +294,7 @@ impl Service {
         site: &Site,
         now: OffsetDateTime,
     ) -> EsaResult<OffsetDateTime> {
-        let stored = self.store.ca_meta(site.id).map_err(store_err)?;
+        let stored = self.site_ca_meta(site.id)?;
         Ok(match stored {
             Some(m) => clock::parse_esa_time(&m.not_after).ok_or_else(|| {
                 EsaError::internal(format!(

@@ -20,6 +20,7 @@ use crate::base::random;
 use crate::error::{EsaError, EsaResult};
 use crate::pki::{self, GeneratedKey, IssuedCert, SiteCa};
 use crate::store::{Actor, CaMeta, CertMeta, NewEntry, current_actor};
+use std::sync::Arc;
 
 /// A create that passed its rules and has its key, waiting for a commit.
 #[derive(Debug)]
@@ -74,7 +75,7 @@ impl Service {
             Err(e) => return vec![Err(e); n],
         };
         let now = now_seconds();
-        let mut cas: Vec<(u64, SiteCa, CaMeta)> = Vec::new();
+        let mut cas: Vec<(u64, Arc<SiteCa>, CaMeta)> = Vec::new();
         // Per site of the group: the live count read once, and how many
         // of the group were accepted so far.
         let mut adding: Vec<(u64, Option<u64>, u64)> = Vec::new();

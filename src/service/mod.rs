@@ -7,6 +7,7 @@ mod audit;
 mod backend;
 mod bulk;
 mod ca;
+mod cacache;
 mod cafamily;
 mod create;
 mod doctor;
@@ -104,6 +105,8 @@ pub struct Service {
     passphrases: Arc<protect::Passphrases>,
     /// Writes of this process: every write holds a [`ServiceLock`].
     writes: Arc<backend::Writes>,
+    /// Site CAs loaded, while their files are unchanged.
+    ca_cache: Arc<cacache::CaCache>,
 }
 
 /// The store's write lock as the service holds it: counts the write in
@@ -168,6 +171,7 @@ impl Service {
             store,
             passphrases: protect::new_passphrases(),
             writes: Arc::default(),
+            ca_cache: Arc::default(),
         })
     }
 

@@ -110,12 +110,15 @@ impl Service {
     pub fn set_ca_passphrase(&self, passphrase: Secret) -> EsaResult<()> {
         check_ca_passphrase(passphrase.expose())?;
         *self.lock_known() = Some(passphrase);
+        self.ca_cache.passphrase_changed();
         Ok(())
     }
 
-    /// Forgets the CA passphrase (the buffer is zeroized).
+    /// Forgets the CA passphrase (the buffer is zeroized) and the CA keys
+    /// it opened.
     pub fn clear_ca_passphrase(&self) {
         *self.lock_known() = None;
+        self.ca_cache.passphrase_changed();
     }
 
     /// Installs the front end's prompt (the CLI asks on the terminal).
@@ -212,11 +215,22 @@ impl Service {
         }
     }
 
-    /// Loads a stored site CA for signing (decrypting its key if needed).
-    pub(super) fn load_site_ca(&self, site_id: u64) -> EsaResult<Option<(SiteCa, CaMeta)>> {
+    /// Loads a stored site CA for signing (decrypting its key if needed);
+    /// kept while its files stay the same (see `cacache`).
+    pub(super) fn load_site_ca(&self, site_id: u64) -> EsaResult<Option<(Arc<SiteCa>, CaMeta)>> {
+        // A stamp that cannot be taken only means no caching: the read
+        // below reports what is wrong with the files.
+        let stamp = self.store.ca_stamp(site_id).ok().flatten();
+        if let Some(stamp) = &stamp
+            && let Some(hit) = self.ca_cache.get(site_id, stamp)
+        {
+            return Ok(Some(hit));
+        }
+        let loading = stamp.map(|s| self.ca_cache.loading(s));
         let Some(stored) = self.store.load_ca(site_id).map_err(store_err)? else {
             return Ok(None);
         };
+        let protected = pki::is_protected(&stored.key_pem);
         let key = self.open_ca_key(site_id, &stored.key_pem)?;
         let ca = SiteCa::load(&stored.cert_pem, &key).map_err(|e| {
             EsaError::internal(format!(
@@ -224,7 +238,23 @@ impl Service {
                 stored.dir.display()
             ))
         })?;
+        let ca = Arc::new(ca);
+        if let Some(l) = loading {
+            self.ca_cache
+                .put(site_id, l, ca.clone(), stored.meta.clone(), protected);
+        }
         Ok(Some((ca, stored.meta)))
+    }
+
+    /// The stored CA's metadata, from the loaded CA while its files are
+    /// unchanged.
+    pub(super) fn site_ca_meta(&self, site_id: u64) -> EsaResult<Option<CaMeta>> {
+        if let Some(stamp) = self.store.ca_stamp(site_id).ok().flatten()
+            && let Some(meta) = self.ca_cache.meta(site_id, &stamp)
+        {
+            return Ok(Some(meta));
+        }
+        self.store.ca_meta(site_id).map_err(store_err)
     }
 
     /// The key PEM to store for a new CA: encrypted when `protect_key`.

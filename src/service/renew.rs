@@ -127,7 +127,7 @@ impl Service {
             not_after: now + Duration::days(i64::from(days)),
         };
         let issued = match &generated {
-            Some(g) => pki::issue_leaf(&ca, &profile, &g.key_pair),
+            Some(g) => pki::issue_leaf(&ca, &profile, &g.public),
             None => pki::issue_leaf(&ca, &profile, &source.public_key),
         }
         .map_err(pki_err)?;

@@ -161,6 +161,19 @@ const CRL_FILE: &str = "crl.pem";
 const CRL_META_FILE: &str = "crl.toml";
 const CRL_STALE_FILE: &str = "crl.stale";
 
+/// The identity of a site CA's files at one moment ([`Store::ca_stamp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaStamp([FileStamp; 3]);
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
 /// Proof that the exclusive store lock is held. Released on drop.
 #[derive(Debug)]
 pub struct WriteLock {
@@ -492,6 +505,37 @@ impl Store {
         }))
     }
 
+    /// What identifies the stored site CA's three files as they are now
+    /// (device, inode, size, modification and change times of each), so a
+    /// reader can keep the parsed CA while the files stay the same. A file
+    /// replaced by rename (every store write) gets a new inode; one edited
+    /// in place a new size or new times. `None` when the CA or one of its
+    /// files is missing.
+    pub fn ca_stamp(&self, site_id: u64) -> Result<Option<CaStamp>, StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        let dir = self.site_dir(site_id).join("ca");
+        let mut files = [FileStamp::default(); 3];
+        for (slot, name) in files
+            .iter_mut()
+            .zip([CA_META_FILE, CA_CERT_FILE, CA_KEY_FILE])
+        {
+            let path = dir.join(name);
+            let m = match fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err("stat", &path)(e)),
+            };
+            *slot = FileStamp {
+                dev: m.dev(),
+                ino: m.ino(),
+                size: m.size(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+                ctime: (m.ctime(), m.ctime_nsec()),
+            };
+        }
+        Ok(Some(CaStamp(files)))
+    }
+
     /// The CA certificate PEM only (no key read).
     pub fn ca_cert_pem(&self, site_id: u64) -> Result<Option<String>, StoreError> {
         let path = self.site_dir(site_id).join("ca").join(CA_CERT_FILE);
@@ -579,6 +623,17 @@ impl Store {
         let meta: CrlMeta = read_toml(&meta_path)?;
         let pem = read_text(&dir.join(CRL_FILE))?;
         Ok(Some((pem, meta)))
+    }
+
+    /// Whether the site has a CRL state file (what [`Self::crl`] needs to
+    /// answer `Some`), without reading it.
+    pub fn has_crl(&self, site_id: u64) -> Result<bool, StoreError> {
+        let path = self.site_dir(site_id).join(CRL_META_FILE);
+        match fs::symlink_metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_err("stat", &path)(e)),
+        }
     }
 
     /// The site's CRL file as it is, even without its state file.
