@@ -394,16 +394,12 @@ impl Service {
 
 /// Test-only crash: in a debug build, `ESA_CERTS_TEST_FAIL=<name>` aborts
 /// the process at the fail point of that name, as a `kill -9` there would.
-#[cfg(debug_assertions)]
 fn fail_point(name: &str) {
-    if std::env::var("ESA_CERTS_TEST_FAIL").is_ok_and(|v| v == name) {
+    if crate::base::failpoint(name) {
         eprintln!("esa-certs: ESA_CERTS_TEST_FAIL={name}: aborting here");
         std::process::abort();
     }
 }
-
-#[cfg(not(debug_assertions))]
-fn fail_point(_name: &str) {}
 
 /// Shared state created with the service.
 pub(super) fn new_passphrases() -> Arc<Passphrases> {

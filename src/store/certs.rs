@@ -93,24 +93,35 @@ impl Store {
                 .min(8)
         };
         let chunk = items.len().div_ceil(threads).max(1);
+        let write_chunk = |items: &[NewEntry<'_>], staged: &[(Entry, std::path::PathBuf)]| {
+            for (item, (e, tmp)) in items.iter().zip(staged) {
+                write_entry_files(item, e, tmp, fsync_each)?;
+            }
+            Ok::<(), StoreError>(())
+        };
         std::thread::scope(|scope| {
             let handles: Vec<_> = items
                 .chunks(chunk)
                 .zip(staged.chunks(chunk))
                 .map(|(items, staged)| {
-                    scope.spawn(move || -> Result<(), StoreError> {
-                        for (item, (e, tmp)) in items.iter().zip(staged) {
-                            write_entry_files(item, e, tmp, fsync_each)?;
-                        }
-                        Ok(())
-                    })
+                    let spawned = if crate::base::failpoint("store-spawn-writer") {
+                        Err(io::Error::from_raw_os_error(libc::EAGAIN))
+                    } else {
+                        std::thread::Builder::new()
+                            .spawn_scoped(scope, move || write_chunk(items, staged))
+                    };
+                    // No thread to spare (ulimit -u): written on this one.
+                    spawned.map_err(|_| write_chunk(items, staged))
                 })
                 .collect();
             for h in handles {
-                h.join().map_err(|_| StoreError::Corrupt {
-                    path: self.root.clone(),
-                    detail: "a writer thread panicked".into(),
-                })??;
+                match h {
+                    Ok(h) => h.join().map_err(|_| StoreError::Corrupt {
+                        path: self.root.clone(),
+                        detail: "a writer thread panicked".into(),
+                    })??,
+                    Err(written) => written?,
+                }
             }
             Ok::<(), StoreError>(())
         })?;
