@@ -136,8 +136,12 @@ impl Service {
                     issue_record("issue", meta, (count > 1).then(|| "bulk".to_owned()))
                 })
                 .collect();
-            self.audit(&lock, records)?;
-            self.store.insert_batch(&lock, &items).map_err(store_err)?;
+            self.audited(
+                &lock,
+                records,
+                || self.store.insert_batch(&lock, &items).map_err(store_err),
+                |r| self.published(&r.id),
+            )?;
             drop(lock);
             tracing::info!(
                 site = v.site.id,

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use super::{Secret, Service, store_err};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, SiteCa, UnprotectError};
-use crate::store::{self, CaMeta, WriteLock};
+use crate::store::{self, CaMeta};
 use crate::text::sanitize;
 
 /// The environment variable naming a file that holds the CA passphrase
@@ -374,21 +374,6 @@ impl Service {
             .filter(|(_, state)| *state == store::RekeyState::Done)
             .map(|(s, _)| s)
             .collect())
-    }
-
-    /// Appends audit records under the write lock (before the change they
-    /// describe is committed: no record, no change).
-    pub(super) fn audit(
-        &self,
-        lock: &WriteLock,
-        records: Vec<store::AuditRecord>,
-    ) -> EsaResult<()> {
-        self.store.audit(lock, &records).map_err(|e| {
-            tracing::error!(error = %e, "audit log failure");
-            EsaError::internal(format!(
-                "the audit log cannot be written, so nothing was done: {e}"
-            ))
-        })
     }
 }
 
