@@ -271,9 +271,12 @@ fn on_a_full_disk_commands_fail_cleanly_and_the_audit_log_claims_nothing() {
     w.issue("ECC", 30);
     let audit = w.store.join("audit.log");
     let site = SITE.to_string();
-    let failing: [Vec<&str>; 3] = [
+    let site2 = SITE2.to_string();
+    let failing: [Vec<&str>; 4] = [
         vec!["revoke", &a],
         vec!["issue", "--site-id", &site, "--pkey-type", "ECC"],
+        // A site without a CA yet: the CA cannot be created either.
+        vec!["issue", "--site-id", &site2, "--pkey-type", "ECC"],
         vec![
             "issue",
             "--site-id",
@@ -350,12 +353,14 @@ fn enospc_at_the_named_step_takes_the_audit_record_back() {
     let files = w.snapshot();
     let seen = readback(&w);
     let site = SITE.to_string();
+    let site2 = SITE2.to_string();
     for fail in ["write-enospc", "audit-enospc"] {
         for args in [
             vec!["revoke", &a],
             vec!["activate", &b],
             vec!["delete", &b],
             vec!["issue", "--site-id", &site, "--pkey-type", "ECC"],
+            vec!["issue", "--site-id", &site2, "--pkey-type", "ECC"],
             vec![
                 "issue",
                 "--site-id",

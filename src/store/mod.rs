@@ -554,9 +554,18 @@ impl Store {
         parent: &Path,
         dest: &Path,
     ) -> Result<(), StoreError> {
+        let fresh = !parent.is_dir();
         create_private_dir_all(parent).map_err(io_err("create directory", parent))?;
+        // Made for this; still empty unless the rename got through.
+        let undo_parent = || {
+            if fresh {
+                let _ = fs::remove_dir(parent);
+            }
+        };
         let stage = self.root.join("tmp").join(stage_name);
-        fsutil::create_private_dir(&stage).map_err(io_err("create directory", &stage))?;
+        fsutil::create_private_dir(&stage)
+            .inspect_err(|_| undo_parent())
+            .map_err(io_err("create directory", &stage))?;
         let result = (|| {
             for (name, bytes, mode) in files {
                 let p = stage.join(name);
@@ -568,6 +577,7 @@ impl Store {
         })();
         if result.is_err() {
             let _ = fs::remove_dir_all(&stage);
+            undo_parent();
         }
         result
     }
