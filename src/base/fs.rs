@@ -37,19 +37,31 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Writes a new file with `mode` (never wider, umask-independent) and
-/// flushes it to disk. Fails if the file exists.
+/// flushes it to disk. Fails if the file exists. A file that cannot be
+/// written whole (a full disk) is removed again: it was ours, and half of
+/// it is worth nothing.
 pub fn write_new(path: &Path, bytes: &[u8], mode: u32, sync: bool) -> io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
         .open(path)?;
-    f.set_permissions(fs::Permissions::from_mode(mode))?;
-    f.write_all(bytes)?;
-    if sync {
-        f.sync_all()?;
+    let written = (|| {
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        if crate::base::failpoint("write-enospc") {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        f.write_all(bytes)?;
+        if sync {
+            f.sync_all()?;
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        drop(f);
+        let _ = fs::remove_file(path);
     }
-    Ok(())
+    written
 }
 
 /// Atomically replaces `path` with `bytes`: write a temporary sibling,

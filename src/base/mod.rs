@@ -9,3 +9,11 @@ pub mod clock;
 pub mod fs;
 pub mod limits;
 pub mod random;
+
+/// Test-only fault injection: in a debug build, `ESA_CERTS_TEST_FAIL=<name>`
+/// makes the fail point of that name fire (the caller decides what firing
+/// means: abort as a `kill -9` would, or fail as the OS might). Always
+/// `false` in a release build.
+pub fn failpoint(name: &str) -> bool {
+    cfg!(debug_assertions) && std::env::var("ESA_CERTS_TEST_FAIL").is_ok_and(|v| v == name)
+}

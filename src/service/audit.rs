@@ -1,5 +1,9 @@
-//! Reading the audit trail (`esa-certs log`). Writing it is part of each
-//! operation (see `crate::store` `audit`).
+//! The audit trail: reading it (`esa-certs log`), and the service's side of
+//! writing it. Each operation appends its records under the write lock
+//! before it commits the change they describe (a crash leaves a record and
+//! no change, never a change without a record); a change that fails takes
+//! its records back ([`Service::audited`]), so the log claims only what was
+//! committed.
 
 use crate::base::clock;
 use crate::base::random;
@@ -7,6 +11,7 @@ use serde::Serialize;
 
 use super::{Service, store_err};
 use crate::error::{ErrorCode, EsaError, EsaResult};
+use crate::store::{AuditMark, AuditRecord, WriteLock};
 
 /// Filters of `log`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,5 +124,73 @@ impl Service {
                 .map(|(line, reason)| SkippedLine { line, reason })
                 .collect(),
         })
+    }
+}
+
+impl Service {
+    /// Appends audit records under the write lock, for a change that cannot
+    /// fail half-way once they are written (see [`Service::audited`] for
+    /// one that can).
+    pub(super) fn audit(&self, lock: &WriteLock, records: Vec<AuditRecord>) -> EsaResult<()> {
+        self.append_audit(lock, &records).map(drop)
+    }
+
+    fn append_audit(&self, lock: &WriteLock, records: &[AuditRecord]) -> EsaResult<AuditMark> {
+        self.store.audit(lock, records).map_err(|e| {
+            tracing::error!(error = %e, "audit log failure");
+            EsaError::internal(format!(
+                "the audit log cannot be written, so nothing was done: {e}"
+            ))
+        })
+    }
+
+    /// Whether a live entry with this id exists (when the store cannot
+    /// tell, it is taken to exist: a record too many rather than one short).
+    pub(super) fn published(&self, id: &str) -> bool {
+        !matches!(self.store.get(id), Ok(None))
+    }
+
+    /// Appends `records`, then runs `commit`, the change they describe. If
+    /// the change fails (a full disk), its records are taken back out of
+    /// the log, except those that `happened` says took effect all the same
+    /// (it failed after its point of no return, or only some entries of a
+    /// batch were published): the log records what was committed.
+    pub(super) fn audited<T>(
+        &self,
+        lock: &WriteLock,
+        records: Vec<AuditRecord>,
+        commit: impl FnOnce() -> EsaResult<T>,
+        happened: impl Fn(&AuditRecord) -> bool,
+    ) -> EsaResult<T> {
+        let mark = self.append_audit(lock, &records)?;
+        let failed = match commit() {
+            Ok(done) => return Ok(done),
+            Err(e) => e,
+        };
+        let total = records.len();
+        let kept: Vec<AuditRecord> = records.into_iter().filter(|r| happened(r)).collect();
+        if kept.len() == total {
+            // Every record is still true: the log already says so.
+            return Err(failed);
+        }
+        let also = match self.store.unaudit(lock, mark) {
+            Err(e) => Some(format!("its audit record could not be taken back: {e}")),
+            Ok(()) if kept.is_empty() => None,
+            // Part of a batch was published: its records go back in.
+            Ok(()) => self
+                .append_audit(lock, &kept)
+                .err()
+                .map(|e| format!("the records of what it did commit were lost: {}", e.message)),
+        };
+        match also {
+            None => Err(failed),
+            Some(also) => {
+                tracing::error!(error = %also, "the audit log disagrees with the store");
+                Err(EsaError {
+                    message: format!("{} (and {also})", failed.message),
+                    ..failed
+                })
+            }
+        }
     }
 }

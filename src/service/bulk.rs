@@ -136,8 +136,12 @@ impl Service {
                     issue_record("issue", meta, (count > 1).then(|| "bulk".to_owned()))
                 })
                 .collect();
-            self.audit(&lock, records)?;
-            self.store.insert_batch(&lock, &items).map_err(store_err)?;
+            self.audited(
+                &lock,
+                records,
+                || self.store.insert_batch(&lock, &items).map_err(store_err),
+                |r| self.published(&r.id),
+            )?;
             drop(lock);
             tracing::info!(
                 site = v.site.id,
@@ -163,16 +167,19 @@ impl Service {
     ) -> EsaResult<Vec<(IssuedCert, CertMeta)>> {
         let chunk = leaves.len().div_ceil(threads).max(1);
         thread::scope(|s| {
-            let handles: Vec<_> = leaves
+            // Every thread is started before any result is used; one that
+            // cannot be started fails the batch before it is audited or
+            // published (the scope joins those already running).
+            let handles = leaves
                 .chunks(chunk)
                 .map(|part| {
-                    s.spawn(move || {
+                    spawn_in(s, "signing", "bulk-spawn-sign", move || {
                         part.iter()
                             .map(|leaf| self.sign_leaf(ca, ca_meta, v, leaf, now))
                             .collect::<EsaResult<Vec<_>>>()
                     })
                 })
-                .collect();
+                .collect::<EsaResult<Vec<_>>>()?;
             let mut out = Vec::with_capacity(leaves.len());
             for h in handles {
                 out.extend(
@@ -188,17 +195,17 @@ impl Service {
 fn generate_keys(t: PkeyType, n: usize, threads: usize) -> EsaResult<Vec<GeneratedKey>> {
     let per = n.div_ceil(threads).max(1);
     thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
+        let handles = (0..n)
             .step_by(per)
             .map(|start| {
                 let len = per.min(n - start);
-                s.spawn(move || {
+                spawn_in(s, "key generation", "bulk-spawn-keygen", move || {
                     (0..len)
                         .map(|_| pki::generate(t))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
-            .collect();
+            .collect::<EsaResult<Vec<_>>>()?;
         let mut out = Vec::with_capacity(n);
         for h in handles {
             let keys = h
@@ -208,6 +215,31 @@ fn generate_keys(t: PkeyType, n: usize, threads: usize) -> EsaResult<Vec<Generat
             out.extend(keys);
         }
         Ok(out)
+    })
+}
+
+/// Starts a scoped worker thread. `thread::Scope::spawn` panics when the
+/// OS refuses a thread (the process limit, `ulimit -u`, or memory); this
+/// answers `InternalException` instead. `fail` names the debug-only fail
+/// point (`ESA_CERTS_TEST_FAIL`) that makes the start fail as the OS would.
+fn spawn_in<'scope, T: Send + 'scope>(
+    s: &'scope thread::Scope<'scope, '_>,
+    what: &str,
+    fail: &str,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> EsaResult<thread::ScopedJoinHandle<'scope, T>> {
+    let started = if crate::base::failpoint(fail) {
+        Err(std::io::Error::from_raw_os_error(libc::EAGAIN))
+    } else {
+        thread::Builder::new()
+            .name(format!("esa-certs-{}", what.replace(' ', "-")))
+            .spawn_scoped(s, f)
+    };
+    started.map_err(|e| {
+        tracing::error!(error = %e, "cannot start a {what} thread");
+        EsaError::internal(format!(
+            "cannot start a {what} thread ({e}); nothing was issued in this batch"
+        ))
     })
 }
 

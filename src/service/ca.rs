@@ -51,7 +51,7 @@ impl Service {
         };
         let ca = SiteCa::load(&new.cert_pem, &new.key_pem).map_err(pki_err)?;
         let stored_key = self.key_for_storage(site.id, &new.key_pem)?;
-        self.audit(
+        self.audited(
             lock,
             vec![store::audit_record(
                 "ca-create",
@@ -63,10 +63,13 @@ impl Service {
                     .protect_key
                     .then(|| "key encrypted at rest".to_owned()),
             )],
+            || {
+                self.store
+                    .create_ca(lock, &meta, &new.cert_pem, &stored_key)
+                    .map_err(store_err)
+            },
+            |_| !matches!(self.store.ca_meta(site.id), Ok(None)),
         )?;
-        self.store
-            .create_ca(lock, &meta, &new.cert_pem, &stored_key)
-            .map_err(store_err)?;
         tracing::info!(site = site.id, ca_id = %meta.id, key_type = %meta.key_type, "created site CA");
         self.write_crl(lock, site.id, &ca, now)?;
         Ok((Arc::new(ca), meta))

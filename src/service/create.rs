@@ -196,10 +196,16 @@ impl Service {
             .as_ref()
             .filter(|_| meta.key_stored)
             .map(|g| g.pkcs8_pem.as_str());
-        self.audit(&lock, vec![issue_record("issue", &meta, None)])?;
-        self.store
-            .insert(&lock, &meta, &issued.pem, key_to_store)
-            .map_err(store_err)?;
+        self.audited(
+            &lock,
+            vec![issue_record("issue", &meta, None)],
+            || {
+                self.store
+                    .insert(&lock, &meta, &issued.pem, key_to_store)
+                    .map_err(store_err)
+            },
+            |r| self.published(&r.id),
+        )?;
         drop(lock);
         tracing::info!(
             id = %meta.id, site = meta.site_id, serial = %meta.serial,

@@ -148,9 +148,12 @@ impl Service {
                         .map(|g| g.pkcs8_pem.as_str()),
                 })
                 .collect();
-            let committed = self
-                .audit(&lock, records)
-                .and_then(|()| self.store.insert_batch(&lock, &entries).map_err(store_err));
+            let committed = self.audited(
+                &lock,
+                records,
+                || self.store.insert_batch(&lock, &entries).map_err(store_err),
+                |r| self.published(&r.id),
+            );
             drop(entries);
             match committed {
                 Ok(_) => {

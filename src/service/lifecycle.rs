@@ -70,7 +70,7 @@ impl Service {
     /// the lists; a revoked one stays on the CRL until it expires.
     pub fn delete(&self, id: &str) -> EsaResult<StatusChangeResponse> {
         let (e, lock) = self.status_change(id, Lifecycle::Delete, |_, _| {})?;
-        self.audit(
+        self.audited(
             &lock,
             vec![store::audit_record(
                 "delete",
@@ -79,8 +79,11 @@ impl Service {
                 &e.meta.serial,
                 None,
             )],
+            || self.store.delete(&lock, &e).map_err(store_err),
+            // Past its point of no return a failed delete is finished by
+            // recovery: it happened unless the entry is still live.
+            |_| !matches!(self.store.get(&e.meta.id), Ok(Some(_))),
         )?;
-        self.store.delete(&lock, &e).map_err(store_err)?;
         tracing::info!(id = %e.meta.id, site = e.meta.site_id, serial = %e.meta.serial, "deleted");
         Ok(self.change_response(&e))
     }
@@ -99,7 +102,10 @@ impl Service {
     ) -> EsaResult<()> {
         let site = e.meta.site_id;
         let ca = self.load_site_ca(site)?.map(|(ca, _)| ca);
-        self.audit(
+        // Whether the entry on disk holds the new status (a failed update
+        // may have failed after its rename).
+        let written = || !matches!(self.store.get(&e.meta.id), Ok(Some(now)) if now.meta != e.meta);
+        self.audited(
             lock,
             vec![store::audit_record(
                 op,
@@ -108,9 +114,22 @@ impl Service {
                 &e.meta.serial,
                 detail,
             )],
+            || {
+                self.store.mark_crl_stale(lock, site).map_err(store_err)?;
+                self.store.update(lock, e).map_err(|err| {
+                    // The status did not change, so the CRL is not stale.
+                    if !written()
+                        && let Err(clear) = self.store.clear_crl_stale(lock, site)
+                    {
+                        tracing::warn!(site, error = %clear, "left a CRL marked stale");
+                    }
+                    store_err(err)
+                })
+            },
+            |_| written(),
         )?;
-        self.store.mark_crl_stale(lock, site).map_err(store_err)?;
-        self.store.update(lock, e).map_err(store_err)?;
+        // From here the change is committed; a CRL that cannot be written
+        // stays marked stale and the next writer regenerates it.
         match ca {
             Some(ca) => self.write_crl(lock, site, &ca, now_seconds()).map(|_| ()),
             None => self.store.clear_crl_stale(lock, site).map_err(store_err),

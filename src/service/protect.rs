@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use super::{Secret, Service, store_err};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, SiteCa, UnprotectError};
-use crate::store::{self, CaMeta, WriteLock};
+use crate::store::{self, CaMeta};
 use crate::text::sanitize;
 
 /// The environment variable naming a file that holds the CA passphrase
@@ -405,35 +405,16 @@ impl Service {
             .map(|(s, _)| s)
             .collect())
     }
-
-    /// Appends audit records under the write lock (before the change they
-    /// describe is committed: no record, no change).
-    pub(super) fn audit(
-        &self,
-        lock: &WriteLock,
-        records: Vec<store::AuditRecord>,
-    ) -> EsaResult<()> {
-        self.store.audit(lock, &records).map_err(|e| {
-            tracing::error!(error = %e, "audit log failure");
-            EsaError::internal(format!(
-                "the audit log cannot be written, so nothing was done: {e}"
-            ))
-        })
-    }
 }
 
 /// Test-only crash: in a debug build, `ESA_CERTS_TEST_FAIL=<name>` aborts
 /// the process at the fail point of that name, as a `kill -9` there would.
-#[cfg(debug_assertions)]
 fn fail_point(name: &str) {
-    if std::env::var("ESA_CERTS_TEST_FAIL").is_ok_and(|v| v == name) {
+    if crate::base::failpoint(name) {
         eprintln!("esa-certs: ESA_CERTS_TEST_FAIL={name}: aborting here");
         std::process::abort();
     }
 }
-
-#[cfg(not(debug_assertions))]
-fn fail_point(_name: &str) {}
 
 /// Shared state created with the service.
 pub(super) fn new_passphrases() -> Arc<Passphrases> {

@@ -4,10 +4,13 @@
 //! creation and CA key protection).
 //!
 //! Records are appended (`O_APPEND`, mode 0600) and fsynced under the
-//! store's write lock, after the operation they describe is durable and
-//! before the command reports success: every operation a caller saw succeed
-//! is in the log. A crash can tear the last line; readers skip such a line
-//! and say so, and the next writer starts on a fresh line so a torn record
+//! store's write lock, before the change they describe is committed: every
+//! operation a caller saw succeed is in the log. A change that then fails
+//! (a full disk) takes its records back out ([`Store::unaudit`]), and an
+//! append that fails half-way (ENOSPC) cuts its own part off again, so the
+//! log never claims what did not happen and never keeps half a record.
+//! Only a crash can still tear the last line; readers skip such a line and
+//! say so, and the next writer starts on a fresh line so a torn record
 //! never swallows a good one.
 
 use crate::base::clock;
@@ -121,16 +124,31 @@ pub fn current_user() -> String {
         .unwrap_or_else(|| format!("uid:{}", rustix::process::getuid().as_raw()))
 }
 
+/// Where the audit log ended before an append, so that the records can be
+/// taken back if the change they describe fails ([`Store::unaudit`]).
+#[derive(Debug)]
+#[must_use = "a failed change must take its records back with Store::unaudit"]
+pub struct AuditMark {
+    /// `None`: nothing was appended.
+    len: Option<u64>,
+}
+
 impl Store {
     pub fn audit_path(&self) -> PathBuf {
         self.root.join(AUDIT_FILE)
     }
 
     /// Appends `records` in one write and fsyncs them. Needs the write lock
-    /// so that appends of different processes never interleave.
-    pub fn audit(&self, _lock: &WriteLock, records: &[AuditRecord]) -> Result<(), StoreError> {
+    /// so that appends of different processes never interleave. An append
+    /// that fails part-way (ENOSPC after a short write) is cut off again:
+    /// the log is left as it was, without half a record.
+    pub fn audit(
+        &self,
+        _lock: &WriteLock,
+        records: &[AuditRecord],
+    ) -> Result<AuditMark, StoreError> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(AuditMark { len: None });
         }
         let path = self.audit_path();
         let mut buf = Vec::with_capacity(records.len() * 256 + 1);
@@ -150,12 +168,44 @@ impl Store {
             .open(&path)
             .map_err(io_err("open", &path))?;
         super::fsutil::ensure_regular(&f).map_err(io_err("open", &path))?;
-        if !ends_with_newline(&mut f).map_err(io_err("read", &path))? {
+        let len = f.metadata().map_err(io_err("read", &path))?.len();
+        if !ends_with_newline(&mut f, len).map_err(io_err("read", &path))? {
             // A crash tore the last record: start on a line of our own.
             buf.insert(0, b'\n');
         }
-        f.write_all(&buf).map_err(io_err("write", &path))?;
-        f.sync_data().map_err(io_err("sync", &path))
+        let appended = if crate::base::failpoint("audit-enospc") {
+            // What a full disk does: a short write, then ENOSPC.
+            f.write_all(&buf[..buf.len() / 2])
+                .and(Err(io::Error::from_raw_os_error(libc::ENOSPC)))
+        } else {
+            f.write_all(&buf)
+        };
+        if let Err(e) = appended.and_then(|()| f.sync_data()) {
+            if let Err(cut) = f.set_len(len).and_then(|()| f.sync_data()) {
+                tracing::error!(error = %cut, "could not cut a failed append off the audit log");
+            }
+            return Err(io_err("write", &path)(e));
+        }
+        Ok(AuditMark { len: Some(len) })
+    }
+
+    /// Takes back the records appended at `mark`: the change they describe
+    /// failed before it was committed. The write lock, held since the
+    /// append, guarantees that nothing was appended after them.
+    pub fn unaudit(&self, _lock: &WriteLock, mark: AuditMark) -> Result<(), StoreError> {
+        let Some(len) = mark.len else {
+            return Ok(());
+        };
+        let path = self.audit_path();
+        let f = OpenOptions::new()
+            .write(true)
+            .custom_flags(super::fsutil::NO_FOLLOW_NO_BLOCK)
+            .open(&path)
+            .map_err(io_err("open", &path))?;
+        super::fsutil::ensure_regular(&f).map_err(io_err("open", &path))?;
+        f.set_len(len)
+            .and_then(|()| f.sync_data())
+            .map_err(io_err("truncate", &path))
     }
 
     /// Reads the whole log. A missing log is an empty one.
@@ -177,8 +227,7 @@ impl Store {
     }
 }
 
-fn ends_with_newline(f: &mut File) -> io::Result<bool> {
-    let len = f.metadata()?.len();
+fn ends_with_newline(f: &mut File, len: u64) -> io::Result<bool> {
     if len == 0 {
         return Ok(true);
     }
@@ -259,7 +308,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let lock = store.lock().unwrap();
-        store
+        let _mark = store
             .audit(&lock, &[record("issue", 1, "a", "01", None)])
             .unwrap();
         // A crash in the middle of the next append.
@@ -269,7 +318,7 @@ mod tests {
         let log = store.read_audit().unwrap();
         assert_eq!(log.records.len(), 1);
         assert_eq!(log.skipped.len(), 1);
-        store
+        let _mark = store
             .audit(
                 &lock,
                 &[
@@ -283,5 +332,26 @@ mod tests {
         assert_eq!(ops, ["issue", "revoke", "delete"]);
         assert_eq!(log.skipped.len(), 1, "{:?}", log.skipped);
         assert_eq!(store.audit_mode(), Some(0o600));
+    }
+
+    #[test]
+    fn records_taken_back_leave_the_log_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let lock = store.lock().unwrap();
+        let _mark = store
+            .audit(&lock, &[record("issue", 1, "a", "01", None)])
+            .unwrap();
+        let before = std::fs::read(store.audit_path()).unwrap();
+        let mark = store
+            .audit(&lock, &[record("revoke", 1, "a", "01", None)])
+            .unwrap();
+        assert_ne!(std::fs::read(store.audit_path()).unwrap(), before);
+        store.unaudit(&lock, mark).unwrap();
+        assert_eq!(std::fs::read(store.audit_path()).unwrap(), before);
+        // Nothing appended, nothing to take back.
+        let mark = store.audit(&lock, &[]).unwrap();
+        store.unaudit(&lock, mark).unwrap();
+        assert_eq!(std::fs::read(store.audit_path()).unwrap(), before);
     }
 }

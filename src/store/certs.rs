@@ -50,7 +50,44 @@ impl Store {
         self.publish(lock, items, false)
     }
 
+    /// Runs a write that records an intent; if it fails, settles that
+    /// intent at once (undoes a put, finishes a delete that got past its
+    /// point of no return), as the next writer's recovery would: a failed
+    /// command (a full disk) leaves the store as it found it, not debris.
+    fn settled<T>(&self, write: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let result = write();
+        if result.is_err()
+            && let Err(e) = super::journal::recover(&self.tmp_dir(), self)
+        {
+            tracing::warn!(error = %e, "could not settle a failed write; the next writer will");
+        }
+        result
+    }
+
     fn publish(
+        &self,
+        lock: &WriteLock,
+        items: &[NewEntry<'_>],
+        fsync_each: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
+        sites.sort_unstable();
+        sites.dedup();
+        let fresh: Vec<std::path::PathBuf> = sites
+            .into_iter()
+            .map(|s| self.certs_dir(s))
+            .filter(|d| !d.is_dir())
+            .collect();
+        self.settled(|| self.publish_unsettled(lock, items, fsync_each))
+            .inspect_err(|_| {
+                for dir in &fresh {
+                    // Made for this batch; still empty if nothing was published.
+                    let _ = fs::remove_dir(dir);
+                }
+            })
+    }
+
+    fn publish_unsettled(
         &self,
         _lock: &WriteLock,
         items: &[NewEntry<'_>],
@@ -93,24 +130,35 @@ impl Store {
                 .min(8)
         };
         let chunk = items.len().div_ceil(threads).max(1);
+        let write_chunk = |items: &[NewEntry<'_>], staged: &[(Entry, std::path::PathBuf)]| {
+            for (item, (e, tmp)) in items.iter().zip(staged) {
+                write_entry_files(item, e, tmp, fsync_each)?;
+            }
+            Ok::<(), StoreError>(())
+        };
         std::thread::scope(|scope| {
             let handles: Vec<_> = items
                 .chunks(chunk)
                 .zip(staged.chunks(chunk))
                 .map(|(items, staged)| {
-                    scope.spawn(move || -> Result<(), StoreError> {
-                        for (item, (e, tmp)) in items.iter().zip(staged) {
-                            write_entry_files(item, e, tmp, fsync_each)?;
-                        }
-                        Ok(())
-                    })
+                    let spawned = if crate::base::failpoint("store-spawn-writer") {
+                        Err(io::Error::from_raw_os_error(libc::EAGAIN))
+                    } else {
+                        std::thread::Builder::new()
+                            .spawn_scoped(scope, move || write_chunk(items, staged))
+                    };
+                    // No thread to spare (ulimit -u): written on this one.
+                    spawned.map_err(|_| write_chunk(items, staged))
                 })
                 .collect();
             for h in handles {
-                h.join().map_err(|_| StoreError::Corrupt {
-                    path: self.root.clone(),
-                    detail: "a writer thread panicked".into(),
-                })??;
+                match h {
+                    Ok(h) => h.join().map_err(|_| StoreError::Corrupt {
+                        path: self.root.clone(),
+                        detail: "a writer thread panicked".into(),
+                    })??,
+                    Err(written) => written?,
+                }
             }
             Ok::<(), StoreError>(())
         })?;
@@ -176,14 +224,17 @@ impl Store {
 
     /// Replaces an entry's `.toml` (atomically, by rename).
     pub fn update(&self, _lock: &WriteLock, entry: &Entry) -> Result<(), StoreError> {
-        let intent = Intent::write(
-            &self.tmp_dir(),
-            Op::Upd,
-            &[(entry.meta.site_id, &entry.meta.id)],
-        )?;
         let p = entry.meta_path();
-        replace(&p, &toml_bytes(&entry.meta)?, FILE_MODE_PRIVATE).map_err(io_err("write", &p))?;
-        intent.done()?;
+        self.settled(|| {
+            let intent = Intent::write(
+                &self.tmp_dir(),
+                Op::Upd,
+                &[(entry.meta.site_id, &entry.meta.id)],
+            )?;
+            replace(&p, &toml_bytes(&entry.meta)?, FILE_MODE_PRIVATE)
+                .map_err(io_err("write", &p))?;
+            intent.done()
+        })?;
         if let Some(stamp) = stamp_of(&p) {
             let record = Record::Put {
                 meta: Box::new(entry.meta.clone()),
@@ -201,27 +252,36 @@ impl Store {
         let site = entry.meta.site_id;
         let id = &entry.meta.id;
         let deleted = self.deleted_dir(site);
+        let fresh = !deleted.is_dir();
         create_private_dir_all(&deleted).map_err(io_err("create directory", &deleted))?;
-        let intent = Intent::write(&self.tmp_dir(), Op::Del, &[(site, id)])?;
-        let gone = Entry {
-            meta: entry.meta.clone(),
-            folder: deleted.as_path().into(),
-        };
-        fs::rename(entry.meta_path(), gone.meta_path())
-            .map_err(io_err("delete", &entry.meta_path()))?;
-        match fs::rename(entry.cert_path(), gone.cert_path()) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err("delete", &entry.cert_path())(e)),
-        }
-        match fs::remove_file(entry.key_path()) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err("remove key", &entry.key_path())(e)),
-        }
-        fsutil::sync_dir(&deleted).map_err(io_err("sync", &deleted))?;
-        fsutil::sync_dir(&entry.folder).map_err(io_err("sync", &entry.folder))?;
-        intent.done()?;
+        self.settled(|| {
+            let intent = Intent::write(&self.tmp_dir(), Op::Del, &[(site, id)])?;
+            let gone = Entry {
+                meta: entry.meta.clone(),
+                folder: deleted.as_path().into(),
+            };
+            fs::rename(entry.meta_path(), gone.meta_path())
+                .map_err(io_err("delete", &entry.meta_path()))?;
+            match fs::rename(entry.cert_path(), gone.cert_path()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("delete", &entry.cert_path())(e)),
+            }
+            match fs::remove_file(entry.key_path()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("remove key", &entry.key_path())(e)),
+            }
+            fsutil::sync_dir(&deleted).map_err(io_err("sync", &deleted))?;
+            fsutil::sync_dir(&entry.folder).map_err(io_err("sync", &entry.folder))?;
+            intent.done()
+        })
+        .inspect_err(|_| {
+            if fresh {
+                // Made for this delete; still empty if the delete failed.
+                let _ = fs::remove_dir(&deleted);
+            }
+        })?;
         self.index.append(site, &[Record::Del { id: id.clone() }]);
         Ok(())
     }

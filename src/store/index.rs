@@ -117,7 +117,13 @@ impl Index {
             .open(&p)
             .map_err(io_err("open", &p))?;
         fsutil::ensure_regular(&f).map_err(io_err("open", &p))?;
-        f.write_all(&buf).map_err(io_err("write", &p))
+        let len = f.metadata().map_err(io_err("read", &p))?.len();
+        f.write_all(&buf).map_err(|e| {
+            // A short write (a full disk) would glue the next record to a
+            // torn one and hide every record after it: cut it off.
+            let _ = f.set_len(len);
+            io_err("write", &p)(e)
+        })
     }
 
     /// Replaces the cache of a site with exactly these entries.

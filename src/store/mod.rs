@@ -40,8 +40,8 @@ mod rekey;
 mod uploads;
 
 pub use audit::{
-    AUDIT_FILE, Actor, AuditLog, AuditRecord, current_actor, current_user, record as audit_record,
-    with_actor,
+    AUDIT_FILE, Actor, AuditLog, AuditMark, AuditRecord, current_actor, current_user,
+    record as audit_record, with_actor,
 };
 pub use inspect::{CaFiles, EntryFiles, Folder, ModeRule, TreeFinding, read as inspect_read};
 pub use meta::{CaMeta, CertMeta, CrlMeta, Source, StoredStatus};
@@ -86,13 +86,18 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sto
         op,
         path: path.to_path_buf(),
         // O_NOFOLLOW's ELOOP reads "too many levels of symbolic links".
-        source: if source.raw_os_error() == Some(libc::ELOOP) {
-            io::Error::new(
+        source: match source.raw_os_error() {
+            Some(libc::ELOOP) => io::Error::new(
                 source.kind(),
                 "it is a symbolic link, and esa-certs never follows one inside its store",
-            )
-        } else {
-            source
+            ),
+            Some(libc::ENOSPC | libc::EDQUOT) => io::Error::new(
+                source.kind(),
+                format!(
+                    "{source}: the store's disk is full (or over quota); free some space and run the command again"
+                ),
+            ),
+            _ => source,
         },
     }
 }
@@ -593,9 +598,18 @@ impl Store {
         parent: &Path,
         dest: &Path,
     ) -> Result<(), StoreError> {
+        let fresh = !parent.is_dir();
         create_private_dir_all(parent).map_err(io_err("create directory", parent))?;
+        // Made for this; still empty unless the rename got through.
+        let undo_parent = || {
+            if fresh {
+                let _ = fs::remove_dir(parent);
+            }
+        };
         let stage = self.root.join("tmp").join(stage_name);
-        fsutil::create_private_dir(&stage).map_err(io_err("create directory", &stage))?;
+        fsutil::create_private_dir(&stage)
+            .inspect_err(|_| undo_parent())
+            .map_err(io_err("create directory", &stage))?;
         let result = (|| {
             for (name, bytes, mode) in files {
                 let p = stage.join(name);
@@ -607,6 +621,7 @@ impl Store {
         })();
         if result.is_err() {
             let _ = fs::remove_dir_all(&stage);
+            undo_parent();
         }
         result
     }
