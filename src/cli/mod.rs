@@ -361,8 +361,15 @@ fn run(cli: Cli) -> EsaResult<()> {
         // again on request, instead of exiting.
         let flag = cli.config;
         return crate::tui::run(|| {
-            open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))
-                .map(|(s, created)| (std::sync::Arc::new(s) as crate::tui::Desk, created))
+            let (service, created) =
+                open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))?;
+            let local = service.clone();
+            Ok(crate::tui::Opened {
+                desk: std::sync::Arc::new(service),
+                created,
+                remotes: Vec::new(),
+                switch: Box::new(move |_| Ok(std::sync::Arc::new(local.clone()))),
+            })
         });
     }
     if let Command::Serve(a) = command {

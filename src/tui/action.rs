@@ -34,6 +34,8 @@ pub enum Cmd {
     CopyJson,
     /// The site's CAs and their hostname bindings.
     Cas,
+    /// Choose the desk's backend.
+    Desks,
     Revoke,
     Activate,
     Delete,

@@ -19,10 +19,11 @@ use crate::error::EsaError;
 #[derive(Debug)]
 pub enum Event {
     Term(event::Event),
-    Done(Done),
+    /// A job's result, tagged with the desk generation it ran on.
+    Done(u64, Done),
     /// A job that could not run: its thread did not start, or it
     /// panicked.
-    WorkerFailed(EsaError),
+    WorkerFailed(u64, EsaError),
     /// The terminal cannot be read any more.
     InputGone(String),
 }

@@ -34,6 +34,8 @@ pub enum Ctx {
     Passphrase,
     /// The site's CAs and their hostname bindings.
     Cas,
+    /// Choosing the desk's backend (local store or a remote).
+    Desks,
     /// The full-screen panel shown while the config file is unusable.
     ConfigError,
 }
@@ -147,6 +149,7 @@ pub const ALL: &[Ctx] = &[
     Renew,
     Passphrase,
     Cas,
+    Desks,
     ConfigError,
 ];
 
@@ -193,6 +196,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::FocusNext, &[key(KeyCode::Tab)], &[Main], "focus", "Move the focus between Sites and Certificates (too narrow for Sites: next site)"),
     b(Cmd::FocusPrev, &[key(KeyCode::BackTab)], &[Main], "", "Move the focus back"),
     b(Cmd::Reload, &[ctrl('r'), key(KeyCode::F(5))], &[Main], "", "Re-read the store now (it is also re-read when it changes)"),
+    b(Cmd::Desks, &[ch('B')], &[Main], "desk", "Choose the backend: the local store or a [[remote]] endpoint"),
     b(Cmd::Open, &[key(KeyCode::Enter)], &[Search], "keep filter", "Keep the filter and go back to the table"),
     b(Cmd::Back, &[key(KeyCode::Esc)], &[Search], "clear", "Clear the filter"),
     b(Cmd::Submit, &[key(KeyCode::Enter)], &[Form, FormText], "issue", FORM_ENTER),
@@ -233,6 +237,10 @@ pub const BINDINGS: &[Binding] = &[
     b(Cmd::Up, &[ch('k'), key(KeyCode::Up)], &[Cas], "", "Scroll up"),
     b(Cmd::PageDown, &[key(KeyCode::PageDown)], &[Cas], "", "One page down"),
     b(Cmd::PageUp, &[key(KeyCode::PageUp)], &[Cas], "", "One page up"),
+    b(Cmd::Confirm, &[key(KeyCode::Enter)], &[Desks], "open", "Drive the chosen backend"),
+    b(Cmd::Cancel, &[key(KeyCode::Esc), ch('q')], &[Desks], "cancel", "Stay on this one"),
+    b(Cmd::Down, &[ch('j'), key(KeyCode::Down)], &[Desks], "", "Next"),
+    b(Cmd::Up, &[ch('k'), key(KeyCode::Up)], &[Desks], "", "Previous"),
     b(Cmd::Confirm, &[ch('y'), key(KeyCode::Enter)], &[Confirm], "yes", "Do it"),
     b(Cmd::Cancel, &[ch('n'), key(KeyCode::Esc)], &[Confirm], "no", "Cancel"),
     b(Cmd::Left, &[key(KeyCode::Left)], &[Confirm], "reason", "Revocation reason: previous"),
@@ -281,6 +289,7 @@ pub const HELP_SECTIONS: &[(&str, &[Ctx])] = &[
     ("Renewal", &[Renew]),
     ("CA passphrase", &[Passphrase]),
     ("Site CAs", &[Cas]),
+    ("Desk: local store or a remote", &[Desks]),
     ("Config error screen", &[ConfigError]),
 ];
 

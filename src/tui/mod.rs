@@ -76,14 +76,14 @@ pub fn run(mut open: impl FnMut() -> Result<Opened, StartError>) -> EsaResult<()
     let (tx, rx) = mpsc::channel();
     let input = Input::start(tx.clone()).map_err(term_err)?;
     let result = (|| -> EsaResult<()> {
-        let (service, created) = match first {
+        let opened = match first {
             Ok(opened) => opened,
             Err(e) => {
                 let screen = ConfigScreen::new(e, theme);
                 fix_config(&mut term, &rx, screen, &mut open)?
             }
         };
-        run_app(&mut term, &tx, &rx, service, created, theme)
+        run_app(&mut term, &tx, &rx, opened, theme)
     })();
     drop(input);
     drop(term);
@@ -111,7 +111,7 @@ fn fix_config(
             Event::InputGone(e) => {
                 return Err(EsaError::internal(format!("cannot read the terminal: {e}")));
             }
-            Event::Done(_) | Event::WorkerFailed(_) => screen::config_error::Next::Stay,
+            Event::Done(..) | Event::WorkerFailed(..) => screen::config_error::Next::Stay,
         };
         match next {
             screen::config_error::Next::Quit => return Err(screen.error.into()),
@@ -130,14 +130,26 @@ fn run_app(
     term: &mut TerminalGuard,
     tx: &mpsc::Sender<Event>,
     rx: &mpsc::Receiver<Event>,
-    desk: Desk,
-    created_config: Option<PathBuf>,
+    opened: Opened,
     theme: theme::Theme,
 ) -> EsaResult<()> {
+    let Opened {
+        desk,
+        created,
+        remotes,
+        mut switch,
+    } = opened;
     let mut clipboard = Clipboard::start();
-    let mut app = App::new(desk, theme);
-    app.clipboard_info = clipboard.describe();
-    app.start(created_config);
+    let start = |desk: Desk, created: Option<PathBuf>, clipboard: &Clipboard| {
+        let mut app = App::new(desk, theme);
+        app.clipboard_info = clipboard.describe();
+        app.remotes = remotes.clone();
+        app.start(created);
+        app
+    };
+    let mut app = start(desk, created, &clipboard);
+    // Results of jobs started on a desk left since are dropped.
+    let mut generation = 0u64;
     tracing::info!("TUI started");
 
     let result = (|| -> EsaResult<()> {
@@ -149,13 +161,22 @@ fn run_app(
                 match effect {
                     Effect::Job(job) => {
                         let tx = tx.clone();
+                        let job_gen = generation;
                         worker::spawn(app.desk_handle(), job, move |r| {
                             let _ = tx.send(match r {
-                                Ok(done) => Event::Done(done),
-                                Err(e) => Event::WorkerFailed(e),
+                                Ok(done) => Event::Done(job_gen, done),
+                                Err(e) => Event::WorkerFailed(job_gen, e),
                             });
                         });
                     }
+                    Effect::Switch(name) => match switch(name.as_deref()) {
+                        Ok(desk) => {
+                            generation += 1;
+                            tracing::info!(desk = %desk.origin(), "switched desk");
+                            app = start(desk, None, &clipboard);
+                        }
+                        Err(e) => app.switch_failed(e),
+                    },
                     Effect::Copy(req) => {
                         let out =
                             clipboard.copy(&req.text, req.secret, term.terminal.backend_mut());
@@ -192,8 +213,11 @@ fn run_app(
                             zeroize::Zeroize::zeroize(s);
                         }
                     }
-                    Event::Done(d) => app.done(d),
-                    Event::WorkerFailed(e) => app.worker_failed(e),
+                    Event::Done(job_gen, d) if job_gen == generation => app.done(d),
+                    Event::WorkerFailed(job_gen, e) if job_gen == generation => {
+                        app.worker_failed(e)
+                    }
+                    Event::Done(..) | Event::WorkerFailed(..) => {}
                     Event::InputGone(e) => {
                         return Err(EsaError::internal(format!("cannot read the terminal: {e}")));
                     }

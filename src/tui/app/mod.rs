@@ -46,6 +46,8 @@ const NOTE_FOR: Duration = Duration::from_secs(10);
 pub enum Effect {
     Job(Job),
     Copy(CopyRequest),
+    /// Drive another desk: `None` the local store, `Some(name)` a remote.
+    Switch(Option<String>),
 }
 
 #[derive(Debug)]
@@ -113,6 +115,8 @@ pub struct App {
     pub(in crate::tui) desk: Desk,
     /// The backend's sites and defaults, for the form's field rules.
     pub(in crate::tui) rules: InputRules,
+    /// The `[[remote]]` names `B` offers besides the local store.
+    pub remotes: Vec<String>,
     pub theme: Theme,
     clock: Option<OffsetDateTime>,
     pub sites: Vec<SiteSummary>,
@@ -176,6 +180,7 @@ impl App {
         let mut app = App {
             desk,
             rules,
+            remotes: Vec::new(),
             theme,
             clock: None,
             sites,
@@ -233,6 +238,14 @@ impl App {
     pub fn remote_name(&self) -> Option<String> {
         match self.desk.origin() {
             crate::api::Origin::Remote { name, .. } => Some(sanitize(&name)),
+            crate::api::Origin::Local { .. } => None,
+        }
+    }
+
+    /// The config name of the remote the desk drives (`None`: local).
+    pub fn remote_name_raw(&self) -> Option<String> {
+        match self.desk.origin() {
+            crate::api::Origin::Remote { name, .. } => Some(name),
             crate::api::Origin::Local { .. } => None,
         }
     }

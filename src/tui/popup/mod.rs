@@ -7,6 +7,7 @@
 
 pub mod cas;
 pub mod confirm;
+pub mod desks;
 pub mod help;
 pub mod message;
 pub mod passphrase;
@@ -116,4 +117,5 @@ popups! {
     Renew(renew::RenewAsk),
     Passphrase(passphrase::PassAsk),
     Cas(cas::CasView),
+    Desks(desks::DesksView),
 }

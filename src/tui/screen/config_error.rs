@@ -96,9 +96,31 @@ impl From<StartError> for EsaError {
     }
 }
 
-/// Opens the service from the config, again on every call (the CLI passes
-/// its own opener, so both front ends read the config the same way).
-pub type Opened = (crate::tui::Desk, Option<PathBuf>);
+/// Opens another desk: `None` the local store, `Some(name)` a remote.
+pub type Switch = Box<dyn FnMut(Option<&str>) -> crate::error::EsaResult<crate::tui::Desk>>;
+
+/// What the opener gives the TUI once the config works (the CLI passes its
+/// own opener, so both front ends read the config the same way).
+pub struct Opened {
+    /// The desk to start on: the local store, or the `--remote` one.
+    pub desk: crate::tui::Desk,
+    /// The default config written on this first run, if so.
+    pub created: Option<PathBuf>,
+    /// The `[[remote]]` names `B` offers besides the local store.
+    pub remotes: Vec<String>,
+    /// Opens another desk: `None` the local store, `Some(name)` a remote.
+    pub switch: Switch,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("desk", &self.desk.origin())
+            .field("created", &self.created)
+            .field("remotes", &self.remotes)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The state of the config-error screen.
 #[derive(Debug)]

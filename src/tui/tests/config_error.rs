@@ -9,10 +9,13 @@ mod config_screen {
     fn opener(path: std::path::PathBuf) -> impl FnMut() -> Result<Opened, StartError> {
         move || {
             let cfg = config::load(&path).map_err(|e| StartError::from(&e))?;
-            Ok((
-                std::sync::Arc::new(Service::open(cfg)?) as crate::tui::Desk,
-                None,
-            ))
+            let service = Service::open(cfg)?;
+            Ok(Opened {
+                desk: std::sync::Arc::new(service.clone()),
+                created: None,
+                remotes: Vec::new(),
+                switch: Box::new(move |_| Ok(std::sync::Arc::new(service.clone()))),
+            })
         }
     }
 
@@ -64,8 +67,8 @@ mod config_screen {
         assert_eq!(s.handle_event(&ctrl_c), Next::Quit);
         // Fixed: r gives the service, and the app starts on it.
         std::fs::write(&path, broken.replace("\"a year\"", "365")).unwrap();
-        let (service, _) = s.reload(&mut open).expect("the fixed config loads");
-        let mut app = App::new(service, Theme::plain());
+        let opened = s.reload(&mut open).expect("the fixed config loads");
+        let mut app = App::new(opened.desk, Theme::plain());
         app.start(None);
         assert!(matches!(app.screen, Screen::Main));
         // Too small a window still says what is wrong.

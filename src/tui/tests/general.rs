@@ -226,3 +226,43 @@ fn esc_then_a_key_at_once_is_not_lost_as_alt() {
     assert!(h.app.popup.is_none());
     assert!(matches!(h.app.screen, Screen::Form(_)));
 }
+
+/// #12: `B` offers the local store and each `[[remote]]`; choosing one asks
+/// the runtime to switch (it opens the backend and restarts the screens).
+#[test]
+fn b_chooses_the_desk_among_the_local_store_and_the_remotes() {
+    let mut h = Harness::new();
+    h.ch('B');
+    assert!(h.app.popup.is_none());
+    assert!(
+        h.note().contains("No [[remote]] in the config"),
+        "{}",
+        h.note()
+    );
+
+    h.app.remotes = vec!["team".into(), "cloud".into()];
+    h.ch('B');
+    let screen = h.draw(80, 24);
+    assert!(screen.contains("› local store  (now)"), "{screen}");
+    assert!(screen.contains("remote team"), "{screen}");
+    assert!(screen.contains("remote cloud"), "{screen}");
+    // Enter on the current desk changes nothing.
+    h.key(KeyCode::Enter);
+    assert!(h.switches.is_empty());
+    h.ch('B');
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    assert!(h.app.popup.is_none());
+    assert_eq!(h.switches, vec![Some("cloud".to_owned())]);
+    assert!(
+        h.note().contains("Opening the remote cloud"),
+        "{}",
+        h.note()
+    );
+    // Esc stays.
+    h.ch('B');
+    h.key(KeyCode::Esc);
+    assert!(h.app.popup.is_none());
+    assert_eq!(h.switches.len(), 1);
+}

@@ -30,6 +30,8 @@ struct Harness {
     app: App,
     /// The local service behind the app's desk (for setting up and checking).
     service: Service,
+    /// Every desk switch asked for (`B`).
+    switches: Vec<Option<String>>,
     /// (what, text, secret) of every copy.
     copies: Vec<(String, String, bool)>,
     clipboard: Clipboard,
@@ -68,6 +70,7 @@ impl Harness {
             _dir: dir,
             app,
             service,
+            switches: Vec::new(),
             copies: Vec::new(),
             clipboard: Clipboard::osc52_only("test"),
             term: Vec::new(),
@@ -98,6 +101,7 @@ impl Harness {
                         }
                         self.app.done(done);
                     }
+                    Effect::Switch(name) => self.switches.push(name),
                     Effect::Copy(req) => {
                         self.copies
                             .push((req.what.clone(), req.text.to_string(), req.secret));

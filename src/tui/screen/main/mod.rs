@@ -140,6 +140,7 @@ impl App {
             }
             Cmd::New => self.open_form(),
             Cmd::Cas => self.open_cas(),
+            Cmd::Desks => self.open_desks(),
             Cmd::Open => match self.focus {
                 Pane::Sites => self.focus = Pane::Table,
                 Pane::Table => {
