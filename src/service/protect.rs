@@ -339,7 +339,7 @@ impl Service {
                 .map_err(store_err)?;
             tracing::info!(site = site_id, was_plain, "protected the CA key");
             if n == 0 {
-                fail_point("rekey-protect-after-first-site");
+                crate::base::fail::point("rekey-protect-after-first-site");
             }
         }
         self.store.clear_rekey_journal(&lock).map_err(store_err)?;
@@ -391,19 +391,6 @@ impl Service {
         })
     }
 }
-
-/// Test-only crash: in a debug build, `ESA_CERTS_TEST_FAIL=<name>` aborts
-/// the process at the fail point of that name, as a `kill -9` there would.
-#[cfg(debug_assertions)]
-fn fail_point(name: &str) {
-    if std::env::var("ESA_CERTS_TEST_FAIL").is_ok_and(|v| v == name) {
-        eprintln!("esa-certs: ESA_CERTS_TEST_FAIL={name}: aborting here");
-        std::process::abort();
-    }
-}
-
-#[cfg(not(debug_assertions))]
-fn fail_point(_name: &str) {}
 
 /// Shared state created with the service.
 pub(super) fn new_passphrases() -> Arc<Passphrases> {
