@@ -443,3 +443,122 @@ fn pem_der(text: &str) -> Vec<u8> {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+// ---- Fail points: a kill at a named step, then the next command ----------
+
+/// Runs `args` with the fail point `name` armed; the process must abort there.
+fn aborted_at(w: &World, name: &str, args: &[&str]) {
+    let out = w
+        .cmd()
+        .args(args)
+        .env("ESA_CERTS_TEST_FAIL", name)
+        .output()
+        .expect("run esa-certs");
+    assert_eq!(
+        out.status.signal(),
+        Some(6),
+        "{args:?} did not abort at {name}: exit {:?}, stderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `doctor --json` (or `--fix --json`): its report and exit code.
+fn doctor(w: &World, fix: bool) -> (serde_json::Value, Option<i32>) {
+    let mut args = vec!["doctor", "--json"];
+    if fix {
+        args.insert(1, "--fix");
+    }
+    let out = w.run(&args);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (v, out.status.code())
+}
+
+/// The findings of a doctor report of this kind, as (Id, Detail, Fixed).
+fn findings_of(v: &serde_json::Value, kind: &str) -> Vec<(String, String, bool)> {
+    v["Findings"]
+        .as_array()
+        .expect("Findings")
+        .iter()
+        .filter(|f| f["Kind"] == kind)
+        .map(|f| {
+            (
+                f["Id"].as_str().unwrap_or("").to_owned(),
+                f["Detail"].as_str().unwrap_or("").to_owned(),
+                f["Fixed"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+fn shown(w: &World, id: &str) -> serde_json::Value {
+    w.json(&["show", id, "--json"])["Result"].clone()
+}
+
+/// The live certificates of the first site that say they renew `id`.
+fn successors(w: &World, id: &str) -> Vec<String> {
+    let list = w.json(&["list", "--site-id", &SITE.to_string(), "--json"]);
+    list["Result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Id"].as_str().unwrap().to_owned())
+        .filter(|c| shown(w, c)["RenewedFrom"] == id)
+        .collect()
+}
+
+#[test]
+fn a_renew_killed_before_the_back_link_never_forks() {
+    if !cfg!(debug_assertions) {
+        eprintln!("SKIPPED: the fail points exist in debug builds only");
+        return;
+    }
+    let w = World::in_memory("[ca]\nkey_type = \"ECC_256\"\n");
+    let renew_killed = |old: &str| -> String {
+        aborted_at(&w, "renew-after-successor", &["renew", old, "--json"]);
+        let next = successors(&w, old);
+        assert_eq!(next.len(), 1, "the successor is published first: {next:?}");
+        assert!(
+            shown(&w, old).get("RenewedBy").is_none(),
+            "the kill came before the back link"
+        );
+        next[0].clone()
+    };
+
+    // The next renew of the same certificate is refused (no second
+    // successor), names the successor, and restores the lost link.
+    let old = w.issue("ECC", 30)["Id"].as_str().unwrap().to_owned();
+    let new = renew_killed(&old);
+    let out = w.run(&["renew", &old]);
+    assert_code(&out, "Certificate.StatusError");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&new), "the refusal names the successor: {err}");
+    assert_eq!(successors(&w, &old), vec![new.clone()], "forked");
+    assert_eq!(shown(&w, &old)["RenewedBy"], new.as_str());
+    let (v, code) = doctor(&w, false);
+    assert_eq!(code, Some(0), "{v:#}");
+
+    // doctor names the missing link; --fix restores it.
+    let old = w.issue("ECC", 30)["Id"].as_str().unwrap().to_owned();
+    let new = renew_killed(&old);
+    let (v, code) = doctor(&w, false);
+    assert_eq!(code, Some(1), "{v:#}");
+    let found = findings_of(&v, "renew-link-missing");
+    assert_eq!(found.len(), 1, "{v:#}");
+    assert_eq!(found[0].0, old, "the finding is the renewed certificate's");
+    assert!(
+        found[0].1.contains(&new),
+        "the detail names the successor: {v:#}"
+    );
+    let (v, code) = doctor(&w, true);
+    assert_eq!(code, Some(0), "{v:#}");
+    assert!(findings_of(&v, "renew-link-missing")[0].2, "fixed: {v:#}");
+    assert_eq!(shown(&w, &old)["RenewedBy"], new.as_str());
+    assert_code(&w.run(&["renew", &old]), "Certificate.StatusError");
+    assert_eq!(successors(&w, &old), vec![new]);
+}

@@ -6,6 +6,7 @@
 //! need sits below both).
 
 pub mod clock;
+pub mod fail;
 pub mod fs;
 pub mod limits;
 pub mod random;

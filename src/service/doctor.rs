@@ -6,7 +6,8 @@
 //! CRLs that disagree with the statuses, and writes a crash left
 //! unfinished. With `fix`, it makes only the repairs that destroy nothing:
 //! narrowing modes, letting the write lock settle interrupted writes,
-//! regenerating CRLs and rebuilding the listing cache. Everything else
+//! regenerating CRLs, restoring the RenewedBy link an interrupted renew did
+//! not write, and rebuilding the listing cache. Everything else
 //! (a damaged entry, an orphan key) is left for the operator to judge.
 
 use crate::base::clock::{self, now_seconds};
@@ -199,6 +200,12 @@ impl Service {
                 self.regenerate_crl(&lock, site, now_seconds())?;
             }
         }
+        for f in findings.iter().filter(|f| f.kind == "renew-link-missing") {
+            let Some(id) = f.id.as_deref() else { continue };
+            if let Some(mut old) = self.store.get(id).map_err(store_err)? {
+                self.restore_renew_link(&lock, &mut old)?;
+            }
+        }
         for site in self.store.site_ids().map_err(store_err)? {
             self.store.rebuild_index(&lock, site).map_err(store_err)?;
         }
@@ -244,6 +251,7 @@ impl Service {
         let ca_cert = self.check_ca(site, d);
         let live = self.check_entries(site, &self.store.certs_dir(site), false, d);
         let deleted = self.check_entries(site, &self.store.deleted_dir(site), true, d);
+        self.check_renew_links(site, &live, d);
         let Some(ca_cert) = ca_cert else {
             return Ok(());
         };
@@ -314,6 +322,60 @@ impl Service {
             },
         }
         Ok(())
+    }
+
+    /// Renewal links: a live certificate whose RenewedFrom names a live
+    /// one that does not name it back (RenewedBy) is a renew killed before
+    /// its last write; two live successors of one certificate are a fork.
+    fn check_renew_links(&self, site: u64, live: &[CertMeta], d: &mut Diagnosis) {
+        let by_id: std::collections::HashMap<&str, &CertMeta> =
+            live.iter().map(|m| (m.id.as_str(), m)).collect();
+        let mut claims: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for m in live {
+            if let Some(from) = m.renewed_from.as_deref()
+                && by_id.contains_key(from)
+            {
+                claims.entry(from).or_default().push(m.id.as_str());
+            }
+        }
+        for (old, successors) in claims {
+            let linked = by_id
+                .get(old)
+                .and_then(|m| m.renewed_by.as_deref())
+                .filter(|next| by_id.contains_key(next));
+            let path = self.store.certs_dir(site).join(format!("{old}.toml"));
+            let unlinked: Vec<&str> = successors
+                .iter()
+                .copied()
+                .filter(|s| Some(*s) != linked)
+                .collect();
+            match (linked, unlinked.as_slice()) {
+                (_, []) => {}
+                (None, [next]) => d.problem(
+                    "renew-link-missing",
+                    Some(site),
+                    Some(old),
+                    &path,
+                    format!(
+                        "certificate {next} renews this one (its RenewedFrom) but this one has no RenewedBy: a renew was interrupted before its last write; `renew` refuses this one and restores the link (or doctor --fix)"
+                    ),
+                ),
+                _ => d.problem(
+                    "renew-forked",
+                    Some(site),
+                    Some(old),
+                    &path,
+                    format!(
+                        "this certificate has several live successors ({}): it was renewed more than once; revoke or delete the ones not in use (left as it is)",
+                        linked
+                            .into_iter()
+                            .chain(unlinked.iter().copied())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            }
+        }
     }
 
     fn crl_mismatch(

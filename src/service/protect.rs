@@ -369,7 +369,7 @@ impl Service {
                 .map_err(store_err)?;
             tracing::info!(site = site_id, was_plain, "protected the CA key");
             if n == 0 {
-                fail_point("rekey-protect-after-first-site");
+                crate::base::fail::point("rekey-protect-after-first-site");
             }
         }
         self.store.clear_rekey_journal(&lock).map_err(store_err)?;
@@ -404,15 +404,6 @@ impl Service {
             .filter(|(_, state)| *state == store::RekeyState::Done)
             .map(|(s, _)| s)
             .collect())
-    }
-}
-
-/// Test-only crash: in a debug build, `ESA_CERTS_TEST_FAIL=<name>` aborts
-/// the process at the fail point of that name, as a `kill -9` there would.
-fn fail_point(name: &str) {
-    if crate::base::failpoint(name) {
-        eprintln!("esa-certs: ESA_CERTS_TEST_FAIL={name}: aborting here");
-        std::process::abort();
     }
 }
 

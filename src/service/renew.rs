@@ -33,7 +33,7 @@ use super::create::{NewLeaf, check_against_ca, created_response};
 use super::{Lifecycle, RenewResponse, Secret, Service, Status, pki_err, store_err};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, LeafProfile, RenewalSource, RevocationReason};
-use crate::store::{Entry, Source, StoredStatus};
+use crate::store::{Entry, Source, StoredStatus, WriteLock};
 use limits::MAX_VALIDITY_DAYS;
 
 impl Service {
@@ -59,7 +59,15 @@ impl Service {
         let now = now_seconds();
         // Everything that can fail cheaply fails before a slow key generation.
         let old = self.entry(&id)?;
-        self.check_renewable(&old)?;
+        if let Err(refused) = self.check_renewable(&old) {
+            if matches!(self.live_successor(&old)?, Successor::Unlinked(_)) {
+                // Refused because a renew was killed before its back link:
+                // restore it now (under the lock), so the store says so.
+                let lock = self.lock()?;
+                self.restore_renew_link(&lock, &mut self.entry(&id)?)?;
+            }
+            return Err(refused);
+        }
         let days = match validity_days {
             // The stored value is checked too: metadata can be edited by hand.
             None if (1..=MAX_VALIDITY_DAYS).contains(&old.meta.validity_days) => {
@@ -110,8 +118,10 @@ impl Service {
         let new_id = random::new_id().map_err(EsaError::from)?;
 
         let lock = self.lock()?;
-        // Another writer may have revoked or renewed it meanwhile.
+        // Another writer may have revoked or renewed it meanwhile; a renew
+        // killed before its back link left a successor to link first.
         let mut old = self.entry(&id)?;
+        self.restore_renew_link(&lock, &mut old)?;
         self.check_renewable(&old)?;
         let revoke = revoke_old && super::status_of(&old.meta, now) == Status::Active;
         self.check_quota(&lock, &site, now, 1, revoke.then_some(id.as_str()))?;
@@ -153,7 +163,11 @@ impl Service {
         // Order for crash safety: the CRL is marked stale before anything
         // that changes it; the successor is published before the old entry
         // points at it, so a crash never leaves the holder without a valid
-        // certificate (at worst, a successor without the back link).
+        // certificate. The successor's RenewedFrom is the intent: a crash
+        // before the back link leaves a successor that the next `renew` of
+        // the old one (refused) and `doctor --fix` link back, and until
+        // then the old one already counts as renewed (see
+        // [`Service::live_successor`]).
         let mut records = vec![super::create::issue_record(
             "renew",
             &meta,
@@ -177,6 +191,7 @@ impl Service {
         self.store
             .insert(&lock, &meta, &issued.pem, key_to_store)
             .map_err(store_err)?;
+        crate::base::fail::point("renew-after-successor");
         old.meta.renewed_by = Some(new_id.clone());
         old.meta.updated = esa_time(now);
         if revoke {
@@ -212,11 +227,70 @@ impl Service {
     fn check_renewable(&self, e: &Entry) -> EsaResult<()> {
         // The rule looks at the record too: a revoked certificate that has
         // since expired shows `expired`, and must stay unrenewable.
-        let successor = match &e.meta.renewed_by {
-            Some(next) if store_lookup(self, next)? => Some(next.as_str()),
-            _ => None,
+        let successor = match self.live_successor(e)? {
+            Successor::None => None,
+            Successor::Linked(next) | Successor::Unlinked(next) => Some(next),
         };
-        super::check_lifecycle(Lifecycle::Renew, &e.meta, now_seconds(), successor)
+        super::check_lifecycle(
+            Lifecycle::Renew,
+            &e.meta,
+            now_seconds(),
+            successor.as_deref(),
+        )
+    }
+
+    /// The live successor of `e`: the one its RenewedBy names, else a live
+    /// certificate whose RenewedFrom names `e` (a renew killed before it
+    /// wrote the back link). A deleted successor does not count.
+    fn live_successor(&self, e: &Entry) -> EsaResult<Successor> {
+        if let Some(next) = &e.meta.renewed_by
+            && store_lookup(self, next)?
+        {
+            return Ok(Successor::Linked(next.clone()));
+        }
+        Ok(self
+            .claimed_successors(e.meta.site_id, &e.meta.id)?
+            .into_iter()
+            .next()
+            .map_or(Successor::None, Successor::Unlinked))
+    }
+
+    /// The live certificates of `site` whose RenewedFrom is `id`.
+    fn claimed_successors(&self, site: u64, id: &str) -> EsaResult<Vec<String>> {
+        let listing = self.store.list(Some(site)).map_err(store_err)?;
+        Ok(listing
+            .entries
+            .iter()
+            .filter(|c| c.meta.renewed_from.as_deref() == Some(id))
+            .map(|c| c.meta.id.clone())
+            .collect())
+    }
+
+    /// Restores the RenewedBy link of `old` that a killed renew did not
+    /// write: when `old` names no live successor and exactly one live
+    /// certificate says it renews `old`. Returns the successor linked.
+    /// (Two such certificates are a fork made before this check existed;
+    /// it is left for the operator, and `doctor` reports it.)
+    pub(super) fn restore_renew_link(
+        &self,
+        lock: &WriteLock,
+        old: &mut Entry,
+    ) -> EsaResult<Option<String>> {
+        if let Some(next) = &old.meta.renewed_by
+            && store_lookup(self, next)?
+        {
+            return Ok(None);
+        }
+        let claimed = self.claimed_successors(old.meta.site_id, &old.meta.id)?;
+        let [next] = claimed.as_slice() else {
+            return Ok(None);
+        };
+        let next = next.clone();
+        old.meta.renewed_by = Some(next.clone());
+        old.meta.updated = esa_time(now_seconds());
+        self.store.update(lock, old).map_err(store_err)?;
+        tracing::warn!(old = %old.meta.id, new = %next, "restored the RenewedBy link of an interrupted renew");
+        Ok(Some(next))
     }
 
     fn renewal_source(&self, e: &Entry) -> EsaResult<RenewalSource> {
@@ -231,6 +305,16 @@ impl Service {
             .into_contents();
         pki::renewal_source(&der).map_err(pki_err)
     }
+}
+
+/// Where the live successor of a certificate is recorded.
+enum Successor {
+    None,
+    /// Named by the certificate's RenewedBy.
+    Linked(String),
+    /// Only its own RenewedFrom names the certificate: the back link was
+    /// never written (a renew killed after publishing the successor).
+    Unlinked(String),
 }
 
 /// Whether certificate `id` is still in the store (not deleted).
@@ -358,6 +442,59 @@ mod tests {
             let e = s.renew(&old, Some(bad), false).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidValidityDays, "{bad}");
         }
+        assert!(s.get(&old).unwrap().result.renewed_by.is_none());
+    }
+
+    #[test]
+    fn a_successor_without_the_back_link_still_counts_and_a_fork_is_reported() {
+        let (_d, s) = service("");
+        let old = issue(&s, "ECC", "10");
+        let new = s.renew(&old, None, false).unwrap().certificate.id;
+        // What a renew killed before its last write leaves: no RenewedBy.
+        let unlink = |id: &str| {
+            let lock = s.lock().unwrap();
+            let mut e = s.entry(id).unwrap();
+            e.meta.renewed_by = None;
+            s.store().update(&lock, &e).unwrap();
+        };
+        unlink(&old);
+        let kinds = |s: &Service| -> Vec<&'static str> {
+            s.doctor(false)
+                .unwrap()
+                .findings
+                .iter()
+                .map(|f| f.kind)
+                .collect()
+        };
+        assert_eq!(kinds(&s), ["renew-link-missing"]);
+        let e = s.renew(&old, None, false).unwrap_err();
+        assert_eq!(e.code, ErrorCode::StatusError);
+        assert!(e.message.contains(new.as_str()), "{}", e.message);
+        assert_eq!(
+            s.get(&old).unwrap().result.renewed_by.as_deref(),
+            Some(new.as_str()),
+            "the refused renew restored the link"
+        );
+        assert!(kinds(&s).is_empty());
+
+        // Two live successors (a fork made before the check existed):
+        // reported, refused, and not "repaired" by picking one.
+        let other = issue(&s, "ECC", "10");
+        {
+            let lock = s.lock().unwrap();
+            let mut e = s.entry(&other).unwrap();
+            e.meta.renewed_from = Some(old.clone());
+            s.store().update(&lock, &e).unwrap();
+        }
+        assert_eq!(kinds(&s), ["renew-forked"]);
+        unlink(&old);
+        assert_eq!(kinds(&s), ["renew-forked"]);
+        assert_eq!(
+            s.renew(&old, None, false).unwrap_err().code,
+            ErrorCode::StatusError
+        );
+        let report = s.doctor(true).unwrap();
+        assert!(!report.clean);
         assert!(s.get(&old).unwrap().result.renewed_by.is_none());
     }
 
