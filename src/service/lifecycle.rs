@@ -111,6 +111,7 @@ impl Service {
         )?;
         self.store.mark_crl_stale(lock, site).map_err(store_err)?;
         self.store.update(lock, e).map_err(store_err)?;
+        crate::base::fail::point("status-before-crl");
         match ca {
             Some(ca) => self.write_crl(lock, site, &ca, now_seconds()).map(|_| ()),
             None => self.store.clear_crl_stale(lock, site).map_err(store_err),
