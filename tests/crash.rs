@@ -562,3 +562,99 @@ fn a_renew_killed_before_the_back_link_never_forks() {
     assert_code(&w.run(&["renew", &old]), "Certificate.StatusError");
     assert_eq!(successors(&w, &old), vec![new]);
 }
+
+/// The serials a CRL PEM lists.
+fn crl_serials(pem: &str) -> BTreeSet<String> {
+    let der = pem_der(pem);
+    let (_, crl) = x509_parser::parse_x509_crl(&der).unwrap();
+    crl.iter_revoked_certificates()
+        .map(|r| hex(r.raw_serial()).trim_start_matches("00").to_owned())
+        .collect()
+}
+
+#[test]
+fn crl_current_never_serves_a_crl_a_killed_revoke_left_stale() {
+    if !cfg!(debug_assertions) {
+        eprintln!("SKIPPED: the fail points exist in debug builds only");
+        return;
+    }
+    let site = SITE.to_string();
+    let current = ["crl", "--site-id", site.as_str(), "--current"];
+    let stale_finding = |w: &World| {
+        let (v, code) = doctor(w, false);
+        assert_eq!(code, Some(1), "{v:#}");
+        let stale: Vec<_> = v["Findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["Kind"] == "crl-stale" && f["SiteId"] == SITE)
+            .collect();
+        assert_eq!(stale.len(), 1, "doctor names the stale CRL: {v:#}");
+    };
+
+    // A plaintext CA key: `--current` regenerates the CRL first.
+    let w = World::in_memory("[ca]\nkey_type = \"ECC_256\"\n");
+    let c = w.issue("ECC", 30);
+    let (id, serial) = (
+        c["Id"].as_str().unwrap(),
+        c["SerialNumber"].as_str().unwrap(),
+    );
+    aborted_at(&w, "status-before-crl", &["revoke", id]);
+    assert_eq!(shown(&w, id)["Status"], "revoked");
+    stale_finding(&w);
+    let pem = w.ok(&current);
+    assert!(
+        crl_serials(&pem).contains(serial),
+        "crl --current printed a CRL without the revoked serial"
+    );
+    assert_eq!(doctor(&w, false).1, Some(0));
+
+    // A protected CA key and no passphrase: refused, saying why and what
+    // to run; with the passphrase, regenerated.
+    let w = World::in_memory("[ca]\nkey_type = \"ECC_256\"\nprotect_key = true\n");
+    let pass = w.write("pass.txt", "the passphrase\n");
+    let with_pass = |args: &[&str], fail: Option<&str>| {
+        let mut c = w.cmd();
+        c.args(args).env("ESA_CERTS_CA_PASSPHRASE_FILE", &pass);
+        if let Some(f) = fail {
+            c.env("ESA_CERTS_TEST_FAIL", f);
+        }
+        c.output().expect("run esa-certs")
+    };
+    let out = with_pass(
+        &["issue", "--site-id", &site, "--pkey-type", "ECC", "--json"],
+        None,
+    );
+    assert_success(&out);
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, serial) = (
+        c["Id"].as_str().unwrap(),
+        c["SerialNumber"].as_str().unwrap(),
+    );
+    let out = with_pass(&["revoke", id], Some("status-before-crl"));
+    assert_eq!(out.status.signal(), Some(6), "the fail point did not fire");
+    let before = w.snapshot();
+    let out = w.run(&current);
+    assert_code(&out, "InvalidParameter.CAPassphrase");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stale"),
+        "the error says the CRL is stale: {err}"
+    );
+    assert!(
+        err.contains(&format!("esa-certs crl --site-id {SITE}")),
+        "the error says how to regenerate it: {err}"
+    );
+    assert!(out.stdout.is_empty(), "nothing printed on stdout");
+    assert_eq!(
+        w.snapshot(),
+        before,
+        "a refused --current changed the store"
+    );
+    stale_finding(&w);
+    let out = with_pass(&current, None);
+    assert_success(&out);
+    assert!(crl_serials(&String::from_utf8_lossy(&out.stdout)).contains(serial));
+    let out = with_pass(&["doctor", "--json"], None);
+    assert_success(&out);
+}

@@ -74,7 +74,9 @@ pub enum Command {
         #[arg(long, value_name = "ID", allow_hyphen_values = true)]
         site_id: Option<String>,
         /// Print the stored CRL as it is instead of signing a fresh one
-        /// (needs no CA passphrase: for publishing from cron).
+        /// (needs no CA passphrase: for publishing from cron). A CRL left
+        /// stale by an interrupted revoke is regenerated first when the CA
+        /// key opens without asking, else refused (exit 1).
         #[arg(long)]
         current: bool,
     },

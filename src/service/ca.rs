@@ -97,10 +97,24 @@ impl Service {
     }
 
     /// The site's stored CRL, as the last change left it, without signing
-    /// (so without the CA passphrase). Errors: `InvalidParameter.SiteId`;
-    /// `InvalidParameter` when the site has no CRL yet.
+    /// (so without the CA passphrase), unless a status change was cut short
+    /// before its CRL was signed (the store marks the CRL stale first). A
+    /// stale CRL may miss a revocation, so it is never served: it is
+    /// regenerated first when the CA key opens without asking (plaintext,
+    /// or a passphrase set or in `ESA_CERTS_CA_PASSPHRASE_FILE`), else
+    /// refused with `InvalidParameter.CAPassphrase` saying how to
+    /// regenerate it. Errors: `InvalidParameter.SiteId`; `InvalidParameter`
+    /// when the site has no CRL yet; `InternalException` when a stale CRL
+    /// cannot be regenerated (a read-only store).
     pub fn current_crl_pem(&self, site_id: u64) -> EsaResult<String> {
         self.site(site_id)?;
+        let stale = {
+            let _shared = self.store.read_lock().map_err(store_err)?;
+            self.store.crl_marked_stale(site_id).is_some()
+        };
+        if stale {
+            self.refresh_stale_crl(site_id)?;
+        }
         let _shared = self.store.read_lock().map_err(store_err)?;
         self.store
             .crl_pem(site_id)
@@ -113,6 +127,37 @@ impl Service {
                     ),
                 )
             })
+    }
+
+    /// Regenerates a CRL marked stale for `crl --current`, which never asks
+    /// for a passphrase: see [`Service::current_crl_pem`].
+    fn refresh_stale_crl(&self, site_id: u64) -> EsaResult<()> {
+        let stale = |what_now: String| {
+            format!(
+                "the stored CRL of site {site_id} is stale: a revoke or activate was interrupted \
+                 (crash or kill) after the status changed and before the CRL was signed again, \
+                 so it may miss a revocation; {what_now}"
+            )
+        };
+        if self.needs_ca_passphrase(site_id)? {
+            return Err(super::protect::passphrase_error(stale(format!(
+                "it was not printed. Sign a fresh one with the CA passphrase: \
+                 `esa-certs crl --site-id {site_id}` (or `esa-certs doctor --fix`), \
+                 or `crl --current` with {} set",
+                super::CA_PASSPHRASE_ENV
+            ))));
+        }
+        tracing::warn!(
+            site = site_id,
+            "crl --current: regenerating a stale CRL first"
+        );
+        // Taking the write lock regenerates every CRL marked stale.
+        self.lock().map(drop).map_err(|e| {
+            EsaError::new(
+                e.code,
+                stale(format!("it cannot be regenerated here: {}", e.message)),
+            )
+        })
     }
 
     pub(super) fn regenerate_crl(

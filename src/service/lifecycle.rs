@@ -130,6 +130,7 @@ impl Service {
         )?;
         // From here the change is committed; a CRL that cannot be written
         // stays marked stale and the next writer regenerates it.
+        crate::base::fail::point("status-before-crl");
         match ca {
             Some(ca) => self.write_crl(lock, site, &ca, now_seconds()).map(|_| ()),
             None => self.store.clear_crl_stale(lock, site).map_err(store_err),
