@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod logging;
 pub mod pki;
+pub mod remote;
 pub mod server;
 pub mod service;
 pub mod store;

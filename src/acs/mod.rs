@@ -13,11 +13,13 @@
 mod acs3;
 mod encode;
 mod nonce;
+mod secret;
 mod v1;
 
 pub use acs3::{Acs3Signer, sha256_hex};
 pub use encode::{canonical_query, percent_encode};
 pub use nonce::{MAX_NONCES, NonceCache, NonceCheck};
+pub use secret::read_secret_file;
 
 use time::OffsetDateTime;
 use time::macros::format_description;

@@ -9,14 +9,19 @@
 //! applied by both, and every error comes back as an [`EsaError`] with the
 //! backend's own code (and, from a remote, its RequestId).
 //!
-//! The CA family (UploadClientCaCertificate, hostname bindings) joins the
-//! trait with those features.
+//! The CA family (UploadClientCaCertificate, Get/List/DeleteClientCa…,
+//! the four *Hostnames operations) is part of the trait: both backends
+//! offer it.
 //!
-//! Operations only the local store has (the CRL, the audit log, `doctor`,
-//! renewal, PKCS#12 from the store's keys) have default bodies that answer
-//! [`unsupported`], so a remote says plainly that it does not offer them.
+//! Operations only the local store has (the CRL, renewal) have default
+//! bodies that answer [`unsupported`], so a remote says plainly that it
+//! does not offer them. (The audit log and `doctor` are the local
+//! service's own and not in the trait; a front end answers [`unsupported`]
+//! for them itself.)
 
 use std::fmt;
+
+use zeroize::Zeroizing;
 
 use super::{
     CertSummary, CreateRequest, CreateResponse, GetResponse, InputRules, ListResponse,
@@ -25,7 +30,7 @@ use super::{
 };
 use crate::base::clock;
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::RevocationReason;
+use crate::pki::{P12Mode, RevocationReason};
 
 /// Which kind of backend a desk talks to, for titles and messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +132,61 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// says why when none was kept.
     fn private_key(&self, site_id: Option<u64>, id: &str) -> EsaResult<Secret>;
 
+    /// PKCS#12 of a certificate with its kept private key and the site CA,
+    /// encrypted with `password`; an error that says why when no key was
+    /// kept.
+    fn export_p12(
+        &self,
+        site_id: Option<u64>,
+        id: &str,
+        password: &Secret,
+        mode: P12Mode,
+    ) -> EsaResult<Zeroizing<Vec<u8>>>;
+
+    /// UploadClientCaCertificate: a CA certificate (PEM) as a verify-only
+    /// trust anchor of the site.
+    fn upload_ca(
+        &self,
+        site_id: u64,
+        certificate: &str,
+        name: Option<&str>,
+    ) -> EsaResult<wire::UploadedCa>;
+
+    /// ListClientCaCertificates: one page of the site's uploaded CAs
+    /// (`page` 1..=500, `size` 1..=100).
+    fn list_cas(&self, site_id: u64, page: u64, size: u64) -> EsaResult<wire::List>;
+
+    /// GetClientCaCertificate.
+    fn get_ca(&self, site_id: u64, id: &str) -> EsaResult<wire::Get>;
+
+    /// DeleteClientCaCertificate (and its hostname binding).
+    fn delete_ca(&self, site_id: u64, id: &str) -> EsaResult<StatusChangeResponse>;
+
+    /// GetClientCaCertificateHostnames: the hostnames bound to a CA (no
+    /// `id`: the site's managed CA).
+    fn ca_hostnames(&self, site_id: u64, id: Option<&str>) -> EsaResult<wire::Hostnames>;
+
+    /// SetClientCaCertificateHostnames: replaces the binding (an empty list
+    /// removes it).
+    fn set_ca_hostnames(
+        &self,
+        site_id: u64,
+        id: Option<&str>,
+        hostnames: &[String],
+    ) -> EsaResult<wire::Hostnames>;
+
+    /// GetClientCertificateHostnames: the hostnames bound to a client
+    /// certificate (no `id`: the site's managed CA).
+    fn certificate_hostnames(&self, site_id: u64, id: Option<&str>) -> EsaResult<wire::Hostnames>;
+
+    /// SetClientCertificateHostnames.
+    fn set_certificate_hostnames(
+        &self,
+        site_id: u64,
+        id: Option<&str>,
+        hostnames: &[String],
+    ) -> EsaResult<wire::Hostnames>;
+
     /// A stamp that moves when the certificates change, for polling; `None`
     /// when the backend cannot tell cheaply (then the front end re-reads on
     /// demand only).
@@ -198,18 +258,40 @@ pub trait Backend: Send + Sync + fmt::Debug {
     }
 
     /// The uploaded CAs of a site with the hostnames bound to each.
-    fn uploaded_cas(&self, _site: u64) -> EsaResult<Vec<(wire::CertInfo, Vec<String>)>> {
-        Err(unsupported(&self.origin(), "Uploaded CAs"))
+    fn uploaded_cas(&self, site: u64) -> EsaResult<Vec<(wire::CertInfo, Vec<String>)>> {
+        let mut out = Vec::new();
+        for page in 1.. {
+            let list = self.list_cas(site, page, 100)?;
+            let got = list.result.len() as u64;
+            for ca in list.result {
+                let bound = self.ca_hostnames(site, Some(&ca.id))?.hostnames;
+                out.push((ca, bound));
+            }
+            if got < 100 || page * 100 >= list.total_count {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// The hostnames bound to a CA (`ca: true`; no `id`: the managed CA)
     /// or to a client certificate.
-    fn hostnames(&self, _site: u64, _ca: bool, _id: Option<&str>) -> EsaResult<Vec<String>> {
-        Err(unsupported(&self.origin(), "Hostname bindings"))
+    fn hostnames(&self, site: u64, ca: bool, id: Option<&str>) -> EsaResult<Vec<String>> {
+        let bound = if ca {
+            self.ca_hostnames(site, id)?
+        } else {
+            self.certificate_hostnames(site, id)?
+        };
+        Ok(bound.hostnames)
     }
 
     /// Renewal (local only).
     fn renew(&self, _id: &str, _days: Option<u32>, _revoke_old: bool) -> EsaResult<RenewResponse> {
         Err(unsupported(&self.origin(), "Renewal"))
+    }
+
+    /// The site's CRL, freshly signed (local only: ESA publishes none).
+    fn crl_pem(&self, _site_id: u64) -> EsaResult<String> {
+        Err(unsupported(&self.origin(), "The CRL"))
     }
 }

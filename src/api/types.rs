@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::Status;
 use zeroize::Zeroizing;
@@ -55,8 +55,17 @@ impl Serialize for Secret {
     }
 }
 
+/// Read from a remote endpoint's Create response (its `PrivateKey`).
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Secret(Zeroizing::new(String::deserialize(d)?)))
+    }
+}
+
 /// Output of CreateClientCertificate: exactly ESA's keys, in ESA's order.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// Read back from a remote endpoint too, where a field it leaves out is
+/// empty.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CreateResponse {
     #[serde(rename = "RequestId")]
     pub request_id: String,
@@ -64,28 +73,28 @@ pub struct CreateResponse {
     pub id: String,
     #[serde(rename = "Status")]
     pub status: Status,
-    #[serde(rename = "Certificate")]
+    #[serde(rename = "Certificate", default)]
     pub certificate: String,
     /// PKCS#8 PEM; empty when the certificate was issued for a CSR.
-    #[serde(rename = "PrivateKey")]
+    #[serde(rename = "PrivateKey", default)]
     pub private_key: Secret,
-    #[serde(rename = "CommonName")]
+    #[serde(rename = "CommonName", default)]
     pub common_name: String,
-    #[serde(rename = "NotBefore")]
+    #[serde(rename = "NotBefore", default)]
     pub not_before: String,
-    #[serde(rename = "NotAfter")]
+    #[serde(rename = "NotAfter", default)]
     pub not_after: String,
-    #[serde(rename = "Issuer")]
+    #[serde(rename = "Issuer", default)]
     pub issuer: String,
-    #[serde(rename = "SerialNumber")]
+    #[serde(rename = "SerialNumber", default)]
     pub serial_number: String,
-    #[serde(rename = "FingerprintSha256")]
+    #[serde(rename = "FingerprintSha256", default)]
     pub fingerprint_sha256: String,
-    #[serde(rename = "SignatureAlgorithm")]
+    #[serde(rename = "SignatureAlgorithm", default)]
     pub signature_algorithm: String,
-    #[serde(rename = "ValidityDays")]
+    #[serde(rename = "ValidityDays", default)]
     pub validity_days: String,
-    #[serde(rename = "CACertificateId")]
+    #[serde(rename = "CACertificateId", default)]
     pub ca_certificate_id: String,
 }
 
@@ -185,14 +194,15 @@ pub struct GetResponse {
     pub result: CertSummary,
 }
 
-/// Output of Revoke/Activate/DeleteClientCertificate.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// Output of Revoke/Activate/DeleteClientCertificate (ESA's Ack shape,
+/// read back from a remote endpoint too).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StatusChangeResponse {
     #[serde(rename = "RequestId")]
     pub request_id: String,
     #[serde(rename = "SiteId")]
     pub site_id: u64,
-    #[serde(rename = "SiteName")]
+    #[serde(rename = "SiteName", default)]
     pub site_name: String,
     #[serde(rename = "Id")]
     pub id: String,

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{CertSummary, GetResponse, ListResponse, Status};
 
+/// The API version of every operation (`x-acs-version`).
+pub const VERSION: &str = "2024-09-10";
+
 /// One certificate (`Result` of Get, an item of List's `Result`).
 /// `CACertificateId` exists for client certificates only, not for CAs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -366,11 +366,19 @@ fn run(cli: Cli) -> EsaResult<()> {
             let (service, created) =
                 open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))?;
             let local = service.clone();
+            // The [[remote]] endpoints B offers (the config just loaded).
+            let cfg = config::resolve_path(flag.as_deref())
+                .and_then(|p| config::load(&p))
+                .map_err(|e| crate::tui::StartError::from(&e))?;
+            let remotes = cfg.remotes.iter().map(|r| r.name.clone()).collect();
             Ok(crate::tui::Opened {
                 desk: std::sync::Arc::new(service),
                 created,
-                remotes: Vec::new(),
-                switch: Box::new(move |_| Ok(std::sync::Arc::new(local.clone()))),
+                remotes,
+                switch: Box::new(move |name| match name {
+                    None => Ok(std::sync::Arc::new(local.clone()) as crate::tui::Desk),
+                    Some(n) => Ok(std::sync::Arc::new(crate::remote::open(&cfg, n)?)),
+                }),
             })
         });
     }

@@ -5,8 +5,6 @@
 //! second time within it).
 
 use std::collections::HashMap;
-use std::os::unix::fs::PermissionsExt;
-
 use zeroize::Zeroizing;
 
 use crate::acs::{AuthError, NonceCache, RequestParts, SecretLookup, Verified, Verifier};
@@ -15,8 +13,6 @@ use crate::error::{ErrorCode, EsaError, EsaResult};
 
 /// How far a request's date may be from the server's clock (ESA's).
 pub const WINDOW_SECS: i64 = 15 * 60;
-/// Longest secret file read.
-const MAX_SECRET_BYTES: u64 = 4096;
 
 /// The accepted keys, by AccessKeyId.
 pub struct Keys {
@@ -53,26 +49,8 @@ impl Keys {
                     format!("access key {}: secret_file {}: {why}", k.id, path.display()),
                 )
             };
-            let file = crate::base::fs::open_no_follow(path).map_err(|e| bad(e.to_string()))?;
-            let meta = file.metadata().map_err(|e| bad(e.to_string()))?;
-            if !meta.is_file() {
-                return Err(bad("not a regular file".into()));
-            }
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(bad(format!(
-                    "mode {mode:o} lets others read it; run chmod 600 on it"
-                )));
-            }
-            let text = crate::base::fs::read_limited(path, MAX_SECRET_BYTES)
-                .map_err(|e| bad(e.to_string()))?;
-            let text = Zeroizing::new(text);
-            let secret = text.strip_suffix('\n').unwrap_or(&text);
-            let secret = secret.strip_suffix('\r').unwrap_or(secret);
-            if secret.is_empty() || secret.contains(['\n', '\r']) {
-                return Err(bad("expected the secret alone on one line".into()));
-            }
-            secrets.insert(k.id.clone(), Zeroizing::new(secret.to_owned()));
+            let secret = crate::acs::read_secret_file(path).map_err(bad)?;
+            secrets.insert(k.id.clone(), secret);
         }
         Ok(Keys { secrets })
     }

@@ -14,7 +14,7 @@ use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::service::{BindingTarget, Service};
 
 /// The API version every action belongs to.
-pub const VERSION: &str = "2024-09-10";
+pub const VERSION: &str = crate::api::wire::VERSION;
 
 /// The operations of the 2024-09-10 API this server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

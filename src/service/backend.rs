@@ -6,15 +6,18 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{ListQuery, Service};
+use zeroize::Zeroizing;
+
+use super::{BindingTarget, ListQuery, Service};
+use crate::api::Status;
 use crate::api::{
     Backend, CreateRequest, CreateResponse, GetResponse, InputRules, ListResponse, Origin, Page,
-    RenewResponse, Secret, SitesResponse, StatusChangeResponse,
+    RenewResponse, Secret, SitesResponse, StatusChangeResponse, wire,
 };
-use crate::api::{CertSummary, Overview, Status, wire};
+use crate::api::{CertSummary, Overview};
 use crate::base::clock::{self, now_seconds};
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::pki::RevocationReason;
+use crate::pki::{P12Mode, RevocationReason};
 use crate::store::CertMeta;
 
 /// Writes of this process in and out, and the page cache they guard.
@@ -296,12 +299,74 @@ impl Backend for Service {
         Ok(Secret(zeroize::Zeroizing::new(text)))
     }
 
+    fn export_p12(
+        &self,
+        site_id: Option<u64>,
+        id: &str,
+        password: &Secret,
+        mode: P12Mode,
+    ) -> EsaResult<Zeroizing<Vec<u8>>> {
+        self.check_site_of(site_id, id)?;
+        Service::export_p12(self, id, password, mode)
+    }
+
+    fn upload_ca(
+        &self,
+        site_id: u64,
+        certificate: &str,
+        name: Option<&str>,
+    ) -> EsaResult<wire::UploadedCa> {
+        Service::upload_ca(self, site_id, Some(certificate), name)
+    }
+
+    fn list_cas(&self, site_id: u64, page: u64, size: u64) -> EsaResult<wire::List> {
+        Service::list_cas(self, site_id, page, size)
+    }
+
+    fn get_ca(&self, site_id: u64, id: &str) -> EsaResult<wire::Get> {
+        Service::get_ca(self, site_id, id)
+    }
+
+    fn delete_ca(&self, site_id: u64, id: &str) -> EsaResult<StatusChangeResponse> {
+        Service::delete_ca(self, site_id, id)
+    }
+
+    fn ca_hostnames(&self, site_id: u64, id: Option<&str>) -> EsaResult<wire::Hostnames> {
+        self.hostnames(BindingTarget::Ca, site_id, id)
+    }
+
+    fn set_ca_hostnames(
+        &self,
+        site_id: u64,
+        id: Option<&str>,
+        hostnames: &[String],
+    ) -> EsaResult<wire::Hostnames> {
+        self.set_hostnames(BindingTarget::Ca, site_id, id, hostnames)
+    }
+
+    fn certificate_hostnames(&self, site_id: u64, id: Option<&str>) -> EsaResult<wire::Hostnames> {
+        self.hostnames(BindingTarget::Certificate, site_id, id)
+    }
+
+    fn set_certificate_hostnames(
+        &self,
+        site_id: u64,
+        id: Option<&str>,
+        hostnames: &[String],
+    ) -> EsaResult<wire::Hostnames> {
+        self.set_hostnames(BindingTarget::Certificate, site_id, id, hostnames)
+    }
+
     fn change_stamp(&self) -> Option<u64> {
         Service::change_stamp(self).ok()
     }
 
     fn renew(&self, id: &str, days: Option<u32>, revoke_old: bool) -> EsaResult<RenewResponse> {
         Service::renew(self, id, days, revoke_old)
+    }
+
+    fn crl_pem(&self, site_id: u64) -> EsaResult<String> {
+        Service::crl_pem(self, site_id)
     }
 }
 

@@ -51,6 +51,34 @@ fn upload_info(m: &UploadMeta, now: time::OffsetDateTime) -> wire::CertInfo {
     }
 }
 
+/// The managed CA as GetClientCaCertificate describes it (`Type`
+/// `managed`; its issuer is itself).
+fn managed_info(
+    m: &store::CaMeta,
+    pem: &str,
+    now: time::OffsetDateTime,
+) -> EsaResult<wire::CertInfo> {
+    let info = pki::inspect_pem(pem).map_err(pki_err)?;
+    Ok(wire::CertInfo {
+        ca_certificate_id: None,
+        common_name: m.common_name.clone(),
+        create_time: m.created.clone(),
+        fingerprint_sha256: m.fingerprint_sha256.clone(),
+        id: m.id.clone(),
+        issuer: info.issuer_cn.unwrap_or_else(|| m.common_name.clone()),
+        name: String::new(),
+        not_after: m.not_after.clone(),
+        not_before: m.not_before.clone(),
+        pubkey_algorithm: info.key_algorithm.map(|k| k.esa_name()).unwrap_or_default(),
+        san: String::new(),
+        serial_number: m.serial.clone(),
+        signature_algorithm: info.signature_algorithm,
+        status: crate::api::Status::derive(false, clock::parse_esa_time(&m.not_after), now),
+        kind: "managed".into(),
+        update_time: m.created.clone(),
+    })
+}
+
 impl Service {
     /// UploadClientCaCertificate.
     pub fn upload_ca(
@@ -183,9 +211,27 @@ impl Service {
             })
     }
 
-    /// GetClientCaCertificate.
+    /// GetClientCaCertificate: an uploaded CA, or the site's managed CA
+    /// by its `CACertificateId` (so a remote desk can build a chain from
+    /// what a certificate names as its CA).
     pub fn get_ca(&self, site_id: u64, id: &str) -> EsaResult<wire::Get> {
         let site = self.site(site_id)?;
+        if let Some(managed) = self.store.ca_meta(site_id).map_err(store_err)?
+            && managed.id == id.trim()
+        {
+            let pem = self.existing_ca_pem(site_id)?.ok_or_else(|| {
+                EsaError::internal(format!("the CA certificate of site {site_id} is missing"))
+            })?;
+            let result = managed_info(&managed, &pem, now_seconds())?;
+            return Ok(wire::Get {
+                request_id: random::new_request_id(),
+                site_id,
+                site_name: site.name.clone(),
+                status: result.status,
+                certificate: pem,
+                result,
+            });
+        }
         let (meta, pem) = self.upload_of(site_id, id)?;
         let result = upload_info(&meta, now_seconds());
         Ok(wire::Get {
