@@ -249,15 +249,6 @@ impl Backend for Service {
         Service::uploaded_cas(self, site)
     }
 
-    fn hostnames(&self, site: u64, ca: bool, id: Option<&str>) -> EsaResult<Vec<String>> {
-        let target = if ca {
-            super::BindingTarget::Ca
-        } else {
-            super::BindingTarget::Certificate
-        };
-        Ok(Service::hostnames(self, target, site, id)?.hostnames)
-    }
-
     fn list_page(&self, site_id: u64, page: u64, size: u64) -> EsaResult<ListResponse> {
         Service::list_page(self, site_id, page, size)
     }

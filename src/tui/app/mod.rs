@@ -234,16 +234,9 @@ impl App {
         self.desk.as_ref()
     }
 
-    /// `remote NAME` in the title when the desk is not the local store.
+    /// The config name of the remote the desk drives (`None`: local), as
+    /// the config spells it (sanitise it to show it).
     pub fn remote_name(&self) -> Option<String> {
-        match self.desk.origin() {
-            crate::api::Origin::Remote { name, .. } => Some(sanitize(&name)),
-            crate::api::Origin::Local { .. } => None,
-        }
-    }
-
-    /// The config name of the remote the desk drives (`None`: local).
-    pub fn remote_name_raw(&self) -> Option<String> {
         match self.desk.origin() {
             crate::api::Origin::Remote { name, .. } => Some(name),
             crate::api::Origin::Local { .. } => None,

@@ -38,7 +38,7 @@ impl App {
         let entries: Vec<Option<String>> = std::iter::once(None)
             .chain(self.remotes.iter().cloned().map(Some))
             .collect();
-        let now = self.remote_name_raw();
+        let now = self.remote_name();
         let current = entries.iter().position(|e| *e == now).unwrap_or(0);
         self.popup = Some(
             DesksView {

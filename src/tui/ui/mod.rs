@@ -98,7 +98,7 @@ fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
     let left_w = w.saturating_sub(width(&right) + 1);
     let desk = app
         .remote_name()
-        .map(|n| format!(" › remote {n}"))
+        .map(|n| format!(" › remote {}", crate::text::sanitize(&n)))
         .unwrap_or_default();
     let left = fit(&format!(" esa-certs{desk} › {screen}"), left_w);
     let gap = w.saturating_sub(width(&left) + width(&right));
