@@ -335,24 +335,25 @@ fn config_error(e: config::ConfigError) -> EsaError {
 
 /// Loads the config (writing the default on first run) and opens the store.
 pub fn open_service(flag: Option<&Path>) -> EsaResult<(Service, Option<PathBuf>)> {
-    open_with(flag, config_error)
+    open_with(flag, config_error).map(|(service, created, _)| (service, created))
 }
 
 /// [`open_service`] with the config error mapped by `config_err` (the TUI
-/// keeps its file, line and key to show them).
+/// keeps its file, line and key to show them), and the config as loaded
+/// (the TUI opens its `[[remote]]`s from it).
 fn open_with<E: From<EsaError>>(
     flag: Option<&Path>,
     config_err: impl Fn(config::ConfigError) -> E,
-) -> Result<(Service, Option<PathBuf>), E> {
+) -> Result<(Service, Option<PathBuf>, config::Config), E> {
     let path = config::resolve_path(flag).map_err(&config_err)?;
     let (cfg, created) = config::load_or_init(&path).map_err(&config_err)?;
-    let service = Service::open(cfg)?;
+    let service = Service::open(cfg.clone())?;
     crate::logging::init(service.store_path());
     service.set_passphrase_prompt(std::sync::Arc::new(password::ca_prompt));
     if created {
         tracing::info!(path = %path.display(), "wrote the default config");
     }
-    Ok((service, created.then_some(path)))
+    Ok((service, created.then_some(path), cfg))
 }
 
 fn run(cli: Cli) -> EsaResult<()> {
@@ -363,13 +364,10 @@ fn run(cli: Cli) -> EsaResult<()> {
         // again on request, instead of exiting.
         let flag = cli.config;
         return crate::tui::run(|| {
-            let (service, created) =
+            let (service, created, cfg) =
                 open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))?;
             let local = service.clone();
-            // The [[remote]] endpoints B offers (the config just loaded).
-            let cfg = config::resolve_path(flag.as_deref())
-                .and_then(|p| config::load(&p))
-                .map_err(|e| crate::tui::StartError::from(&e))?;
+            // The [[remote]] endpoints B offers.
             let remotes = cfg.remotes.iter().map(|r| r.name.clone()).collect();
             Ok(crate::tui::Opened {
                 desk: std::sync::Arc::new(service),
