@@ -41,9 +41,8 @@ impl App {
             .push(Effect::Copy(CopyRequest { what, text, secret }));
     }
 
-    /// Copies a site's CA certificate. Read from the store, not through
-    /// `Service::ca_pem`, which would create a missing CA: a copy key must
-    /// not create one.
+    /// Copies a site's CA certificate, through `Backend::ca_pem`, which
+    /// never creates a missing CA: a copy key must not create one.
     pub(in crate::tui) fn copy_ca(&mut self, site_id: u64) {
         let site = self.site_label(site_id);
         match self.desk.ca_pem(site_id) {
