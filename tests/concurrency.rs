@@ -16,9 +16,10 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::process::{Command, Stdio};
 
 use common::*;
+use esa_certs::api::CreateRequest;
 use esa_certs::config;
 use esa_certs::error::ErrorCode;
-use esa_certs::service::{CreateRequest, ListQuery, Service};
+use esa_certs::service::{ListQuery, Service};
 
 const WORKERS: usize = 4;
 const OPS: usize = 500;

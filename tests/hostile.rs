@@ -7,10 +7,11 @@
 
 use std::path::Path;
 
+use esa_certs::api::CreateRequest;
 use esa_certs::config;
 use esa_certs::error::ErrorCode;
 use esa_certs::pki::{self, PkiError};
-use esa_certs::service::{CreateRequest, Service};
+use esa_certs::service::Service;
 use esa_certs::text::{is_dangerous, sanitize};
 use proptest::prelude::*;
 use rcgen::{BasicConstraints, CertificateParams, CustomExtension, DnType, IsCa, KeyPair};

@@ -422,7 +422,7 @@ fn overview_is_sites_and_list_from_one_read() {
         "ECC",
     ]);
     let service = Service::open(esa_certs::config::load(&w.config).unwrap()).unwrap();
-    let strip = |mut s: esa_certs::service::SitesResponse| {
+    let strip = |mut s: esa_certs::api::SitesResponse| {
         s.request_id.clear();
         s
     };

@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use esa_certs::api::CreateRequest;
 use esa_certs::config;
-use esa_certs::service::{CreateRequest, Service};
+use esa_certs::service::Service;
 
 pub struct Harness {
     filter: Option<String>,

@@ -12,12 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::{CreateRequest, Status};
 use crate::config;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{P12Mode, RevocationReason};
-use crate::service::{
-    AuditQuery, BindingTarget, CreateRequest, ExportWhat, ListQuery, Service, Status, parse_since,
-};
+use crate::service::{AuditQuery, BindingTarget, ExportWhat, ListQuery, Service, parse_since};
 
 /// A terminal certificate desk for mTLS client certificates: each site of the
 /// config has its own CA, which issues, revokes and re-activates client

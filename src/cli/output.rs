@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::error::{EsaError, EsaResult};
 
-use crate::service::{
-    CreateResponse, GetResponse, ListResponse, RenewResponse, Service, SitesResponse,
-    StatusChangeResponse,
+use crate::api::{
+    CreateResponse, GetResponse, ListResponse, RenewResponse, SitesResponse, StatusChangeResponse,
 };
+use crate::service::Service;
 use crate::store::Damaged;
 use crate::text::{sanitize, sanitize_lines};
 
@@ -171,7 +171,7 @@ pub fn table(out: &mut impl Write, r: &ListResponse) -> EsaResult<()> {
         .iter()
         .map(|c| {
             let left = clock::parse_esa_time(&c.not_after)
-                .map(|na| format!("{}d", crate::service::days_shown(na, now)))
+                .map(|na| format!("{}d", crate::api::days_shown(na, now)))
                 .unwrap_or_default();
             let label = if c.name.is_empty() || c.name == c.common_name {
                 c.common_name.clone()

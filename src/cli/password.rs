@@ -8,9 +8,10 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
+use crate::api::Secret;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::service::{
-    CA_PASSPHRASE_ENV, PassphrasePurpose, Secret, check_ca_passphrase, check_p12_password,
+    CA_PASSPHRASE_ENV, PassphrasePurpose, check_ca_passphrase, check_p12_password,
 };
 
 /// Biggest password file read (a password is one line).

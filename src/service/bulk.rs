@@ -11,9 +11,8 @@ use crate::base::random;
 use std::thread;
 
 use super::create::{Leaf, LeafKey, check_against_ca, created_response, issue_record};
-use super::{
-    CreateRequest, CreateResponse, KeyChoice, Secret, Service, ValidRequest, pki_err, store_err,
-};
+use super::{KeyChoice, Service, ValidRequest, pki_err, store_err};
+use crate::api::{CreateRequest, CreateResponse, Secret};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, GeneratedKey, IssuedCert, PkeyType, SiteCa};
 use crate::store::{CaMeta, CertMeta, NewEntry};

@@ -5,8 +5,9 @@ use crate::base::random;
 use rcgen::DnType;
 use time::{Duration, OffsetDateTime};
 
-use super::{CreateRequest, CreateResponse, Secret, Service, Status, pki_err, store_err};
+use super::{Service, pki_err, store_err};
 use crate::api::input::{self, InputRules};
+use crate::api::{CreateRequest, CreateResponse, Secret, Status};
 use crate::config::Site;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{
@@ -566,7 +567,7 @@ mod tests {
     fn status_rules() {
         let (_d, s) = service("");
         let c = s.create(&req("1", "10", "ECC")).unwrap();
-        let code = |r: EsaResult<super::super::StatusChangeResponse>| r.unwrap_err().code;
+        let code = |r: EsaResult<crate::api::StatusChangeResponse>| r.unwrap_err().code;
         assert_eq!(code(s.activate(&c.id)), ErrorCode::StatusError);
         assert_eq!(code(s.delete(&c.id)), ErrorCode::StatusError);
         s.revoke(&c.id, Some(pki::RevocationReason::KeyCompromise))

@@ -858,7 +858,7 @@ impl Service {
 impl Service {
     /// The passphrase from a non-interactive source (set, or the env file),
     /// for checks that must not prompt.
-    fn passphrase_if_available(&self) -> Option<super::Secret> {
+    fn passphrase_if_available(&self) -> Option<crate::api::Secret> {
         if let Some(p) = self.known_passphrase() {
             return Some(p);
         }

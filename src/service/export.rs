@@ -1,6 +1,7 @@
 //! Exports of a certificate's material: PEM, DER, its kept key, PKCS#12.
 
-use super::{Secret, Service, pki_err, store_err};
+use super::{Service, pki_err, store_err};
+use crate::api::Secret;
 use crate::base::limits::MAX_P12_PASSWORD_CHARS;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self};

@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{IssueDefaults, Service, SiteSummary, store_err};
+use super::{Service, store_err};
+use crate::api::{IssueDefaults, SiteSummary};
 use crate::config::{AccessKey, ServeConfig};
 use crate::error::EsaResult;
 

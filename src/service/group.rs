@@ -14,7 +14,8 @@ use super::create::{
     KeyChoice, Leaf, LeafKey, ValidRequest, check_against_ca, created_response, issue_record,
     quota_check,
 };
-use super::{CreateRequest, CreateResponse, Secret, Service, pki_err, store_err};
+use super::{Service, pki_err, store_err};
+use crate::api::{CreateRequest, CreateResponse, Secret};
 use crate::base::clock::now_seconds;
 use crate::base::random;
 use crate::error::{EsaError, EsaResult};

@@ -31,10 +31,8 @@ pub use protect::{
     CA_PASSPHRASE_ENV, PassphrasePrompt, PassphrasePurpose, check_ca_passphrase,
     read_passphrase_file,
 };
-// The API vocabulary, re-exported while the TUI still names it through
-// the service.
-pub use crate::api::*;
 
+use crate::api::{Facts, Lifecycle, ListResponse, Status};
 use crate::base::clock::{self, now_seconds};
 use std::sync::Arc;
 

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 
 use zeroize::Zeroizing;
 
-use super::{Secret, Service, store_err};
+use super::{Service, store_err};
+use crate::api::Secret;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, SiteCa, UnprotectError};
 use crate::store::{self, CaMeta};

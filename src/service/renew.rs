@@ -30,7 +30,8 @@ use crate::base::random;
 use time::Duration;
 
 use super::create::{NewLeaf, check_against_ca, created_response};
-use super::{Lifecycle, RenewResponse, Secret, Service, Status, pki_err, store_err};
+use super::{Service, pki_err, store_err};
+use crate::api::{Lifecycle, RenewResponse, Secret, Status};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, LeafProfile, RenewalSource, RevocationReason};
 use crate::store::{Entry, Source, StoredStatus, WriteLock};
@@ -329,8 +330,8 @@ fn store_lookup(s: &Service, id: &str) -> EsaResult<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::CreateRequest;
     use crate::config;
-    use crate::service::CreateRequest;
 
     fn service_with(extra: &str, site_extra: &str) -> (tempfile::TempDir, Service) {
         let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::service::Status;
+use crate::api::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {

@@ -11,7 +11,7 @@ use crate::pki::RevocationReason;
 use std::time::{Duration, Instant};
 
 use crate::api::Backend;
-use crate::service::{
+use crate::api::{
     CertSummary, CreateRequest, CreateResponse, RenewResponse, SiteSummary, StatusChangeResponse,
 };
 

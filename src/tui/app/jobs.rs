@@ -6,8 +6,8 @@ use super::{
     App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, Screen, capitalise, short,
     verb_ing,
 };
+use crate::api::{CreateResponse, RenewResponse};
 use crate::error::EsaError;
-use crate::service::{CreateResponse, RenewResponse};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;

@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::Desk;
+use crate::api::SiteSummary;
 use crate::api::{Backend, InputRules, IssueDefaults};
 use crate::error::EsaError;
-use crate::service::SiteSummary;
 use crate::text::sanitize;
 
 use super::action::{Action, Cmd};

@@ -49,7 +49,7 @@ impl App {
         }
     }
 
-    fn read_cas(&self, site: &crate::service::SiteSummary) -> Result<CasView, EsaError> {
+    fn read_cas(&self, site: &crate::api::SiteSummary) -> Result<CasView, EsaError> {
         let desk = self.desk();
         let managed = if site.ca_certificate_id.is_empty() {
             None

@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Popup, PopupState};
+use crate::api::Status;
 use crate::pki::RevocationReason;
-use crate::service::Status;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;

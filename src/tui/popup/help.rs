@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Popup, PopupState};
-use crate::service::EXPIRING_SOON_DAYS;
+use crate::api::EXPIRING_SOON_DAYS;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;
 use crate::tui::keys::Ctx;

@@ -13,9 +13,10 @@
 
 use super::{Popup, PopupState};
 use crate::api::InputRules;
+use crate::api::Secret;
 use crate::base::limits::MAX_PASSPHRASE_CHARS;
 use crate::error::EsaError;
-use crate::service::{PassphrasePurpose, Secret, check_ca_passphrase};
+use crate::service::{PassphrasePurpose, check_ca_passphrase};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;

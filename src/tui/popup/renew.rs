@@ -13,8 +13,8 @@
 
 use super::{Popup, PopupState};
 use crate::api::InputRules;
+use crate::api::{CertSummary, Status};
 use crate::error::EsaError;
-use crate::service::{CertSummary, Status};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;

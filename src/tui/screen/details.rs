@@ -1,9 +1,9 @@
 //! GetClientCertificate for one certificate: every field, then its PEM.
 //! Never the private key: that is shown only right after issuing.
 
+use crate::api::GetResponse;
 use crate::base::clock;
 use crate::error::EsaError;
-use crate::service::GetResponse;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::{Screen, row_label, short};
@@ -23,7 +23,7 @@ fn lines(app: &App, d: &DetailsView, w: usize) -> Vec<Line<'static>> {
     let t = app.theme;
     let r = &d.get.result;
     let days = clock::parse_esa_time(&r.not_after)
-        .map(|na| crate::service::days_shown(na, app.now()))
+        .map(|na| crate::api::days_shown(na, app.now()))
         .map(|d| {
             if d < 0 {
                 format!(" (expired {} days ago)", -d)

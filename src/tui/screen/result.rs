@@ -3,8 +3,8 @@
 //! says so first, in words; a renewal says first what became of the old
 //! certificate.
 
+use crate::api::{CreateResponse, RenewResponse};
 use crate::error::EsaError;
-use crate::service::{CreateResponse, RenewResponse};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::{Pane, Screen, short};
@@ -106,7 +106,7 @@ fn old_fate(n: &Renewal) -> (String, StyleOf) {
             ),
             |app| app.theme.warn(),
         )
-    } else if n.old_status == crate::service::Status::Active {
+    } else if n.old_status == crate::api::Status::Active {
         (
             format!(
                 "{who} The old certificate STAYS VALID until {}; revoke it (r in the table) once the holder uses the new one.",
@@ -146,7 +146,7 @@ pub struct Renewal {
     pub old_label: String,
     pub old_not_after: String,
     /// `active`, `revoked` or `expired`, as the service reports it.
-    pub old_status: crate::service::Status,
+    pub old_status: crate::api::Status,
     pub old_revoked: bool,
     pub site_name: String,
 }

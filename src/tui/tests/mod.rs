@@ -18,9 +18,10 @@ use super::screen::main::rows::{CertRow, tests::summary};
 use super::theme::Theme;
 use super::worker::{self, Done, Snapshot};
 use super::{keys::Ctx, ui};
+use crate::api::{CreateRequest, CreateResponse, SiteSummary};
 use crate::config;
 use crate::error::ErrorCode;
-use crate::service::{CreateRequest, CreateResponse, ListQuery, Service, SiteSummary};
+use crate::service::{ListQuery, Service};
 
 const SITE: u64 = 1234567890123;
 

@@ -10,10 +10,10 @@ use crate::base::limits::{MAX_COMMON_NAME_CHARS, MAX_CSR_BYTES, MAX_NAME_CHARS};
 use std::cell::Cell;
 use std::time::Instant;
 
+use crate::api::{CreateRequest, SiteSummary};
 use crate::api::{InputRules, input};
 use crate::error::{ErrorCode, EsaError};
 use crate::pki::PkeyType;
-use crate::service::{CreateRequest, SiteSummary};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::{App, Screen};

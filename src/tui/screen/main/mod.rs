@@ -4,7 +4,7 @@ pub mod rows;
 pub mod view;
 
 use crate::api::Origin;
-use crate::service::{Facts, Lifecycle, Status};
+use crate::api::{Facts, Lifecycle, Status};
 use crate::tui::action::Cmd;
 use crate::tui::app::{App, Pane, Screen, row_label};
 use crate::tui::input::TextInput;

@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 use time::OffsetDateTime;
 
-use crate::service::{CertSummary, Status};
+use crate::api::{CertSummary, Status};
 use crate::text::sanitize;
 use clock::parse_esa_time;
 
@@ -106,16 +106,16 @@ impl CertRow {
         if self.not_after_unix == i64::MAX {
             return None;
         }
-        Some(crate::service::days_shown_secs(
+        Some(crate::api::days_shown_secs(
             self.not_after_unix - now.unix_timestamp(),
         ))
     }
 
     /// Whether this active certificate expires within `days` days: the
-    /// API's expiring-soon rule ([`crate::service::expiring_within`]).
+    /// API's expiring-soon rule ([`crate::api::expiring_within`]).
     pub fn expires_within(&self, now: OffsetDateTime, days: i64) -> bool {
         OffsetDateTime::from_unix_timestamp(self.not_after_unix)
-            .is_ok_and(|na| crate::service::expiring_within(self.status, na, now, days))
+            .is_ok_and(|na| crate::api::expiring_within(self.status, na, now, days))
     }
 
     fn matches(&self, q: &Query) -> bool {

@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use crate::service::{EXPIRING_SOON_DAYS, SiteSummary, Status};
+use crate::api::{EXPIRING_SOON_DAYS, SiteSummary, Status};
 use crate::text::sanitize;
 use crate::tui::app::{App, Pane};
 use crate::tui::screen::main::rows::CertRow;
