@@ -1,0 +1,288 @@
+use super::*;
+
+fn meta(id: &str, site: u64) -> CertMeta {
+    CertMeta {
+        id: id.into(),
+        site_id: site,
+        name: "n".into(),
+        common_name: "cn".into(),
+        serial: "01".into(),
+        fingerprint_sha256: "00".into(),
+        not_before: "2026-01-01T00:00:00Z".into(),
+        not_after: "2027-01-01T00:00:00Z".into(),
+        validity_days: 365,
+        key_type: "ECC_256".into(),
+        signature_algorithm: "ECDSA-SHA256".into(),
+        issuer: "CA".into(),
+        ca_id: "c".repeat(32),
+        source: Source::Generated,
+        key_stored: true,
+        status: StoredStatus::Active,
+        san: vec![],
+        created: "2026-01-01T00:00:00Z".into(),
+        updated: "2026-01-01T00:00:00Z".into(),
+        revoked_at: None,
+        revoke_reason: None,
+        renewed_from: None,
+        renewed_by: None,
+        csr_sha256: None,
+    }
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn insert_get_update_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lock = store.lock().unwrap();
+    let id = "a".repeat(32);
+    let e = store
+        .insert(&lock, &meta(&id, 7), "CERT", Some("KEY"))
+        .unwrap();
+    assert_eq!(mode(&e.key_path()), 0o600);
+    assert_eq!(mode(&e.meta_path()), 0o600);
+    assert_eq!(mode(&e.cert_path()), 0o644);
+    assert_eq!(mode(&e.folder), 0o700);
+    let mut got = store.get(&id).unwrap().unwrap();
+    assert_eq!(got, e);
+    assert_eq!(store.read_key(&got).unwrap().unwrap().as_str(), "KEY");
+    got.meta.status = StoredStatus::Revoked;
+    store.update(&lock, &got).unwrap();
+    assert_eq!(
+        store.get(&id).unwrap().unwrap().meta.status,
+        StoredStatus::Revoked
+    );
+    assert_eq!(store.list(Some(7)).unwrap().entries.len(), 1);
+    store.delete(&lock, &got).unwrap();
+    assert!(store.get(&id).unwrap().is_none());
+    assert!(store.list(Some(7)).unwrap().entries.is_empty());
+    assert!(
+        names(&e.folder).is_empty(),
+        "nothing left in certs/: {:?}",
+        names(&e.folder)
+    );
+    let deleted = store.list_deleted(7).unwrap();
+    assert_eq!(deleted.entries.len(), 1);
+    assert_eq!(
+        names(&deleted.entries[0].folder),
+        vec![format!("{id}.pem"), format!("{id}.toml")]
+    );
+    assert!(names(&dir.path().join("tmp")).is_empty());
+}
+
+#[test]
+fn ids_that_could_escape_are_refused() {
+    for bad in ["../../etc/passwd", "A".repeat(32).as_str(), "", "a/b"] {
+        assert!(check_id(bad).is_err(), "{bad}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.get("../x").is_err());
+}
+
+#[test]
+fn damaged_entries_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lock = store.lock().unwrap();
+    store
+        .insert(&lock, &meta(&"b".repeat(32), 1), "C", None)
+        .unwrap();
+    let broken = dir
+        .path()
+        .join("sites/1/certs")
+        .join(format!("{}.toml", "c".repeat(32)));
+    fs::write(&broken, "garbage = [").unwrap();
+    let l = store.list(None).unwrap();
+    assert_eq!(l.entries.len(), 1);
+    assert_eq!(l.damaged.len(), 1);
+    assert_eq!(l.damaged[0].path, broken);
+}
+
+fn ids(l: &Listing) -> Vec<(String, StoredStatus, String)> {
+    let mut v: Vec<_> = l
+        .entries
+        .iter()
+        .map(|e| (e.meta.id.clone(), e.meta.status, e.meta.not_after.clone()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_cache_follows_every_write_and_agrees_with_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lock = store.lock().unwrap();
+    let a = store
+        .insert(&lock, &meta(&"a".repeat(32), 1), "C", None)
+        .unwrap();
+    let mut b = store
+        .insert(&lock, &meta(&"b".repeat(32), 1), "C", None)
+        .unwrap();
+    store
+        .insert(&lock, &meta(&"c".repeat(32), 2), "C", None)
+        .unwrap();
+    b.meta.status = StoredStatus::Revoked;
+    store.update(&lock, &b).unwrap();
+    store.delete(&lock, &a).unwrap();
+    let listed = store.list(Some(1)).unwrap();
+    assert_eq!(ids(&listed), ids(&store.scan(1).unwrap()));
+    assert_eq!(listed.entries.len(), 1);
+    assert_eq!(listed.entries[0].meta.status, StoredStatus::Revoked);
+    assert_eq!(store.list(None).unwrap().entries.len(), 2);
+    assert!(dir.path().join("index/1.jsonl").exists());
+}
+
+#[test]
+fn edits_outside_the_tool_are_seen_through_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lock = store.lock().unwrap();
+    for c in ['a', 'b', 'c'] {
+        store
+            .insert(&lock, &meta(&c.to_string().repeat(32), 1), "C", None)
+            .unwrap();
+    }
+    store.rebuild_index(&lock, 1).unwrap();
+    drop(lock);
+    let certs = dir.path().join("sites/1/certs");
+    // Edited in place (same inode), as an operator's editor might.
+    let a = certs.join(format!("{}.toml", "a".repeat(32)));
+    let text = fs::read_to_string(&a)
+        .unwrap()
+        .replace("2027-01-01T00:00:00Z", "2001-01-01T00:00:00Z");
+    fs::write(&a, text).unwrap();
+    // Removed by hand.
+    fs::remove_file(certs.join(format!("{}.toml", "b".repeat(32)))).unwrap();
+    // Copied in by hand.
+    let d = "d".repeat(32);
+    let mut m = meta(&d, 1);
+    m.name = "by hand".into();
+    fs::write(
+        certs.join(format!("{d}.toml")),
+        toml::to_string(&m).unwrap(),
+    )
+    .unwrap();
+    // A torn record at the end of the cache.
+    let index = dir.path().join("index/1.jsonl");
+    let mut f = fs::OpenOptions::new().append(true).open(&index).unwrap();
+    std::io::Write::write_all(&mut f, b"{\"put\":{\"meta\":").unwrap();
+
+    let listed = store.list(Some(1)).unwrap();
+    assert_eq!(ids(&listed), ids(&store.scan(1).unwrap()));
+    let got: Vec<_> = ids(&listed)
+        .into_iter()
+        .map(|(id, _, na)| (id, na))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("a".repeat(32), "2001-01-01T00:00:00Z".to_owned()),
+            ("c".repeat(32), "2027-01-01T00:00:00Z".to_owned()),
+            (d.clone(), "2027-01-01T00:00:00Z".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn a_crashed_insert_leaves_nothing_and_a_crashed_delete_is_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let certs = dir.path().join("sites/1/certs");
+    let (x, y) = ("e".repeat(32), "f".repeat(32));
+    {
+        let lock = store.lock().unwrap();
+        let e = store.insert(&lock, &meta(&y, 1), "C", Some("K")).unwrap();
+        // An insert that died after writing the key, before the .toml.
+        let intent =
+            journal::Intent::write(&dir.path().join("tmp"), journal::Op::Put, &[(1, &x)]).unwrap();
+        fs::write(certs.join(format!("{x}.pem")), "C").unwrap();
+        fs::write(certs.join(format!("{x}.key.pem")), "K").unwrap();
+        fs::write(certs.join(format!(".{x}.toml.tmp-new")), "half").unwrap();
+        std::mem::forget(intent);
+        // A delete that died right after moving the .toml.
+        let intent =
+            journal::Intent::write(&dir.path().join("tmp"), journal::Op::Del, &[(1, &y)]).unwrap();
+        let deleted = dir.path().join("sites/1/deleted");
+        fs::create_dir_all(&deleted).unwrap();
+        fs::rename(e.meta_path(), deleted.join(format!("{y}.toml"))).unwrap();
+        std::mem::forget(intent);
+    }
+    assert!(store.list(Some(1)).unwrap().entries.is_empty());
+    drop(store.lock().unwrap());
+    assert!(names(&certs).is_empty(), "{:?}", names(&certs));
+    assert_eq!(
+        names(&dir.path().join("sites/1/deleted")),
+        vec![format!("{y}.pem"), format!("{y}.toml")]
+    );
+    assert!(names(&dir.path().join("tmp")).is_empty());
+}
+
+#[test]
+fn a_batch_publishes_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lock = store.lock().unwrap();
+    let metas: Vec<CertMeta> = (0..20u8)
+        .map(|i| meta(&format!("{:032x}", u128::from(i) + 1), 1 + u64::from(i % 2)))
+        .collect();
+    let items: Vec<NewEntry<'_>> = metas
+        .iter()
+        .map(|m| NewEntry {
+            meta: m,
+            cert_pem: "C",
+            key_pem: Some("K"),
+        })
+        .collect();
+    let entries = store.insert_batch(&lock, &items).unwrap();
+    assert_eq!(entries.len(), 20);
+    assert_eq!(store.list(None).unwrap().entries.len(), 20);
+    assert!(entries.iter().all(|e| mode(&e.key_path()) == 0o600));
+    assert!(names(&dir.path().join("tmp")).is_empty());
+    // An id already present is refused before anything is written.
+    assert!(matches!(
+        store.insert_batch(&lock, &items[..1]),
+        Err(StoreError::Exists { .. })
+    ));
+}
+
+#[test]
+fn a_ca_is_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let lock = store.lock().unwrap();
+    let m = CaMeta {
+        id: "d".repeat(32),
+        site_id: 3,
+        common_name: "CA".into(),
+        key_type: "ECC_256".into(),
+        serial: "01".into(),
+        fingerprint_sha256: "00".into(),
+        not_before: "x".into(),
+        not_after: "y".into(),
+        created: "z".into(),
+    };
+    store.create_ca(&lock, &m, "CERT", "KEY").unwrap();
+    assert!(matches!(
+        store.create_ca(&lock, &m, "CERT2", "KEY2"),
+        Err(StoreError::Exists { .. })
+    ));
+    assert_eq!(store.load_ca(3).unwrap().unwrap().cert_pem, "CERT");
+}
