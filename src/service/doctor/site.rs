@@ -1,253 +1,10 @@
-//! `doctor`: a read-only check of the whole store, entry by entry.
-//!
-//! It reports, and never deletes: unreadable or inconsistent metadata,
-//! missing or damaged certificates and keys, keys that do not belong to
-//! their certificate, orphan files, loose file modes, site CA problems,
-//! CRLs that disagree with the statuses, and writes a crash left
-//! unfinished. With `fix`, it makes only the repairs that destroy nothing:
-//! narrowing modes, letting the write lock settle interrupted writes,
-//! regenerating CRLs, restoring the RenewedBy link an interrupted renew did
-//! not write, and rebuilding the listing cache. Everything else
-//! (a damaged entry, an orphan key) is left for the operator to judge.
+//! The checks of one site: its CA, its CRL against the statuses, every
+//! entry (metadata, certificate, key) and the renew links between them.
 
-use crate::base::clock::{self, now_seconds};
-use crate::base::random;
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-
-use serde::Serialize;
-
-use super::{Service, store_err};
-use crate::error::EsaResult;
-use crate::pki;
-use crate::store::{self, CertMeta, ModeRule, StoredStatus, TreeFinding};
-use crate::text::{clip, sanitize};
-
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Something is wrong: `doctor` exits with `Store.ProblemsFound`.
-    Problem,
-    /// Worth knowing, nothing is wrong (e.g. a CA key it could not unlock).
-    Note,
-}
-
-/// One thing `doctor` found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    #[serde(rename = "Severity")]
-    pub severity: Severity,
-    /// A stable, script-friendly kind (`metadata-unparsable`, `mode-loose`, ...).
-    #[serde(rename = "Kind")]
-    pub kind: &'static str,
-    #[serde(rename = "SiteId", skip_serializing_if = "Option::is_none")]
-    pub site_id: Option<u64>,
-    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "Path")]
-    pub path: String,
-    /// What is wrong (safe to print: sanitised).
-    #[serde(rename = "Detail")]
-    pub detail: String,
-    /// Repaired by `doctor --fix`.
-    #[serde(rename = "Fixed")]
-    pub fixed: bool,
-}
-
-/// The outcome of a check.
-#[derive(Debug, Clone, Serialize)]
-pub struct DoctorReport {
-    #[serde(rename = "RequestId")]
-    pub request_id: String,
-    /// No problem is left (notes do not count).
-    #[serde(rename = "Clean")]
-    pub clean: bool,
-    /// Problems left after any fixes.
-    #[serde(rename = "Problems")]
-    pub problems: usize,
-    #[serde(rename = "Fixed")]
-    pub fixed: usize,
-    #[serde(rename = "CheckedSites")]
-    pub checked_sites: usize,
-    #[serde(rename = "CheckedCertificates")]
-    pub checked_certificates: usize,
-    #[serde(rename = "Findings")]
-    pub findings: Vec<Finding>,
-}
-
-#[derive(Default)]
-struct Diagnosis {
-    findings: Vec<Finding>,
-    sites: usize,
-    certificates: usize,
-}
-
-impl Diagnosis {
-    fn add(
-        &mut self,
-        severity: Severity,
-        kind: &'static str,
-        site_id: Option<u64>,
-        id: Option<&str>,
-        path: &Path,
-        detail: impl AsRef<str>,
-    ) {
-        self.findings.push(Finding {
-            severity,
-            kind,
-            site_id,
-            id: id.map(str::to_owned),
-            path: sanitize(&path.display().to_string()),
-            detail: clip(&sanitize(detail.as_ref()), 300),
-            fixed: false,
-        });
-    }
-
-    fn problem(
-        &mut self,
-        kind: &'static str,
-        site: Option<u64>,
-        id: Option<&str>,
-        path: &Path,
-        detail: impl AsRef<str>,
-    ) {
-        self.add(Severity::Problem, kind, site, id, path, detail);
-    }
-}
+use super::*;
 
 impl Service {
-    /// Checks the store. With `fix`, applies the safe repairs first and
-    /// reports what was fixed and what is left. Never deletes anything.
-    pub fn doctor(&self, fix: bool) -> EsaResult<DoctorReport> {
-        let before = self.diagnose()?;
-        let mut report = if fix {
-            self.apply_fixes(&before.findings)?;
-            let after = self.diagnose()?;
-            let left: BTreeSet<(&str, &str)> = after
-                .findings
-                .iter()
-                .map(|f| (f.kind, f.path.as_str()))
-                .collect();
-            let mut findings: Vec<Finding> = before
-                .findings
-                .iter()
-                .cloned()
-                .map(|mut f| {
-                    f.fixed = !left.contains(&(f.kind, f.path.as_str()));
-                    f
-                })
-                .collect();
-            let seen: BTreeSet<(&str, &str)> = before
-                .findings
-                .iter()
-                .map(|f| (f.kind, f.path.as_str()))
-                .collect();
-            findings.extend(
-                after
-                    .findings
-                    .iter()
-                    .filter(|f| !seen.contains(&(f.kind, f.path.as_str())))
-                    .cloned(),
-            );
-            DoctorReport {
-                request_id: random::new_request_id(),
-                clean: false,
-                problems: 0,
-                fixed: 0,
-                checked_sites: after.sites,
-                checked_certificates: after.certificates,
-                findings,
-            }
-        } else {
-            DoctorReport {
-                request_id: random::new_request_id(),
-                clean: false,
-                problems: 0,
-                fixed: 0,
-                checked_sites: before.sites,
-                checked_certificates: before.certificates,
-                findings: before.findings,
-            }
-        };
-        report.problems = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Problem && !f.fixed)
-            .count();
-        report.fixed = report.findings.iter().filter(|f| f.fixed).count();
-        report.clean = report.problems == 0;
-        Ok(report)
-    }
-
-    fn apply_fixes(&self, findings: &[Finding]) -> EsaResult<()> {
-        // The write lock settles interrupted writes (journal recovery) and
-        // regenerates CRLs marked stale.
-        let lock = self.lock()?;
-        for f in findings.iter().filter(|f| f.kind == "mode-loose") {
-            let p = Path::new(&f.path);
-            if let Err(e) = self.store.narrow_mode(&lock, p) {
-                tracing::warn!(path = %p.display(), error = %e, "doctor could not fix a mode");
-            }
-        }
-        let crl_sites: BTreeSet<u64> = findings
-            .iter()
-            .filter(|f| f.kind.starts_with("crl-"))
-            .filter_map(|f| f.site_id)
-            .collect();
-        for site in crl_sites {
-            if self.store.ca_meta(site).map_err(store_err)?.is_some() {
-                self.regenerate_crl(&lock, site, now_seconds())?;
-            }
-        }
-        for f in findings.iter().filter(|f| f.kind == "renew-link-missing") {
-            let Some(id) = f.id.as_deref() else { continue };
-            if let Some(mut old) = self.store.get(id).map_err(store_err)? {
-                self.restore_renew_link(&lock, &mut old)?;
-            }
-        }
-        for site in self.store.site_ids().map_err(store_err)? {
-            self.store.rebuild_index(&lock, site).map_err(store_err)?;
-        }
-        tracing::info!("doctor --fix applied the safe repairs");
-        Ok(())
-    }
-
-    fn diagnose(&self) -> EsaResult<Diagnosis> {
-        let _shared = self.store.read_lock().map_err(store_err)?;
-        let mut d = Diagnosis::default();
-        self.check_tree(&mut d);
-        for name in self.store.leftover_intents().map_err(store_err)? {
-            let p = self.store.tmp_path().join(&name);
-            d.problem(
-                "intent-left",
-                None,
-                None,
-                &p,
-                "a write was interrupted (crash or kill); the next write command finishes or undoes it (or doctor --fix)",
-            );
-        }
-        self.check_audit(&mut d);
-        self.check_rekey(&mut d);
-        let sites = self.store.site_ids().map_err(store_err)?;
-        for site in sites {
-            d.sites += 1;
-            if self.config.site(site).is_none() {
-                d.add(
-                    Severity::Note,
-                    "site-not-in-config",
-                    Some(site),
-                    None,
-                    &self.store.site_dir(site),
-                    "the store has a folder for a site the config does not declare",
-                );
-            }
-            self.check_site(site, &mut d)?;
-        }
-        Ok(d)
-    }
-
-    fn check_site(&self, site: u64, d: &mut Diagnosis) -> EsaResult<()> {
+    pub(super) fn check_site(&self, site: u64, d: &mut Diagnosis) -> EsaResult<()> {
         let ca_cert = self.check_ca(site, d);
         let live = self.check_entries(site, &self.store.certs_dir(site), false, d);
         let deleted = self.check_entries(site, &self.store.deleted_dir(site), true, d);
@@ -327,7 +84,7 @@ impl Service {
     /// Renewal links: a live certificate whose RenewedFrom names a live
     /// one that does not name it back (RenewedBy) is a renew killed before
     /// its last write; two live successors of one certificate are a fork.
-    fn check_renew_links(&self, site: u64, live: &[CertMeta], d: &mut Diagnosis) {
+    pub(super) fn check_renew_links(&self, site: u64, live: &[CertMeta], d: &mut Diagnosis) {
         let by_id: std::collections::HashMap<&str, &CertMeta> =
             live.iter().map(|m| (m.id.as_str(), m)).collect();
         let mut claims: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
@@ -378,7 +135,7 @@ impl Service {
         }
     }
 
-    fn crl_mismatch(
+    pub(super) fn crl_mismatch(
         &self,
         site: u64,
         crl_path: &std::path::Path,
@@ -404,7 +161,7 @@ impl Service {
     }
 
     /// Checks the site CA; returns its certificate PEM when usable.
-    fn check_ca(&self, site: u64, d: &mut Diagnosis) -> Option<String> {
+    pub(super) fn check_ca(&self, site: u64, d: &mut Diagnosis) -> Option<String> {
         let ca = self.store.inspect_ca(site)?;
         let dir = ca.dir.clone();
         if let Err(e) = &ca.meta {
@@ -520,7 +277,7 @@ impl Service {
 
     /// Checks every file of `certs/` (or `deleted/`); returns the readable
     /// metadata.
-    fn check_entries(
+    pub(super) fn check_entries(
         &self,
         site: u64,
         folder: &Path,
@@ -631,7 +388,7 @@ impl Service {
         metas
     }
 
-    fn check_cert_file(
+    pub(super) fn check_cert_file(
         &self,
         site: u64,
         meta: &CertMeta,
@@ -735,134 +492,5 @@ impl Service {
                 },
             }
         }
-    }
-}
-
-impl Service {
-    /// The store's walk of its tree, as findings: loose modes, links,
-    /// temporaries, FIFOs and devices, layout folders that are not folders.
-    fn check_tree(&self, d: &mut Diagnosis) {
-        for found in self.store.inspect_tree() {
-            match found {
-                TreeFinding::LooseMode { path, mode, rule } => {
-                    let detail = match rule {
-                        ModeRule::Directory => format!("directory mode {mode:03o}; expected 700"),
-                        ModeRule::Public => {
-                            format!("file mode {mode:03o}; expected 644 or narrower")
-                        }
-                        ModeRule::Private => format!("file mode {mode:03o}; expected 600"),
-                    };
-                    d.problem("mode-loose", None, None, &path, detail);
-                }
-                TreeFinding::Symlink { path } => d.problem(
-                    "symlink",
-                    None,
-                    None,
-                    &path,
-                    "a symbolic link inside the store: esa-certs never follows one and refuses to use it; replace it with the file it stands for",
-                ),
-                TreeFinding::Temporary { path } => d.problem(
-                    "temporary-left",
-                    None,
-                    None,
-                    &path,
-                    "a temporary of an interrupted write; the next write command removes it (or doctor --fix)",
-                ),
-                TreeFinding::Special { path, kind } => d.problem(
-                    "special-file",
-                    None,
-                    None,
-                    &path,
-                    format!(
-                        "{kind} where the store keeps only regular files: the commands refuse to read it (without waiting on it); replace it with the file it stands for, or remove it"
-                    ),
-                ),
-                TreeFinding::NotADirectory { path, kind } => d.problem(
-                    "not-a-directory",
-                    None,
-                    None,
-                    &path,
-                    format!(
-                        "{kind} where the store keeps a folder: the commands cannot use what it should hold (listing skips it); move it away and restore the folder"
-                    ),
-                ),
-            }
-        }
-    }
-
-    /// A `ca rekey-protect` cut short: which sites are under the new
-    /// passphrase and which still under the old.
-    fn check_rekey(&self, d: &mut Diagnosis) {
-        let path = self.store.rekey_journal_path();
-        let journal = match self.store.rekey_journal() {
-            Ok(Some(j)) => j,
-            Ok(None) => return,
-            Err(e) => {
-                d.problem("rekey-interrupted", None, None, &path, e.to_string());
-                return;
-            }
-        };
-        let progress = self.store.rekey_progress(&journal);
-        let sites = |want: store::RekeyState| -> Vec<u64> {
-            progress
-                .iter()
-                .filter(|(_, s)| *s == want)
-                .map(|(site, _)| *site)
-                .collect()
-        };
-        let changed = sites(store::RekeyState::Changed);
-        d.problem(
-            "rekey-interrupted",
-            None,
-            None,
-            &path,
-            format!(
-                "`ca rekey-protect` was interrupted: the CA keys of site(s) {:?} are under the new passphrase, those of site(s) {:?} still under the old one{}; run the same command again (current passphrase: the old one) to finish",
-                sites(store::RekeyState::Done),
-                sites(store::RekeyState::Pending),
-                if changed.is_empty() {
-                    String::new()
-                } else {
-                    format!(", and those of site(s) {changed:?} changed since")
-                }
-            ),
-        );
-    }
-
-    /// The audit log: lines skipped (notes), or a log that cannot be read.
-    fn check_audit(&self, d: &mut Diagnosis) {
-        match self.store.read_audit() {
-            Ok(log) => {
-                for (line, why) in &log.skipped {
-                    d.add(
-                        Severity::Note,
-                        "audit-line-skipped",
-                        None,
-                        None,
-                        &self.store.audit_path(),
-                        format!("line {line}: {why}"),
-                    );
-                }
-            }
-            Err(e) => d.problem(
-                "audit-unreadable",
-                None,
-                None,
-                &self.store.audit_path(),
-                format!("{e}; commands that write cannot append their records"),
-            ),
-        }
-    }
-}
-
-impl Service {
-    /// The passphrase from a non-interactive source (set, or the env file),
-    /// for checks that must not prompt.
-    fn passphrase_if_available(&self) -> Option<crate::api::Secret> {
-        if let Some(p) = self.known_passphrase() {
-            return Some(p);
-        }
-        let path = std::env::var_os(super::CA_PASSPHRASE_ENV).filter(|p| !p.is_empty())?;
-        super::read_passphrase_file(Path::new(&path)).ok()
     }
 }
