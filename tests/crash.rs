@@ -8,6 +8,9 @@
 //! The random delays come from a xorshift generator; the seed is printed
 //! (and `ESA_CRASH_SEED=<n>` replays it). `ESA_CRASH_ROUNDS` overrides the
 //! number of rounds.
+//!
+//! Longer than ~600 lines on purpose: every file in `tests/` is its own
+//! binary that links the whole crate, so one topic stays one file.
 
 mod common;
 

@@ -1,5 +1,8 @@
 //! One test per error code of SPEC's table: the exact code, exit status 1,
 //! the JSON error shape with `--json`, and a store left exactly as it was.
+//!
+//! Longer than ~600 lines on purpose: every file in `tests/` is its own
+//! binary that links the whole crate, so one topic stays one file.
 
 mod common;
 

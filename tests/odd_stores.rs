@@ -3,6 +3,9 @@
 //! `rekey-protect --all` cut short. No command may hang or read without
 //! bound; `doctor` names every path the commands trip over; what is intact
 //! stays usable.
+//!
+//! Longer than ~600 lines on purpose: every file in `tests/` is its own
+//! binary that links the whole crate, so one topic stays one file.
 
 mod common;
 

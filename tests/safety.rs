@@ -3,6 +3,9 @@
 //! (readable by OpenSSL, wrong or missing passphrase changes nothing,
 //! migration of an existing store); no key material in logs or errors;
 //! private modes under a permissive umask; the audit trail.
+//!
+//! Longer than ~600 lines on purpose: every file in `tests/` is its own
+//! binary that links the whole crate, so one topic stays one file.
 
 mod common;
 

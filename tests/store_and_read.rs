@@ -1,5 +1,8 @@
 //! The read side of the CLI (list, show, export, sites), the first run, the
 //! store's file guarantees, and two processes issuing at once.
+//!
+//! Longer than ~600 lines on purpose: every file in `tests/` is its own
+//! binary that links the whole crate, so one topic stays one file.
 
 mod common;
 

@@ -3,6 +3,9 @@
 //! with capture-pane, and the outcome is checked in the store and with
 //! openssl. Every wait polls the screen (no fixed sleeps) with a generous
 //! timeout, for slow shared machines.
+//!
+//! Longer than ~600 lines on purpose: every file in `tests/` is its own
+//! binary that links the whole crate, so one topic stays one file.
 
 mod common;
 
