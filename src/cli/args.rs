@@ -20,6 +20,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Run the command (or the TUI) on this `[[remote]]` of the config: a
+    /// team's `esa-certs serve` or Alibaba Cloud ESA. Default: the local store.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub remote: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -4,7 +4,7 @@
 
 use super::*;
 
-pub(super) fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> EsaResult<()> {
+pub(super) fn export(desk: &Desk, a: ExportArgs, out: &mut impl Write) -> EsaResult<()> {
     let what = match a.what {
         WhatArg::Cert => ExportWhat::Cert,
         WhatArg::Key => ExportWhat::Key,
@@ -36,7 +36,10 @@ pub(super) fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> 
     let mut note = None;
     let bytes = if what == ExportWhat::P12 {
         // Say "no key" before asking for a password that cannot be used.
-        service.check_key_exportable(&a.id)?;
+        match desk {
+            Desk::Local(service) => service.check_key_exportable(&a.id)?,
+            Desk::Remote(_) => drop(desk.backend().private_key(None, &a.id)?),
+        }
         let password = password::read(a.password_file.as_deref())?;
         let mode = if a.legacy {
             P12Mode::Legacy
@@ -47,9 +50,12 @@ pub(super) fn export(service: &Service, a: ExportArgs, out: &mut impl Write) -> 
             "PKCS#12 ({}) with certificate, private key and CA",
             mode.label()
         ));
-        service.export_p12(&a.id, &password, mode)?
+        desk.backend().export_p12(None, &a.id, &password, mode)?
     } else {
-        zeroize::Zeroizing::new(service.export(&a.id, what)?)
+        match desk {
+            Desk::Local(service) => zeroize::Zeroizing::new(service.export(&a.id, what)?),
+            Desk::Remote(_) => remote_export(desk.backend(), &a.id, what)?,
+        }
     };
     match (staged, a.out) {
         (Some(staged), Some(path)) => {
@@ -215,4 +221,51 @@ pub(super) fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> EsaError +
             format!("cannot write {}: {e}", path.display()),
         )
     }
+}
+
+/// `export` from a remote: the certificate from GetClientCertificate, the
+/// CA from the site's managed CA, the key from this machine's key folder
+/// (`keep_private_keys`), all through the backend.
+fn remote_export(
+    backend: &dyn Backend,
+    id: &str,
+    what: ExportWhat,
+) -> EsaResult<zeroize::Zeroizing<Vec<u8>>> {
+    if what == ExportWhat::Key {
+        let key = backend.private_key(None, id)?;
+        return Ok(zeroize::Zeroizing::new(key.expose().as_bytes().to_vec()));
+    }
+    let got = backend.get(None, id)?;
+    let ca = || {
+        backend.ca_pem(got.site_id)?.ok_or_else(|| {
+            EsaError::new(
+                ErrorCode::InvalidParameter,
+                format!("{} names no CA for site {}", backend.origin(), got.site_id),
+            )
+        })
+    };
+    let mut cert = got.certificate.clone();
+    if !cert.ends_with('\n') {
+        cert.push('\n');
+    }
+    let out = match what {
+        ExportWhat::Cert => cert.into_bytes(),
+        ExportWhat::Ca => ca()?.into_bytes(),
+        ExportWhat::Chain => (cert + &ca()?).into_bytes(),
+        ExportWhat::Der => pem::parse(&cert)
+            .map_err(|e| {
+                EsaError::new(
+                    ErrorCode::InternalException,
+                    format!(
+                        "the certificate {id} from {} is not PEM: {e}",
+                        backend.origin()
+                    ),
+                )
+            })?
+            .into_contents(),
+        ExportWhat::Key | ExportWhat::P12 => {
+            return Err(EsaError::internal("a key export takes the key path"));
+        }
+    };
+    Ok(zeroize::Zeroizing::new(out))
 }

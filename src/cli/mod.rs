@@ -17,11 +17,11 @@ use clap::Parser;
 pub use args::*;
 use files::*;
 
-use crate::api::{CreateRequest, Status};
+use crate::api::{Backend, CreateRequest, ListResponse, Status};
 use crate::config;
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{P12Mode, RevocationReason};
-use crate::service::{AuditQuery, BindingTarget, ExportWhat, ListQuery, Service, parse_since};
+use crate::service::{AuditQuery, ExportWhat, ListOutcome, ListQuery, Service, parse_since};
 
 /// Runs the program with the process arguments.
 pub fn main() -> ExitCode {
@@ -70,14 +70,19 @@ fn run(cli: Cli) -> EsaResult<()> {
         // The TUI shows a config error full-screen and reads the file
         // again on request, instead of exiting.
         let flag = cli.config;
+        let remote = cli.remote;
         return crate::tui::run(|| {
             let (service, created, cfg) =
                 open_with(flag.as_deref(), |e| crate::tui::StartError::from(&e))?;
             let local = service.clone();
             // The [[remote]] endpoints B offers.
             let remotes = cfg.remotes.iter().map(|r| r.name.clone()).collect();
+            let desk: crate::tui::Desk = match remote.as_deref() {
+                Some(name) => std::sync::Arc::new(crate::remote::open(&cfg, name)?),
+                None => std::sync::Arc::new(service),
+            };
             Ok(crate::tui::Opened {
-                desk: std::sync::Arc::new(service),
+                desk,
                 created,
                 remotes,
                 switch: Box::new(move |name| match name {
@@ -88,19 +93,34 @@ fn run(cli: Cli) -> EsaResult<()> {
         });
     }
     if let Command::Serve(a) = command {
+        if cli.remote.is_some() {
+            return Err(EsaError::new(
+                ErrorCode::InvalidParameter,
+                "serve answers for the local store; --remote does not apply to it",
+            ));
+        }
         return serve(cli.config.as_deref(), a);
     }
-    let (service, created) = open_service(cli.config.as_deref())?;
+    let (service, created, cfg) = open_with(cli.config.as_deref(), config_error)?;
     if let Some(path) = &created {
         eprintln!(
             "esa-certs: wrote a default config to {}",
             crate::text::sanitize(&path.display().to_string())
         );
     }
+    let remote = cli
+        .remote
+        .as_deref()
+        .map(|name| crate::remote::open(&cfg, name))
+        .transpose()?;
+    let desk = match &remote {
+        Some(r) => Desk::Remote(r),
+        None => Desk::Local(&service),
+    };
     // stdout is line-buffered; a 100k-entry listing would be millions of
     // write calls without this buffer.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    let result = dispatch(&service, command, json, &mut out);
+    let result = dispatch(&desk, command, json, &mut out);
     for w in service.take_warnings() {
         eprintln!("warning: {}", crate::text::sanitize(&w));
     }
@@ -108,11 +128,49 @@ fn run(cli: Cli) -> EsaResult<()> {
     result.and(flushed)
 }
 
-fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write) -> EsaResult<()> {
+/// Which backend a command runs on: the local service, or a `[[remote]]`
+/// ESA endpoint. Every operation of the ESA API goes through
+/// [`Desk::backend`]; the local-only ones ask [`Desk::local`], which answers
+/// `UnsupportedOperation` naming the remote.
+pub(super) enum Desk<'a> {
+    Local(&'a Service),
+    Remote(&'a crate::remote::RemoteBackend),
+}
+
+impl Desk<'_> {
+    pub(super) fn backend(&self) -> &dyn Backend {
+        match self {
+            Desk::Local(s) => *s,
+            Desk::Remote(r) => *r,
+        }
+    }
+
+    /// The local service, for `what` (a feature only the local store has).
+    pub(super) fn local(&self, what: &str) -> EsaResult<&Service> {
+        match self {
+            Desk::Local(s) => Ok(s),
+            Desk::Remote(r) => Err(crate::api::unsupported(&r.origin(), what)),
+        }
+    }
+
+    /// `--site-id` by the backend's own input rules (the local config's
+    /// sites, or the remote's ListSites).
+    fn site(&self, raw: Option<&str>) -> EsaResult<u64> {
+        match self {
+            Desk::Local(s) => s.check_site_id(raw).map(|s| s.id),
+            Desk::Remote(r) => r.input_rules()?.site_id(raw),
+        }
+    }
+}
+
+fn dispatch(desk: &Desk, command: Command, json: bool, mut out: impl Write) -> EsaResult<()> {
+    let backend = desk.backend();
     match command {
         Command::Tui => Ok(()),
         Command::Issue(a) => {
-            warn_plaintext_ca(service, a.site_id.as_deref());
+            if let Desk::Local(service) = desk {
+                warn_plaintext_ca(service, a.site_id.as_deref());
+            }
             let req = CreateRequest {
                 site_id: a.site_id,
                 validity_days: a.validity_days,
@@ -122,13 +180,15 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                 name: a.name,
             };
             if let Some(count) = a.count {
+                let service = desk.local("Bulk issuance (issue --count)")?;
                 return issue_many(service, &req, count, json, &mut out);
             }
-            let r = service.create(&req)?;
+            // Never retried: a create that timed out may have been issued.
+            let r = backend.create(&req)?;
             if json {
                 output::json(&mut out, &r)
             } else {
-                output::issued(&mut out, service, &r)
+                output::issued(&mut out, desk, &r)
             }
         }
         Command::List(a) => {
@@ -136,7 +196,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                 site_id: a
                     .site_id
                     .as_deref()
-                    .map(|s| parse_site(service, s))
+                    .map(|s| desk.site(Some(s)))
                     .transpose()?,
                 status: a.status.map(|s| match s {
                     StatusArg::Active => Status::Active,
@@ -145,7 +205,10 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                 }),
                 expiring_within: a.expiring_within,
             };
-            let r = service.list(&q)?;
+            let r = match desk {
+                Desk::Local(service) => service.list(&q)?,
+                Desk::Remote(_) => list_pages(backend, &q)?,
+            };
             output::warn_damaged(&r.damaged);
             let written = if json {
                 output::json(&mut out, &r.response)
@@ -159,15 +222,16 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             written
         }
         Command::Show { id } => {
-            let r = service.get(&id)?;
+            let r = backend.get(None, &id)?;
             if json {
                 output::json(&mut out, &r)
             } else {
                 output::details(&mut out, &r)
             }
         }
-        Command::Export(a) => export(service, a, &mut out),
+        Command::Export(a) => export(desk, a, &mut out),
         Command::Renew(a) => {
+            let service = desk.local("Renewal")?;
             let days = a
                 .validity_days
                 .as_deref()
@@ -177,7 +241,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             if json {
                 output::json(&mut out, &r)
             } else {
-                output::renewed(&mut out, service, &r)
+                output::renewed(&mut out, desk, &r)
             }
         }
         Command::Revoke { id, reason } => {
@@ -196,18 +260,18 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                     })
                 })
                 .transpose()?;
-            let r = service.revoke(&id, reason)?;
+            let r = backend.revoke(None, &id, reason)?;
             output::changed(&mut out, &r, "revoked", json)
         }
         Command::Activate { id } => {
             // RFC 5280 only means certificateHold to be undone: re-trusting
             // a key revoked as compromised deserves a word (ESA allows it).
-            let reason = service
-                .get(&id)
+            let reason = backend
+                .get(None, &id)
                 .ok()
                 .and_then(|g| g.result.revoke_reason)
                 .filter(|r| r.ends_with("Compromise"));
-            let r = service.activate(&id)?;
+            let r = backend.activate(None, &id)?;
             if let Some(reason) = reason {
                 eprintln!(
                     "warning: {} was revoked for {}: its key may be known to others, and it is trusted again",
@@ -218,7 +282,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             output::changed(&mut out, &r, "activated", json)
         }
         Command::Delete { id } => {
-            let r = service.delete(&id)?;
+            let r = backend.delete(None, &id)?;
             output::changed(&mut out, &r, "deleted", json)
         }
         Command::Ca(CaArgs {
@@ -226,11 +290,11 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             bundle,
             action: None,
         }) => {
-            let site = check_site(service, site_id.as_deref())?;
-            let pem = if bundle {
-                service.trust_bundle(site.id)?
-            } else {
-                service.ca_pem(site.id)?
+            let site = desk.site(site_id.as_deref())?;
+            let pem = match desk {
+                Desk::Local(service) if bundle => service.trust_bundle(site)?,
+                Desk::Local(service) => service.ca_pem(site)?,
+                Desk::Remote(_) => remote_ca_pem(backend, site, bundle)?,
             };
             write_pem(&mut out, &pem)
         }
@@ -238,8 +302,8 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             action: Some(CaAction::List { site_id }),
             ..
         }) => {
-            let site = check_site(service, site_id.as_deref())?;
-            output::ca_list(service, site.id, json, &mut out)
+            let site = desk.site(site_id.as_deref())?;
+            output::ca_list(backend, site, json, &mut out)
         }
         Command::Ca(CaArgs {
             action:
@@ -250,11 +314,11 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                 }),
             ..
         }) => {
-            let site = check_site(service, site_id.as_deref())?;
+            let site = desk.site(site_id.as_deref())?;
             let text = String::from_utf8(read_csr(&file)?).map_err(|_| {
                 EsaError::new(ErrorCode::InvalidCertificate, "the file is not PEM text")
             })?;
-            let r = service.upload_ca(site.id, Some(&text), name.as_deref())?;
+            let r = backend.upload_ca(site, &text, name.as_deref())?;
             output::json_or(&r, json, &mut out, |o| {
                 writeln!(
                     o,
@@ -269,30 +333,31 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             action: Some(CaAction::Delete { site_id, id }),
             ..
         }) => {
-            let site = check_site(service, site_id.as_deref())?;
-            let r = service.delete_ca(site.id, &id)?;
+            let site = desk.site(site_id.as_deref())?;
+            let r = backend.delete_ca(site, &id)?;
             output::json_or(&r, json, &mut out, |o| {
                 writeln!(o, "deleted uploaded CA {}", r.id)
             })
         }
         Command::Hostnames(a) => {
-            let site = check_site(service, a.site_id.as_deref())?;
-            let target = if a.certificate {
-                BindingTarget::Certificate
-            } else {
-                BindingTarget::Ca
-            };
-            let r = match &a.set {
-                Some(list) => {
+            let site = desk.site(a.site_id.as_deref())?;
+            let id = a.id.as_deref();
+            let r = match (&a.set, a.certificate) {
+                (Some(list), cert) => {
                     let list: Vec<String> = list
                         .split(',')
                         .map(str::trim)
                         .filter(|h| !h.is_empty())
                         .map(str::to_owned)
                         .collect();
-                    service.set_hostnames(target, site.id, a.id.as_deref(), &list)?
+                    if cert {
+                        backend.set_certificate_hostnames(site, id, &list)?
+                    } else {
+                        backend.set_ca_hostnames(site, id, &list)?
+                    }
                 }
-                None => service.hostnames(target, site.id, a.id.as_deref())?,
+                (None, true) => backend.certificate_hostnames(site, id)?,
+                (None, false) => backend.ca_hostnames(site, id)?,
             };
             output::json_or(&r, json, &mut out, |o| {
                 writeln!(o, "{}: {}", r.id, r.hostnames.join(", "))
@@ -307,9 +372,15 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
                     new_passphrase_file,
                 }),
             ..
-        }) => rekey_protect(service, site_id, all, new_passphrase_file, json, &mut out),
-        Command::Doctor { fix } => doctor(service, fix, json, &mut out),
+        }) => {
+            let service = desk.local("Re-keying a CA (ca rekey-protect)")?;
+            rekey_protect(service, site_id, all, new_passphrase_file, json, &mut out)
+        }
+        Command::Doctor { fix } => {
+            doctor(desk.local("The store check (doctor)")?, fix, json, &mut out)
+        }
         Command::Log(a) => {
+            let service = desk.local("The audit log")?;
             let q = AuditQuery {
                 site_id: a
                     .site_id
@@ -334,6 +405,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             }
         }
         Command::Crl { site_id, current } => {
+            let service = desk.local("The CRL")?;
             let site = check_site(service, site_id.as_deref())?;
             let pem = if current {
                 service.current_crl_pem(site.id)?
@@ -343,7 +415,7 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             write_pem(&mut out, &pem)
         }
         Command::Sites => {
-            let r = service.sites()?;
+            let r = backend.sites()?;
             if json {
                 output::json(&mut out, &r)
             } else {
@@ -351,6 +423,66 @@ fn dispatch(service: &Service, command: Command, json: bool, mut out: impl Write
             }
         }
     }
+}
+
+/// `list` on a remote: ListClientCertificates page by page (PageSize 100)
+/// for the site asked, or for every site ListSites names, filtered by the
+/// same status and expiring-soon rules as the local list.
+fn list_pages(backend: &dyn Backend, q: &ListQuery) -> EsaResult<ListOutcome> {
+    let sites = match q.site_id {
+        Some(s) => vec![s],
+        None => backend.sites()?.sites.iter().map(|s| s.site_id).collect(),
+    };
+    let now = crate::base::clock::now_seconds();
+    let mut rows = Vec::new();
+    for site in sites {
+        backend.list_site(site, &mut |page| {
+            rows.extend(
+                page.rows
+                    .into_iter()
+                    .filter(|r| q.admits(r.status, &r.not_after, now)),
+            );
+            true
+        })?;
+    }
+    let site_name = q.site_id.and_then(|id| {
+        rows.first()
+            .map(|r| r.site_name.clone())
+            .or_else(|| Some(id.to_string()))
+    });
+    Ok(ListOutcome {
+        response: ListResponse {
+            request_id: crate::base::random::new_request_id(),
+            total_count: rows.len(),
+            page_number: 1,
+            page_size: rows.len(),
+            site_id: q.site_id,
+            site_name,
+            result: rows,
+        },
+        damaged: Vec::new(),
+    })
+}
+
+/// `ca` on a remote: the managed CA (named by the site's certificates);
+/// with `--bundle`, followed by the site's uploaded CAs.
+fn remote_ca_pem(backend: &dyn Backend, site: u64, bundle: bool) -> EsaResult<String> {
+    let mut pem = backend.ca_pem(site)?.ok_or_else(|| {
+        EsaError::new(
+            ErrorCode::InvalidParameter,
+            format!("site {site} has no managed CA yet on {}: it appears with the first certificate issued", backend.origin()),
+        )
+    })?;
+    if bundle {
+        for (info, _) in backend.uploaded_cas(site)? {
+            let got = backend.get_ca(site, &info.id)?;
+            if !pem.ends_with('\n') {
+                pem.push('\n');
+            }
+            pem.push_str(&got.certificate);
+        }
+    }
+    Ok(pem)
 }
 
 /// `issue --count N`: one compact JSON line (or one text line) per

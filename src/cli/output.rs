@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use crate::error::{EsaError, EsaResult};
 
+use super::Desk;
+use crate::api::{Backend, Origin};
 use crate::api::{
     CreateResponse, GetResponse, ListResponse, RenewResponse, SitesResponse, StatusChangeResponse,
 };
-use crate::service::Service;
 use crate::store::Damaged;
 use crate::text::{sanitize, sanitize_lines};
 
@@ -77,7 +78,7 @@ pub fn warn_damaged(damaged: &[Damaged]) {
     }
 }
 
-pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> EsaResult<()> {
+pub fn issued(out: &mut impl Write, desk: &Desk, r: &CreateResponse) -> EsaResult<()> {
     let rows = [
         ("Id", r.id.as_str()),
         ("Status", r.status.as_str()),
@@ -93,23 +94,33 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
     for (k, v) in rows {
         writeln!(out, "{k:<19} {}", sanitize(v)).map_err(io)?;
     }
-    let entry_dir = service
-        .certificate_path(&r.id)
-        .map(|p| sanitize(&p.display().to_string()))
-        .unwrap_or_default();
-    writeln!(out, "{:<19} {entry_dir}", "Certificate file").map_err(io)?;
+    if let Desk::Local(service) = desk {
+        let entry_dir = service
+            .certificate_path(&r.id)
+            .map(|p| sanitize(&p.display().to_string()))
+            .unwrap_or_default();
+        writeln!(out, "{:<19} {entry_dir}", "Certificate file").map_err(io)?;
+    }
     if r.private_key.is_empty() {
         writeln!(
             out,
             "PrivateKey          (issued for your CSR: the key stays with you)"
         )
         .map_err(io)?;
-    } else if service.keeps_private_keys() {
-        writeln!(
-            out,
-            "PrivateKey          kept in the store: esa-certs export {} --what key",
-            r.id
-        )
+    } else if desk.backend().keeps_private_keys() {
+        match desk.backend().origin() {
+            Origin::Remote { name, .. } => writeln!(
+                out,
+                "PrivateKey          kept in this machine's key folder: esa-certs --remote {} export {} --what key",
+                sanitize(&name),
+                r.id
+            ),
+            Origin::Local { .. } => writeln!(
+                out,
+                "PrivateKey          kept in the store: esa-certs export {} --what key",
+                r.id
+            ),
+        }
         .map_err(io)?;
     } else {
         // Not kept: this is the only time the key is available.
@@ -126,8 +137,8 @@ pub fn issued(out: &mut impl Write, service: &Service, r: &CreateResponse) -> Es
 
 /// The successor as `issue` prints it, then what became of the old one:
 /// the operator must never have to guess whether it still opens doors.
-pub fn renewed(out: &mut impl Write, service: &Service, r: &RenewResponse) -> EsaResult<()> {
-    issued(out, service, &r.certificate)?;
+pub fn renewed(out: &mut impl Write, desk: &Desk, r: &RenewResponse) -> EsaResult<()> {
+    issued(out, desk, &r.certificate)?;
     let old = &sanitize(&r.renewed_from);
     writeln!(out, "{:<19} {old}", "RenewedFrom").map_err(io)?;
     let fate = match r.old_status.as_str() {
@@ -138,8 +149,9 @@ pub fn renewed(out: &mut impl Write, service: &Service, r: &RenewResponse) -> Es
         ),
         "expired" => "already expired; nothing to revoke".to_owned(),
         _ => {
-            let until = service
-                .get(&r.renewed_from)
+            let until = desk
+                .backend()
+                .get(None, &r.renewed_from)
                 .map(|g| sanitize(&g.result.not_after))
                 .unwrap_or_default();
             format!(
@@ -384,7 +396,7 @@ pub fn json_or<T: Serialize>(
 
 /// `ca list`: the managed CA and every uploaded one, with bindings.
 pub fn ca_list(
-    service: &Service,
+    backend: &dyn Backend,
     site_id: u64,
     json_out: bool,
     out: &mut impl Write,
@@ -414,13 +426,13 @@ pub fn ca_list(
         result: Vec<Row>,
     }
     let mut rows = Vec::new();
-    let sites = service.sites()?;
+    let sites = backend.sites()?;
     if let Some(s) = sites
         .sites
         .iter()
         .find(|s| s.site_id == site_id && !s.ca_certificate_id.is_empty())
     {
-        let bound = service.hostnames(crate::service::BindingTarget::Ca, site_id, None)?;
+        let bound = backend.ca_hostnames(site_id, None)?;
         rows.push(Row {
             kind: "managed",
             id: s.ca_certificate_id.clone(),
@@ -431,7 +443,7 @@ pub fn ca_list(
             hostnames: bound.hostnames,
         });
     }
-    for (info, hostnames) in service.uploaded_cas(site_id)? {
+    for (info, hostnames) in backend.uploaded_cas(site_id)? {
         rows.push(Row {
             kind: "upload",
             id: info.id,

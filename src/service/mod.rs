@@ -85,6 +85,19 @@ pub struct ListQuery {
     pub expiring_within: Option<u32>,
 }
 
+impl ListQuery {
+    /// Whether a certificate of this status and NotAfter (ESA time text)
+    /// belongs in the answer: the one filter of every listing, local or
+    /// paged from a remote.
+    pub fn admits(&self, status: Status, not_after: &str, now: time::OffsetDateTime) -> bool {
+        self.status.is_none_or(|s| status == s)
+            && self.expiring_within.is_none_or(|d| {
+                crate::base::clock::parse_esa_time(not_after)
+                    .is_some_and(|na| crate::api::expiring_within(status, na, now, i64::from(d)))
+            })
+    }
+}
+
 /// A listing plus what could not be read (reported, never fatal).
 #[derive(Debug, Clone)]
 pub struct ListOutcome {

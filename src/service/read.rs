@@ -96,13 +96,7 @@ impl Service {
         q: &ListQuery,
         now: OffsetDateTime,
     ) -> ListOutcome {
-        let keep = |m: &CertMeta, status: Status| {
-            q.status.is_none_or(|s| status == s)
-                && q.expiring_within.is_none_or(|d| {
-                    clock::parse_esa_time(&m.not_after)
-                        .is_some_and(|na| expiring_within(status, na, now, i64::from(d)))
-                })
-        };
+        let keep = |m: &CertMeta, status: Status| q.admits(status, &m.not_after, now);
         // One parse of NotAfter per entry, reused for the summary. (Extend,
         // not collect: an in-place collect into smaller items ends with a
         // realloc that copies the whole listing.)

@@ -249,7 +249,13 @@ pub fn assert_json_code(out: &Output, code: &str) -> serde_json::Value {
         )
     });
     assert_eq!(v["Code"], code);
-    assert_eq!(v["HttpStatusCode"], 400);
+    // ESA's table: the two Unauthorized codes are 403, every other one 400.
+    let status = if code.starts_with("Unauthorized.") {
+        403
+    } else {
+        400
+    };
+    assert_eq!(v["HttpStatusCode"], status);
     v
 }
 
