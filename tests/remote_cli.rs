@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
-
-use common::server::{KEY_ID, SECRET, Server};
+use common::server::{SECRET, Server};
 use common::{SITE, World, assert_json_code, have_openssl, openssl};
 
 /// The server's world (two sites, the test access key) and a client world
@@ -16,15 +14,7 @@ use common::{SITE, World, assert_json_code, have_openssl, openssl};
 fn pair(secret: &str) -> (World, Server, World) {
     let server = World::new("").with_access_key();
     let running = server.serve(&[]);
-    let client = World::with_config(&format!(
-        "[store]\npath = \"store\"\n\n[[site]]\nid = 7\nname = \"local.example\"\n\n\
-         [[remote]]\nname = \"team\"\nendpoint = \"{}\"\naccess_key_id = \"{KEY_ID}\"\n\
-         access_key_secret_file = \"team.secret\"\nkeep_private_keys = true\n",
-        running.url
-    ));
-    let path = client.path("team.secret");
-    std::fs::write(&path, format!("{secret}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let client = World::remote_client(&running, secret);
     (server, running, client)
 }
 

@@ -55,6 +55,17 @@ impl Tmux {
     /// `conf_extra` is added to tmux's config; `after` is a shell command run
     /// in the pane once the app has exited (and its status is written).
     fn start_with(world: &World, env: &[(&str, &str)], conf_extra: &str, after: &str) -> Tmux {
+        Tmux::launch(world, env, conf_extra, after, &[])
+    }
+
+    /// The app with `app_args` after `--config FILE` (e.g. `--remote team`).
+    fn launch(
+        world: &World,
+        env: &[(&str, &str)],
+        conf_extra: &str,
+        after: &str,
+        app_args: &[&str],
+    ) -> Tmux {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let socket = format!("esa-e2e-{}-{n}", std::process::id());
         let conf = world.path(&format!("tmux-{n}.conf"));
@@ -80,8 +91,9 @@ impl Tmux {
         for (k, v) in env {
             cmd.push_str(&format!(" {k}={}", quote(v)));
         }
+        let extra: String = app_args.iter().map(|a| format!(" {}", quote(a))).collect();
         cmd.push_str(&format!(
-            " {} --config {}; echo $? > {}",
+            " {} --config {}{extra}; echo $? > {}",
             quote(env!("CARGO_BIN_EXE_esa-certs")),
             quote(&world.config.display().to_string()),
             quote(&status.display().to_string()),
@@ -613,4 +625,101 @@ fn a_panic_restores_the_terminal_and_leaves_its_message() {
     // tmux (3.3) has no format for focus reporting, and focus events need
     // an attached client: that part is not checked here.
     eprintln!("NOTE: focus reporting after the panic is not checked (tmux cannot tell)");
+}
+
+/// The TUI on a remote endpoint (`esa-certs serve` in another process):
+/// issue from a generated key and from a pasted CSR, copy, revoke,
+/// activate, delete; each result checked in the server's own store.
+#[test]
+fn the_desk_on_a_remote_serve_issues_copies_revokes_activates_and_deletes() {
+    require_tmux!();
+    require_openssl!();
+    let server = World::new("").with_access_key();
+    let running = server.serve(&[]);
+    let client = World::remote_client(&running, common::server::SECRET);
+    let csr = openssl_csr(&client, "rq", &P256, "/CN=remote-csr.example.com", &[]);
+    let t = Tmux::launch(&client, &[], "", "", &["--remote", "team"]);
+    t.wait_for("No certificates yet");
+    let top = t.screen();
+    assert!(top.contains("team"), "the title names the remote: {top}");
+
+    // A generated key.
+    t.keys(&["n"]);
+    t.wait_for("New client certificate");
+    t.keys(&["Down"]);
+    t.choose("‹ ECDSA P-256 (ECC_256) ›");
+    t.keys(&["Down"]);
+    t.text("remote-gen.example.com");
+    t.keys(&["Enter"]);
+    t.wait_for("Certificate issued");
+    t.keys(&["Escape"]);
+    t.wait_for("remote-gen.example.");
+    let listed = server.json(&["list", "--json"]);
+    assert_eq!(listed["TotalCount"], 1, "{listed}");
+    let gen_id = listed["Result"][0]["Id"].as_str().unwrap().to_owned();
+    assert_eq!(listed["Result"][0]["CommonName"], "remote-gen.example.com");
+
+    // A pasted CSR; Enter issues.
+    t.keys(&["n"]);
+    t.wait_for("New client certificate");
+    t.paste_file(&csr);
+    t.wait_for("✓ CN=remote-csr.example.com · ECDSA P-256");
+    t.keys(&["Enter"]);
+    t.wait_for("Certificate issued");
+    t.keys(&["Escape"]);
+    t.wait_for("remote-csr.example.");
+    let listed = server.json(&["list", "--json"]);
+    assert_eq!(listed["TotalCount"], 2, "{listed}");
+    let csr_row = listed["Result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["CommonName"] == "remote-csr.example.com")
+        .expect("the CSR certificate on the server")
+        .clone();
+    assert_eq!(csr_row["Type"], "csr");
+    let csr_id = csr_row["Id"].as_str().unwrap().to_owned();
+
+    // The selection is the newest row (the CSR certificate): copy it.
+    t.keys(&["c"]);
+    t.wait_for("by OSC 52 (no native clipboard)");
+    let buf = t.run(&["show-buffer"]);
+    assert_eq!(
+        String::from_utf8_lossy(&buf.stdout),
+        server.ok(&["export", &csr_id])
+    );
+
+    // Revoke (default reason), activate, revoke, delete.
+    t.keys(&["r"]);
+    t.wait_for("Revoke this certificate?");
+    t.keys(&["y"]);
+    t.wait_for("Revoked");
+    assert_eq!(
+        server.json(&["show", &csr_id, "--json"])["Status"],
+        "revoked"
+    );
+    t.keys(&["a"]);
+    t.wait_for("Re-activate this certificate?");
+    t.keys(&["y"]);
+    t.wait_for("Activated");
+    assert_eq!(
+        server.json(&["show", &csr_id, "--json"])["Status"],
+        "active"
+    );
+    t.keys(&["r"]);
+    t.wait_for("Revoke this certificate?");
+    t.keys(&["y"]);
+    t.wait_until("revoked again", |s| s.contains("Revoked"));
+    t.keys(&["D"]);
+    t.wait_for("Delete");
+    t.keys(&["Enter"]);
+    t.wait_for("Deleted");
+    assert!(!server.run(&["show", &csr_id, "--json"]).status.success());
+    // The generated one is untouched.
+    assert_eq!(
+        server.json(&["show", &gen_id, "--json"])["Status"],
+        "active"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.wait_exit(), 0);
 }

@@ -56,6 +56,22 @@ impl World {
         self
     }
 
+    /// A client world whose config names `server` as `[[remote]] team`
+    /// (secret file 0600 holding `secret`, keys kept locally), with one
+    /// local site of its own that must never show up on the remote.
+    pub fn remote_client(server: &Server, secret: &str) -> World {
+        let client = World::with_config(&format!(
+            "[store]\npath = \"store\"\n\n[[site]]\nid = 7\nname = \"local.example\"\n\n\
+             [[remote]]\nname = \"team\"\nendpoint = \"{}\"\naccess_key_id = \"{KEY_ID}\"\n\
+             access_key_secret_file = \"team.secret\"\nkeep_private_keys = true\n",
+            server.url
+        ));
+        let path = client.path("team.secret");
+        std::fs::write(&path, format!("{secret}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        client
+    }
+
     /// Starts `serve --listen 127.0.0.1:0 extra...` and waits for its
     /// `listening on` line.
     pub fn serve(&self, extra: &[&str]) -> Server {
