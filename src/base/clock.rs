@@ -26,10 +26,40 @@ pub fn parse_esa_time(s: &str) -> Option<OffsetDateTime> {
         .map(|t| t.assume_utc())
 }
 
+/// The environment variable that replaces the system clock in a debug
+/// build (tests of clock faults: a clock set back, or far ahead). Its value
+/// is an ESA time (`2023-12-01T02:12:49Z`); release builds ignore it.
+pub const FAKE_NOW_ENV: &str = "ESA_CERTS_FAKE_NOW";
+
 /// The current time truncated to whole seconds (certificates carry seconds).
+///
+/// In a debug build, [`FAKE_NOW_ENV`] set to an ESA time is "now" instead
+/// (an unreadable value is ignored, with a line on stderr).
 pub fn now_seconds() -> OffsetDateTime {
+    if let Some(fake) = fake_now() {
+        return fake;
+    }
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(0).unwrap_or(now)
+}
+
+#[cfg(debug_assertions)]
+fn fake_now() -> Option<OffsetDateTime> {
+    let raw = std::env::var(FAKE_NOW_ENV).ok()?;
+    let t = parse_esa_time(&raw);
+    if t.is_none() {
+        eprintln!(
+            "esa-certs: {FAKE_NOW_ENV}={} is not an ESA time (2023-12-01T02:12:49Z); ignored",
+            crate::text::sanitize(&raw)
+        );
+    }
+    t
+}
+
+/// Release builds: always the system clock.
+#[cfg(not(debug_assertions))]
+fn fake_now() -> Option<OffsetDateTime> {
+    None
 }
 
 /// `t` plus `days` days, or `None` when the result is outside the years
