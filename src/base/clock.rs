@@ -47,11 +47,14 @@ pub fn now_seconds() -> OffsetDateTime {
 fn fake_now() -> Option<OffsetDateTime> {
     let raw = std::env::var(FAKE_NOW_ENV).ok()?;
     let t = parse_esa_time(&raw);
+    static SAID: std::sync::Once = std::sync::Once::new();
     if t.is_none() {
-        eprintln!(
-            "esa-certs: {FAKE_NOW_ENV}={} is not an ESA time (2023-12-01T02:12:49Z); ignored",
-            crate::text::sanitize(&raw)
-        );
+        SAID.call_once(|| {
+            eprintln!(
+                "esa-certs: {FAKE_NOW_ENV}={} is not an ESA time (2023-12-01T02:12:49Z); ignored",
+                crate::text::sanitize(&raw)
+            );
+        });
     }
     t
 }
@@ -62,11 +65,30 @@ fn fake_now() -> Option<OffsetDateTime> {
     None
 }
 
-/// `t` plus `days` days, or `None` when the result is outside the years
-/// the `time` crate (and X.509's GeneralizedTime) can hold.
-pub fn add_days(t: OffsetDateTime, days: i64) -> Option<OffsetDateTime> {
-    let secs = days.checked_mul(86_400)?;
-    t.checked_add(Duration::seconds(secs))
+/// The last instant an X.509 date can hold (GeneralizedTime has four
+/// digits of year, RFC 5280 4.1.2.5).
+pub const LAST_X509_TIME: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+
+/// `days` days from `from` is not a date a certificate or CRL can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{days} days from {} is past {}, the last date an X.509 certificate or CRL can hold",
+    esa_time(*from),
+    esa_time(LAST_X509_TIME)
+)]
+pub struct DateOutOfRange {
+    pub from: OffsetDateTime,
+    pub days: i64,
+}
+
+/// `t` plus `days` days, checked: an error when the sum overflows or is
+/// not a date X.509 can encode (after 9999-12-31, before year 0). The one
+/// way the program adds days to a time outside tests.
+pub fn add_days(t: OffsetDateTime, days: i64) -> Result<OffsetDateTime, DateOutOfRange> {
+    days.checked_mul(86_400)
+        .and_then(|secs| t.checked_add(Duration::seconds(secs)))
+        .filter(|end| end.year() >= 0 && *end <= LAST_X509_TIME)
+        .ok_or(DateOutOfRange { from: t, days })
 }
 
 #[cfg(test)]
@@ -86,11 +108,26 @@ mod tests {
         let t = time::macros::datetime!(2023-12-01 02:12:49 UTC);
         assert_eq!(
             add_days(t, 365),
-            Some(time::macros::datetime!(2024-11-30 02:12:49 UTC))
+            Ok(time::macros::datetime!(2024-11-30 02:12:49 UTC))
         );
         let far = time::macros::datetime!(9999-12-01 00:00:00 UTC);
-        assert_eq!(add_days(far, 3650), None);
-        assert_eq!(add_days(t, i64::MAX), None);
-        assert_eq!(add_days(t, i64::MIN), None);
+        assert_eq!(
+            add_days(far, 30),
+            Ok(time::macros::datetime!(9999-12-31 00:00:00 UTC))
+        );
+        let e = add_days(far, 31).unwrap_err();
+        assert_eq!(
+            e,
+            DateOutOfRange {
+                from: far,
+                days: 31
+            }
+        );
+        assert!(e.to_string().contains("9999-12-31T23:59:59Z"), "{e}");
+        assert!(add_days(far, 3650).is_err());
+        assert!(add_days(t, i64::MAX).is_err());
+        assert!(add_days(t, i64::MIN).is_err());
+        let first = time::macros::datetime!(0000-01-01 00:00:00 UTC);
+        assert!(add_days(first, -1).is_err());
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::{Service, pki_err, store_err};
 use crate::base::clock::{self, esa_time, now_seconds};
@@ -30,6 +30,8 @@ impl Service {
             }
             return Ok((ca, meta));
         }
+        // The CA's first CRL must be signable too, or no CA is made.
+        self.crl_window(site.id, now)?;
         let cn = self.config.ca.common_name_for(site);
         let new = pki::create_ca(
             &cn,
@@ -181,6 +183,7 @@ impl Service {
         ca: &SiteCa,
         now: OffsetDateTime,
     ) -> EsaResult<String> {
+        let (this_update, next_update) = self.crl_window(site_id, now)?;
         let live = self.store.list(Some(site_id)).map_err(store_err)?;
         let deleted = self.store.list_deleted(site_id).map_err(store_err)?;
         let mut entries: Vec<CrlEntry> = live
@@ -248,12 +251,11 @@ impl Service {
                 "the CRL number of site {site_id} cannot grow past {last}"
             ))
         })?;
-        let days = self.config.crl.next_update_days;
-        let pem = pki::make_crl(ca, number, now, days, &entries).map_err(pki_err)?;
+        let pem = pki::make_crl(ca, number, this_update, next_update, &entries).map_err(pki_err)?;
         let meta = CrlMeta {
             number,
-            this_update: esa_time(now),
-            next_update: esa_time(now + Duration::days(i64::from(days))),
+            this_update: esa_time(this_update),
+            next_update: esa_time(next_update),
             revoked_count: entries.len(),
         };
         self.store
@@ -265,6 +267,20 @@ impl Service {
         tracing::info!(site = site_id, number, revoked = entries.len(), "wrote CRL");
         Ok(pem)
     }
+    /// The thisUpdate and nextUpdate the site's next CRL gets at `now`:
+    /// nextUpdate is `[crl] next_update_days` later, checked (a clock far
+    /// ahead answers `InternalException`, and nothing is signed). Callers
+    /// that change the store before signing a CRL ask this first, so such
+    /// a clock refuses the change instead of leaving it without its CRL.
+    pub(super) fn crl_window(
+        &self,
+        _site_id: u64,
+        now: OffsetDateTime,
+    ) -> EsaResult<(OffsetDateTime, OffsetDateTime)> {
+        let days = i64::from(self.config.crl.next_update_days);
+        Ok((now, clock::add_days(now, days)?))
+    }
+
     /// The site's current CRL, when it is there and signed by its CA.
     fn previous_crl(&self, site_id: u64, ca: &SiteCa) -> Option<pki::ReadCrl> {
         let pem = self.store.crl_pem(site_id).ok().flatten()?;

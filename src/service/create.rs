@@ -3,7 +3,7 @@
 use crate::base::clock::{self, esa_time, now_seconds};
 use crate::base::random;
 use rcgen::DnType;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::{Service, pki_err, store_err};
 use crate::api::input::{self, InputRules};
@@ -249,7 +249,7 @@ impl Service {
                 LeafKey::Generated(g) => g.pkey_type.algorithm(),
             },
             not_before: now,
-            not_after: now + Duration::days(i64::from(v.validity_days)),
+            not_after: leaf_end(now, v.validity_days)?,
         };
         if let Some(c) = csr {
             profile.subject = c.subject.clone();
@@ -309,7 +309,9 @@ impl Service {
                     site.id
                 ))
             })?,
-            None => now + Duration::days(i64::from(self.config.ca.validity_days)),
+            // A clock too far ahead for a CA is an error here, before
+            // any key is generated.
+            None => clock::add_days(now, i64::from(self.config.ca.validity_days))?,
         })
     }
 
@@ -407,6 +409,17 @@ pub(super) fn created_response(meta: &CertMeta, pem: String, key: Secret) -> Cre
     }
 }
 
+/// The NotAfter of a leaf valid `days` days from `start`, checked (after
+/// [`check_against_ca`] it always fits, since the CA's NotAfter does).
+pub(super) fn leaf_end(start: OffsetDateTime, days: u32) -> EsaResult<OffsetDateTime> {
+    clock::add_days(start, i64::from(days)).map_err(|e| {
+        EsaError::new(
+            ErrorCode::InvalidValidityDays,
+            format!("ValidityDays {days}: {e}"),
+        )
+    })
+}
+
 /// A certificate may not outlive its CA.
 pub(super) fn check_against_ca(
     now: OffsetDateTime,
@@ -414,7 +427,7 @@ pub(super) fn check_against_ca(
     ca_end: OffsetDateTime,
 ) -> EsaResult<()> {
     // Checked: a day count from hand-edited metadata must not overflow.
-    let end = now.checked_add(Duration::days(i64::from(days)));
+    let end = clock::add_days(now, i64::from(days)).ok();
     if end.is_none_or(|end| end > ca_end) {
         let max = (ca_end - now).whole_days().max(0);
         if max == 0 {
@@ -449,6 +462,7 @@ pub(super) fn check_against_ca(
 mod tests {
     use super::*;
     use crate::config;
+    use time::Duration;
 
     #[test]
     fn an_expired_ca_is_named_as_such() {

@@ -27,9 +27,8 @@
 use crate::base::clock::{self, esa_time, now_seconds};
 use crate::base::limits;
 use crate::base::random;
-use time::Duration;
 
-use super::create::{NewLeaf, check_against_ca, created_response};
+use super::create::{NewLeaf, check_against_ca, created_response, leaf_end};
 use super::{Service, pki_err, store_err};
 use crate::api::{Lifecycle, RenewResponse, Secret, Status};
 use crate::error::{ErrorCode, EsaError, EsaResult};
@@ -128,6 +127,10 @@ impl Service {
         self.check_quota(&lock, &site, now, 1, revoke.then_some(id.as_str()))?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &site, now)?;
         check_against_ca(now, days, ca.info.not_after)?;
+        if revoke {
+            // The CRL it will sign must be signable before anything changes.
+            self.crl_window(site.id, now)?;
+        }
 
         let profile = LeafProfile {
             subject: source.subject.clone(),
@@ -135,7 +138,7 @@ impl Service {
             sans: source.sans.clone(),
             key_algorithm: source.key_algorithm,
             not_before: now,
-            not_after: now + Duration::days(i64::from(days)),
+            not_after: leaf_end(now, days)?,
         };
         let issued = match &generated {
             Some(g) => pki::issue_leaf(&ca, &profile, &g.public),
