@@ -171,3 +171,164 @@ fn a_far_future_clock_signs_no_crl_and_changes_nothing() {
     let r = json_at(&w, FAR, &["renew", &id, "--validity-days", "7"]);
     assert_eq!(r["RenewedFrom"], id.as_str());
 }
+
+/// When the site CA (and its first CRL) were made.
+const T1: &str = "2031-01-01T00:00:00Z";
+/// A clock set back a month behind [`T1`].
+const T0: &str = "2030-12-01T00:00:00Z";
+/// A clock a month after [`T1`].
+const T2: &str = "2031-02-01T00:00:00Z";
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A site CA made at [`T1`].
+fn ca_world() -> World {
+    let w = World::new("[ca]\nkey_type = \"ECC_256\"\n");
+    ok_at(&w, T1, &["ca", "--site-id", &site()]);
+    w
+}
+
+/// The site's stored CRL: (number, thisUpdate as the CRL says it, and as
+/// crl.toml says it).
+fn crl_state(w: &World) -> (u64, String, String) {
+    let dir = w.store.join(format!("sites/{SITE}"));
+    let pem = std::fs::read_to_string(dir.join("crl.pem")).unwrap();
+    let ca = std::fs::read_to_string(dir.join("ca/ca.pem")).unwrap();
+    let read = esa_certs::pki::read_crl(&pem, &ca).unwrap();
+    let meta = std::fs::read_to_string(dir.join("crl.toml")).unwrap();
+    let stored = meta
+        .lines()
+        .find_map(|l| l.strip_prefix("this_update = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    assert_eq!(read.number, Some(meta_number(&meta)));
+    (
+        read.number.unwrap(),
+        esa_certs::base::clock::esa_time(read.this_update),
+        stored,
+    )
+}
+
+fn meta_number(meta: &str) -> u64 {
+    meta.lines()
+        .find_map(|l| l.strip_prefix("number = "))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_clock_behind_the_ca_never_issues_before_the_ca() {
+    if skip_in_release() {
+        return;
+    }
+    let w = ca_world();
+    let s = site();
+    let issue = |extra: &[&str]| {
+        let mut args = vec!["issue", "--site-id", &s, "--validity-days", "30"];
+        args.extend_from_slice(extra);
+        at(&w, T0, &args)
+    };
+    let out = issue(&["--pkey-type", "ECC"]);
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning:") && err.contains("behind") && err.contains(T1),
+        "no warning: {err}"
+    );
+    let cert: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cert["NotBefore"], T1, "{cert}");
+    assert_eq!(cert["NotAfter"], "2031-01-31T00:00:00Z", "{cert}");
+    let info = esa_certs::pki::inspect_pem(cert["Certificate"].as_str().unwrap()).unwrap();
+    assert_eq!(esa_certs::base::clock::esa_time(info.not_before), T1);
+
+    // A bulk issue and a renewal the same way.
+    let out = issue(&["--pkey-type", "ECC", "--count", "2"]);
+    assert_success(&out);
+    assert!(stderr(&out).contains("warning:"), "{}", stderr(&out));
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let c: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(c["NotBefore"], T1, "{c}");
+    }
+    let id = cert["Id"].as_str().unwrap();
+    let out = at(&w, T0, &["renew", id]);
+    assert_success(&out);
+    assert!(stderr(&out).contains("warning:"), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["NotBefore"], T1, "{r}");
+    assert_eq!(r["NotAfter"], "2031-01-31T00:00:00Z", "{r}");
+
+    // A right clock: from now, and no warning.
+    let out = at(
+        &w,
+        T2,
+        &[
+            "issue",
+            "--site-id",
+            &s,
+            "--validity-days",
+            "30",
+            "--pkey-type",
+            "ECC",
+        ],
+    );
+    assert_success(&out);
+    assert!(!stderr(&out).contains("warning:"), "{}", stderr(&out));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["NotBefore"], T2);
+}
+
+#[test]
+fn a_clock_set_back_never_moves_a_crl_back() {
+    if skip_in_release() {
+        return;
+    }
+    let w = ca_world();
+    let s = site();
+    let (n1, this1, stored1) = crl_state(&w);
+    assert_eq!((this1.as_str(), stored1.as_str()), (T1, T1));
+
+    // On demand: thisUpdate stays at the last one, the number grows.
+    let out = at(&w, T0, &["crl", "--site-id", &s]);
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning:") && err.contains("behind") && err.contains(T1),
+        "no warning: {err}"
+    );
+    let (n2, this2, stored2) = crl_state(&w);
+    assert_eq!((this2.as_str(), stored2.as_str()), (T1, T1));
+    assert!(n2 > n1, "{n2} after {n1}");
+
+    // After a revocation the same way.
+    let c = json_at(
+        &w,
+        T2,
+        &[
+            "issue",
+            "--site-id",
+            &s,
+            "--validity-days",
+            "30",
+            "--pkey-type",
+            "ECC",
+        ],
+    );
+    ok_at(&w, T2, &["crl", "--site-id", &s]);
+    let (n3, this3, _) = crl_state(&w);
+    assert_eq!(this3, T2);
+    ok_at(&w, T0, &["revoke", c["Id"].as_str().unwrap()]);
+    let (n4, this4, stored4) = crl_state(&w);
+    assert_eq!((this4.as_str(), stored4.as_str()), (T2, T2));
+    assert!(n4 > n3, "{n4} after {n3}");
+
+    // With crl.toml lost, the CRL itself still says where thisUpdate was.
+    std::fs::remove_file(w.store.join(format!("sites/{SITE}/crl.toml"))).unwrap();
+    ok_at(&w, T0, &["crl", "--site-id", &s]);
+    let (n5, this5, _) = crl_state(&w);
+    assert_eq!(this5, T2);
+    assert!(n5 > n4, "{n5} after {n4}");
+}

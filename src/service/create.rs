@@ -240,6 +240,7 @@ impl Service {
             .and_then(|c| c.common_name.clone())
             .or_else(|| leaf.common_name.map(str::to_owned))
             .unwrap_or_else(|| leaf.id.to_owned());
+        let (not_before, not_after) = self.leaf_window(ca, now, v.validity_days)?;
         let mut profile = LeafProfile {
             subject: pki::leaf_subject(&common_name),
             raw_subject: None,
@@ -248,8 +249,8 @@ impl Service {
                 LeafKey::Csr(c) => c.key_algorithm,
                 LeafKey::Generated(g) => g.pkey_type.algorithm(),
             },
-            not_before: now,
-            not_after: leaf_end(now, v.validity_days)?,
+            not_before,
+            not_after,
         };
         if let Some(c) = csr {
             profile.subject = c.subject.clone();
@@ -292,6 +293,38 @@ impl Service {
         }
         .meta(&issued.info, now);
         Ok((issued, meta))
+    }
+
+    /// NotBefore and NotAfter of a leaf that `ca` issues at `now` for
+    /// `days` days. A certificate never starts before its issuer: with the
+    /// clock behind the CA's NotBefore (set back, or the CA made on a
+    /// machine whose clock was ahead) it starts at the CA's NotBefore, and a
+    /// warning says so. It ends `days` days after its start, not after the
+    /// CA (`InvalidParameter.ValidityDays`), checked like every date sum.
+    pub(super) fn leaf_window(
+        &self,
+        ca: &SiteCa,
+        now: OffsetDateTime,
+        days: u32,
+    ) -> EsaResult<(OffsetDateTime, OffsetDateTime)> {
+        let start = if now < ca.info.not_before {
+            self.store.warn(format!(
+                "the system clock ({}) is behind the site CA's NotBefore ({}): the certificate starts at the CA's NotBefore instead, so it is not valid before then; check the system clock",
+                esa_time(now),
+                esa_time(ca.info.not_before)
+            ));
+            ca.info.not_before
+        } else {
+            now
+        };
+        check_against_ca(start, days, ca.info.not_after)?;
+        let end = clock::add_days(start, i64::from(days)).map_err(|e| {
+            EsaError::new(
+                ErrorCode::InvalidValidityDays,
+                format!("ValidityDays {days}: {e}"),
+            )
+        })?;
+        Ok((start, end))
     }
 
     /// The NotAfter of the site CA: the stored one, or the one a CA created
@@ -407,17 +440,6 @@ pub(super) fn created_response(meta: &CertMeta, pem: String, key: Secret) -> Cre
         validity_days: meta.validity_days.to_string(),
         ca_certificate_id: meta.ca_id.clone(),
     }
-}
-
-/// The NotAfter of a leaf valid `days` days from `start`, checked (after
-/// [`check_against_ca`] it always fits, since the CA's NotAfter does).
-pub(super) fn leaf_end(start: OffsetDateTime, days: u32) -> EsaResult<OffsetDateTime> {
-    clock::add_days(start, i64::from(days)).map_err(|e| {
-        EsaError::new(
-            ErrorCode::InvalidValidityDays,
-            format!("ValidityDays {days}: {e}"),
-        )
-    })
 }
 
 /// A certificate may not outlive its CA.

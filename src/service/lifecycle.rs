@@ -106,7 +106,7 @@ impl Service {
         // change instead of committing it without its CRL.
         let now = now_seconds();
         if ca.is_some() {
-            self.crl_window(site, now)?;
+            self.check_crl_window(site, now)?;
         }
         // Whether the entry on disk holds the new status (a failed update
         // may have failed after its rename).

@@ -28,7 +28,7 @@ use crate::base::clock::{self, esa_time, now_seconds};
 use crate::base::limits;
 use crate::base::random;
 
-use super::create::{NewLeaf, check_against_ca, created_response, leaf_end};
+use super::create::{NewLeaf, check_against_ca, created_response};
 use super::{Service, pki_err, store_err};
 use crate::api::{Lifecycle, RenewResponse, Secret, Status};
 use crate::error::{ErrorCode, EsaError, EsaResult};
@@ -129,16 +129,17 @@ impl Service {
         check_against_ca(now, days, ca.info.not_after)?;
         if revoke {
             // The CRL it will sign must be signable before anything changes.
-            self.crl_window(site.id, now)?;
+            self.check_crl_window(site.id, now)?;
         }
 
+        let (not_before, not_after) = self.leaf_window(&ca, now, days)?;
         let profile = LeafProfile {
             subject: source.subject.clone(),
             raw_subject: source.raw_subject.clone(),
             sans: source.sans.clone(),
             key_algorithm: source.key_algorithm,
-            not_before: now,
-            not_after: leaf_end(now, days)?,
+            not_before,
+            not_after,
         };
         let issued = match &generated {
             Some(g) => pki::issue_leaf(&ca, &profile, &g.public),
