@@ -332,3 +332,58 @@ fn a_clock_set_back_never_moves_a_crl_back() {
     assert_eq!(this5, T2);
     assert!(n5 > n4, "{n5} after {n4}");
 }
+#[test]
+fn doctor_says_when_the_clock_is_behind_the_store() {
+    if skip_in_release() {
+        return;
+    }
+    let w = ca_world();
+    let s = site();
+    json_at(
+        &w,
+        T2,
+        &[
+            "issue",
+            "--site-id",
+            &s,
+            "--validity-days",
+            "30",
+            "--pkey-type",
+            "ECC",
+        ],
+    );
+    let clean = json_at(&w, T2, &["doctor"]);
+    assert_eq!(clean["Clean"], true, "{clean}");
+
+    // Behind the certificate made at T2 (and the CRL, the CA).
+    let out = at(&w, T0, &["doctor"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["Findings"].as_array().unwrap();
+    let behind: Vec<_> = findings
+        .iter()
+        .filter(|f| f["Kind"] == "clock-behind")
+        .collect();
+    assert_eq!(behind.len(), 1, "{report}");
+    assert_eq!(behind[0]["Severity"], "problem");
+    let detail = behind[0]["Detail"].as_str().unwrap();
+    assert!(detail.contains(T0) && detail.contains(T2), "{detail}");
+    // Only the clock: nothing else is reported, and --fix cannot fix it.
+    assert_eq!(findings.len(), 1, "{report}");
+    let out = at(&w, T0, &["doctor", "--fix"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    // Behind only the CA.
+    let w = ca_world();
+    let out = at(&w, T0, &["doctor"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["Findings"][0]["Kind"], "clock-behind", "{report}");
+    assert!(
+        report["Findings"][0]["Detail"]
+            .as_str()
+            .unwrap()
+            .contains(T1),
+        "{report}"
+    );
+}
