@@ -234,6 +234,16 @@ impl From<crate::base::random::RandomUnavailable> for EsaError {
     }
 }
 
+impl From<crate::base::clock::DateOutOfRange> for EsaError {
+    /// A CA or CRL date past what X.509 can hold: the clock (a CA or CRL
+    /// starts at "now") is set too far ahead for anything to be signed.
+    fn from(e: crate::base::clock::DateOutOfRange) -> Self {
+        EsaError::internal(format!(
+            "the system clock is beyond what an X.509 date can hold: {e}; check the system clock (nothing was signed or changed)"
+        ))
+    }
+}
+
 /// Shorthand for service results.
 pub type EsaResult<T> = Result<T, EsaError>;
 

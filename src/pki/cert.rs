@@ -1,11 +1,12 @@
 //! Site CAs and client leaves: the one certificate profile of the tool.
 
+use crate::base::clock::add_days;
 use crate::base::random::random_bytes;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData, SanType, SerialNumber,
 };
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 use zeroize::Zeroizing;
 
@@ -174,7 +175,7 @@ pub fn create_ca(
     let mut params = CertificateParams::default();
     params.distinguished_name = cn_only(common_name);
     params.not_before = not_before;
-    params.not_after = not_before + Duration::days(i64::from(validity_days));
+    params.not_after = add_days(not_before, i64::from(validity_days))?;
     params.serial_number = Some(random_serial()?);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
@@ -400,7 +401,7 @@ mod tests {
                 sans: vec![],
                 key_algorithm: KeyAlgorithm::EcP256,
                 not_before: nb,
-                not_after: nb + Duration::days(365),
+                not_after: nb + time::Duration::days(365),
             };
             let leaf = issue_leaf(&ca, &profile, &key.public).unwrap();
             assert_eq!(leaf.info.signature_algorithm, sig);
@@ -444,7 +445,7 @@ mod tests {
             sans: vec![],
             key_algorithm: KeyAlgorithm::EcP256,
             not_before: nb,
-            not_after: nb + Duration::days(1),
+            not_after: nb + time::Duration::days(1),
         };
         let a = issue_leaf(&ca, &profile, &key.public).unwrap();
         let b = issue_leaf(&ca, &profile, &key.public).unwrap();

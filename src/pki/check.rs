@@ -30,6 +30,8 @@ pub fn key_matches_cert(key_pem: &str, cert_der: &[u8]) -> Result<bool, PkiError
 pub struct ReadCrl {
     /// The cRLNumber extension, when present and within `u64`.
     pub number: Option<u64>,
+    /// The CRL's thisUpdate (lastUpdate in x509-parser's terms).
+    pub this_update: time::OffsetDateTime,
     /// Serials are lower-case hex with leading zero bytes dropped, as
     /// [`super::CertInfo::serial_hex`].
     pub entries: Vec<CrlEntry>,
@@ -57,7 +59,11 @@ pub fn read_crl(crl_pem: &str, ca_cert_pem: &str) -> Result<ReadCrl, PkiError> {
         })
         .collect();
     let number = list.crl_number().and_then(|n| u64::try_from(n).ok());
-    Ok(ReadCrl { number, entries })
+    Ok(ReadCrl {
+        number,
+        this_update: list.last_update().to_datetime(),
+        entries,
+    })
 }
 
 /// The serials a CRL lists (see [`read_crl`]).

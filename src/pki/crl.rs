@@ -1,7 +1,7 @@
 //! Certificate revocation lists, signed by the site CA.
 
 use rcgen::{CertificateRevocationListParams, KeyIdMethod, RevokedCertParams, SerialNumber};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::PkiError;
 use super::cert::SiteCa;
@@ -107,12 +107,13 @@ pub struct CrlEntry {
 }
 
 /// Signs a CRL listing `entries`. The authority key identifier is the CA's
-/// own SKI, without which OpenSSL cannot match the CRL to the CA.
+/// own SKI, without which OpenSSL cannot match the CRL to the CA. The
+/// caller chooses the dates (the service: `Service::crl_window`).
 pub fn make_crl(
     ca: &SiteCa,
     number: u64,
     this_update: OffsetDateTime,
-    next_update_days: u32,
+    next_update: OffsetDateTime,
     entries: &[CrlEntry],
 ) -> Result<String, PkiError> {
     let ski = ca
@@ -136,7 +137,7 @@ pub fn make_crl(
         .collect::<Result<Vec<_>, PkiError>>()?;
     let params = CertificateRevocationListParams {
         this_update,
-        next_update: this_update + Duration::days(i64::from(next_update_days)),
+        next_update,
         crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
         issuing_distribution_point: None,
         revoked_certs,
@@ -210,7 +211,8 @@ mod tests {
             revoked_at: now,
             reason: Some(RevocationReason::KeyCompromise),
         }];
-        let pem_text = make_crl(&ca, 5, now, 7, &entries).unwrap();
+        let next = now + time::Duration::days(7);
+        let pem_text = make_crl(&ca, 5, now, next, &entries).unwrap();
         let der = pem::parse(&pem_text).unwrap().into_contents();
         let (_, crl) =
             x509_parser::revocation_list::CertificateRevocationList::from_der(&der).unwrap();

@@ -47,6 +47,9 @@ pub enum PkiError {
     BadStoredMaterial { what: &'static str, detail: String },
     #[error("PKCS#12: {0}")]
     Pkcs12(String),
+    /// A validity end past what X.509 can hold.
+    #[error("{0}")]
+    Date(#[from] crate::base::clock::DateOutOfRange),
 }
 
 impl From<crate::base::random::RandomUnavailable> for PkiError {

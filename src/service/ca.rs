@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::{Service, pki_err, store_err};
 use crate::base::clock::{self, esa_time, now_seconds};
@@ -30,6 +30,8 @@ impl Service {
             }
             return Ok((ca, meta));
         }
+        // The CA's first CRL must be signable too, or no CA is made.
+        self.check_crl_window(site.id, now)?;
         let cn = self.config.ca.common_name_for(site);
         let new = pki::create_ca(
             &cn,
@@ -233,12 +235,11 @@ impl Service {
         entries.sort_by(|a, b| a.serial_hex.cmp(&b.serial_hex));
         // The next number follows both the state file and the CRL itself,
         // so losing either never makes numbers go back.
-        let last = self
-            .store
-            .crl(site_id)
-            .ok()
-            .flatten()
-            .map(|(_, m)| m.number)
+        // So do the dates: thisUpdate never goes back (see crl_window).
+        let stored = self.store.crl(site_id).ok().flatten().map(|(_, m)| m);
+        let last = stored
+            .as_ref()
+            .map(|m| m.number)
             .into_iter()
             .chain(previous.as_ref().and_then(|p| p.number))
             .max()
@@ -248,12 +249,16 @@ impl Service {
                 "the CRL number of site {site_id} cannot grow past {last}"
             ))
         })?;
-        let days = self.config.crl.next_update_days;
-        let pem = pki::make_crl(ca, number, now, days, &entries).map_err(pki_err)?;
+        let (this_update, next_update) = self.crl_window(
+            site_id,
+            now,
+            last_crl_update(stored.as_ref(), previous.as_ref()),
+        )?;
+        let pem = pki::make_crl(ca, number, this_update, next_update, &entries).map_err(pki_err)?;
         let meta = CrlMeta {
             number,
-            this_update: esa_time(now),
-            next_update: esa_time(now + Duration::days(i64::from(days))),
+            this_update: esa_time(this_update),
+            next_update: esa_time(next_update),
             revoked_count: entries.len(),
         };
         self.store
@@ -265,6 +270,44 @@ impl Service {
         tracing::info!(site = site_id, number, revoked = entries.len(), "wrote CRL");
         Ok(pem)
     }
+    /// The thisUpdate and nextUpdate of the site's next CRL at `now`, given
+    /// the `last` thisUpdate it had. thisUpdate is now, but never before
+    /// `last`: with the clock set back, the new CRL keeps the last
+    /// thisUpdate (a relying party may take an older thisUpdate for a
+    /// replayed CRL), and a warning says so. nextUpdate is
+    /// `[crl] next_update_days` after thisUpdate, checked: a clock far
+    /// ahead answers `InternalException`, and nothing is signed.
+    fn crl_window(
+        &self,
+        site_id: u64,
+        now: OffsetDateTime,
+        last: Option<OffsetDateTime>,
+    ) -> EsaResult<(OffsetDateTime, OffsetDateTime)> {
+        let this_update = match last {
+            Some(last) if now < last => {
+                self.store.warn(format!(
+                    "the system clock ({}) is behind the last CRL of site {site_id} (thisUpdate {}): the new CRL keeps that thisUpdate, so CRLs never go back in time; check the system clock",
+                    esa_time(now),
+                    esa_time(last)
+                ));
+                last
+            }
+            _ => now,
+        };
+        let days = i64::from(self.config.crl.next_update_days);
+        Ok((this_update, clock::add_days(this_update, days)?))
+    }
+
+    /// Fails as [`Self::write_crl`] would on its dates (a clock too far
+    /// ahead). Callers that change the store before they sign a CRL ask
+    /// this first, so such a clock refuses the change instead of leaving
+    /// it without its CRL.
+    pub(super) fn check_crl_window(&self, site_id: u64, now: OffsetDateTime) -> EsaResult<()> {
+        let stored = self.store.crl(site_id).ok().flatten().map(|(_, m)| m);
+        self.crl_window(site_id, now, last_crl_update(stored.as_ref(), None))
+            .map(drop)
+    }
+
     /// The site's current CRL, when it is there and signed by its CA.
     fn previous_crl(&self, site_id: u64, ca: &SiteCa) -> Option<pki::ReadCrl> {
         let pem = self.store.crl_pem(site_id).ok().flatten()?;
@@ -276,4 +319,17 @@ impl Service {
             }
         }
     }
+}
+
+/// The latest thisUpdate the site's CRL has had: `crl.toml`'s and the
+/// CRL's own, so losing either never lets thisUpdate go back.
+fn last_crl_update(
+    stored: Option<&CrlMeta>,
+    previous: Option<&pki::ReadCrl>,
+) -> Option<OffsetDateTime> {
+    stored
+        .and_then(|m| clock::parse_esa_time(&m.this_update))
+        .into_iter()
+        .chain(previous.map(|p| p.this_update))
+        .max()
 }

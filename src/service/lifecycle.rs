@@ -102,6 +102,12 @@ impl Service {
     ) -> EsaResult<()> {
         let site = e.meta.site_id;
         let ca = self.load_site_ca(site)?.map(|(ca, _)| ca);
+        // Likewise the CRL's dates: a clock too far ahead refuses the
+        // change instead of committing it without its CRL.
+        let now = now_seconds();
+        if ca.is_some() {
+            self.check_crl_window(site, now)?;
+        }
         // Whether the entry on disk holds the new status (a failed update
         // may have failed after its rename).
         let written = || !matches!(self.store.get(&e.meta.id), Ok(Some(now)) if now.meta != e.meta);
@@ -132,7 +138,7 @@ impl Service {
         // stays marked stale and the next writer regenerates it.
         crate::base::fail::point("status-before-crl");
         match ca {
-            Some(ca) => self.write_crl(lock, site, &ca, now_seconds()).map(|_| ()),
+            Some(ca) => self.write_crl(lock, site, &ca, now).map(|_| ()),
             None => self.store.clear_crl_stale(lock, site).map_err(store_err),
         }
     }

@@ -151,6 +151,7 @@ pub(crate) fn pki_err(e: PkiError) -> EsaError {
         PkiError::Csr(reason) => {
             EsaError::new(ErrorCode::InvalidCsr, format!("invalid CSR: {reason}"))
         }
+        PkiError::Date(e) => EsaError::from(e),
         other => {
             tracing::error!(error = %other, "pki failure");
             EsaError::new(ErrorCode::InternalException, other.to_string())

@@ -27,7 +27,6 @@
 use crate::base::clock::{self, esa_time, now_seconds};
 use crate::base::limits;
 use crate::base::random;
-use time::Duration;
 
 use super::create::{NewLeaf, check_against_ca, created_response};
 use super::{Service, pki_err, store_err};
@@ -128,14 +127,19 @@ impl Service {
         self.check_quota(&lock, &site, now, 1, revoke.then_some(id.as_str()))?;
         let (ca, ca_meta) = self.ensure_ca(&lock, &site, now)?;
         check_against_ca(now, days, ca.info.not_after)?;
+        if revoke {
+            // The CRL it will sign must be signable before anything changes.
+            self.check_crl_window(site.id, now)?;
+        }
 
+        let (not_before, not_after) = self.leaf_window(&ca, now, days)?;
         let profile = LeafProfile {
             subject: source.subject.clone(),
             raw_subject: source.raw_subject.clone(),
             sans: source.sans.clone(),
             key_algorithm: source.key_algorithm,
-            not_before: now,
-            not_after: now + Duration::days(i64::from(days)),
+            not_before,
+            not_after,
         };
         let issued = match &generated {
             Some(g) => pki::issue_leaf(&ca, &profile, &g.public),

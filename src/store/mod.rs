@@ -240,8 +240,9 @@ impl Store {
     }
 
     /// Says something to the user of a front end (the CLI prints these on
-    /// stderr); each sentence once per process.
-    fn warn(&self, sentence: String) {
+    /// stderr); each sentence once per process. The service says its own
+    /// warnings here too (a clock behind the CA), so there is one channel.
+    pub fn warn(&self, sentence: String) {
         tracing::warn!("{sentence}");
         let mut w = self
             .warnings

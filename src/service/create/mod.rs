@@ -3,7 +3,7 @@
 use crate::base::clock::{self, esa_time, now_seconds};
 use crate::base::random;
 use rcgen::DnType;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::{Service, pki_err, store_err};
 use crate::api::input::{self, InputRules};
@@ -240,6 +240,7 @@ impl Service {
             .and_then(|c| c.common_name.clone())
             .or_else(|| leaf.common_name.map(str::to_owned))
             .unwrap_or_else(|| leaf.id.to_owned());
+        let (not_before, not_after) = self.leaf_window(ca, now, v.validity_days)?;
         let mut profile = LeafProfile {
             subject: pki::leaf_subject(&common_name),
             raw_subject: None,
@@ -248,8 +249,8 @@ impl Service {
                 LeafKey::Csr(c) => c.key_algorithm,
                 LeafKey::Generated(g) => g.pkey_type.algorithm(),
             },
-            not_before: now,
-            not_after: now + Duration::days(i64::from(v.validity_days)),
+            not_before,
+            not_after,
         };
         if let Some(c) = csr {
             profile.subject = c.subject.clone();
@@ -294,6 +295,38 @@ impl Service {
         Ok((issued, meta))
     }
 
+    /// NotBefore and NotAfter of a leaf that `ca` issues at `now` for
+    /// `days` days. A certificate never starts before its issuer: with the
+    /// clock behind the CA's NotBefore (set back, or the CA made on a
+    /// machine whose clock was ahead) it starts at the CA's NotBefore, and a
+    /// warning says so. It ends `days` days after its start, not after the
+    /// CA (`InvalidParameter.ValidityDays`), checked like every date sum.
+    pub(super) fn leaf_window(
+        &self,
+        ca: &SiteCa,
+        now: OffsetDateTime,
+        days: u32,
+    ) -> EsaResult<(OffsetDateTime, OffsetDateTime)> {
+        let start = if now < ca.info.not_before {
+            self.store.warn(format!(
+                "the system clock ({}) is behind the site CA's NotBefore ({}): the certificate starts at the CA's NotBefore instead, so it is not valid before then; check the system clock",
+                esa_time(now),
+                esa_time(ca.info.not_before)
+            ));
+            ca.info.not_before
+        } else {
+            now
+        };
+        check_against_ca(start, days, ca.info.not_after)?;
+        let end = clock::add_days(start, i64::from(days)).map_err(|e| {
+            EsaError::new(
+                ErrorCode::InvalidValidityDays,
+                format!("ValidityDays {days}: {e}"),
+            )
+        })?;
+        Ok((start, end))
+    }
+
     /// The NotAfter of the site CA: the stored one, or the one a CA created
     /// now from the config would get.
     pub(super) fn planned_ca_end(
@@ -309,7 +342,9 @@ impl Service {
                     site.id
                 ))
             })?,
-            None => now + Duration::days(i64::from(self.config.ca.validity_days)),
+            // A clock too far ahead for a CA is an error here, before
+            // any key is generated.
+            None => clock::add_days(now, i64::from(self.config.ca.validity_days))?,
         })
     }
 
@@ -414,7 +449,7 @@ pub(super) fn check_against_ca(
     ca_end: OffsetDateTime,
 ) -> EsaResult<()> {
     // Checked: a day count from hand-edited metadata must not overflow.
-    let end = now.checked_add(Duration::days(i64::from(days)));
+    let end = clock::add_days(now, i64::from(days)).ok();
     if end.is_none_or(|end| end > ca_end) {
         let max = (ca_end - now).whole_days().max(0);
         if max == 0 {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config;
+use time::Duration;
 
 #[test]
 fn an_expired_ca_is_named_as_such() {

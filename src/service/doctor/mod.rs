@@ -84,9 +84,56 @@ struct Diagnosis {
     findings: Vec<Finding>,
     sites: usize,
     certificates: usize,
+    /// The latest time the store records (see [`Diagnosis::saw`]).
+    newest: Option<Stamp>,
+}
+
+/// A time the store records, where, and what it is.
+struct Stamp {
+    at: time::OffsetDateTime,
+    site: u64,
+    path: PathBuf,
+    what: String,
 }
 
 impl Diagnosis {
+    /// Notes a time the store records (an ESA time string; unreadable ones
+    /// are reported elsewhere) if it is the latest seen so far.
+    fn saw(&mut self, at: &str, site: u64, path: &Path, what: impl FnOnce() -> String) {
+        let Some(at) = clock::parse_esa_time(at) else {
+            return;
+        };
+        if self.newest.as_ref().is_none_or(|n| at > n.at) {
+            self.newest = Some(Stamp {
+                at,
+                site,
+                path: path.to_path_buf(),
+                what: what(),
+            });
+        }
+    }
+
+    /// A clock behind the latest time the store records: it was set back
+    /// (or another machine with a clock ahead wrote the store). Then new
+    /// certificates start at their CA's NotBefore, new CRLs keep the last
+    /// thisUpdate, and expiry is judged by the wrong time.
+    fn check_clock(&mut self, now: time::OffsetDateTime) {
+        let Some(n) = self.newest.take() else {
+            return;
+        };
+        if n.at <= now {
+            return;
+        }
+        let detail = format!(
+            "the system clock ({}) is behind the store: {} is {} ({} later); until the clock is set right, new certificates start at their CA's NotBefore, CRLs keep the last thisUpdate, expiry is misjudged",
+            clock::esa_time(now),
+            n.what,
+            clock::esa_time(n.at),
+            behind_by((n.at - now).whole_seconds())
+        );
+        self.problem("clock-behind", Some(n.site), None, &n.path, detail);
+    }
+
     fn add(
         &mut self,
         severity: Severity,
@@ -247,6 +294,31 @@ impl Service {
             }
             self.check_site(site, &mut d)?;
         }
+        d.check_clock(now_seconds());
         Ok(d)
+    }
+}
+
+/// How far behind, for a person: seconds, minutes, hours or days.
+fn behind_by(secs: i64) -> String {
+    if secs < 120 {
+        format!("{secs} s")
+    } else if secs < 7200 {
+        format!("{} min", secs / 60)
+    } else if secs < 172_800 {
+        format!("{} h", secs / 3600)
+    } else {
+        format!("{} days", secs / 86_400)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn behind_by_reads_for_a_person() {
+        assert_eq!(super::behind_by(1), "1 s");
+        assert_eq!(super::behind_by(600), "10 min");
+        assert_eq!(super::behind_by(7200), "2 h");
+        assert_eq!(super::behind_by(30 * 86_400), "30 days");
     }
 }

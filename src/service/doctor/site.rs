@@ -9,6 +9,7 @@ impl Service {
         let live = self.check_entries(site, &self.store.certs_dir(site), false, d);
         let deleted = self.check_entries(site, &self.store.deleted_dir(site), true, d);
         self.check_renew_links(site, &live, d);
+        self.note_times(site, &live, &deleted, d);
         let Some(ca_cert) = ca_cert else {
             return Ok(());
         };
@@ -79,6 +80,48 @@ impl Service {
             },
         }
         Ok(())
+    }
+
+    /// Feeds the times the site records to [`Diagnosis::saw`]: its CA's
+    /// NotBefore and creation, its CRL's thisUpdate, and each certificate's
+    /// NotBefore, creation, last update and revocation.
+    fn note_times(&self, site: u64, live: &[CertMeta], deleted: &[CertMeta], d: &mut Diagnosis) {
+        let dir = self.store.site_dir(site);
+        if let Ok(Some(ca)) = self.store.ca_meta(site) {
+            let path = dir.join("ca").join("ca.toml");
+            d.saw(&ca.not_before, site, &path, || {
+                format!("the NotBefore of the CA of site {site}")
+            });
+            d.saw(&ca.created, site, &path, || {
+                format!("the creation of the CA of site {site}")
+            });
+        }
+        if let Ok(Some((_, crl))) = self.store.crl(site) {
+            d.saw(&crl.this_update, site, &dir.join("crl.toml"), || {
+                format!("the thisUpdate of the CRL of site {site}")
+            });
+        }
+        for (folder, metas) in [
+            (self.store.certs_dir(site), live),
+            (self.store.deleted_dir(site), deleted),
+        ] {
+            for m in metas {
+                let path = folder.join(format!("{}.toml", m.id));
+                let times = [
+                    ("NotBefore", Some(&m.not_before)),
+                    ("creation", Some(&m.created)),
+                    ("last update", Some(&m.updated)),
+                    ("revocation", m.revoked_at.as_ref()),
+                ];
+                for (what, at) in times {
+                    if let Some(at) = at {
+                        d.saw(at, site, &path, || {
+                            format!("the {what} of certificate {}", m.id)
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Renewal links: a live certificate whose RenewedFrom names a live
