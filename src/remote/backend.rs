@@ -3,6 +3,7 @@
 //! mapped back to the api types the front ends already know.
 
 use super::*;
+use crate::api::{Overview, SiteRef};
 
 impl Backend for RemoteBackend {
     fn origin(&self) -> Origin {
@@ -30,60 +31,38 @@ impl Backend for RemoteBackend {
         let now = crate::base::clock::now_seconds();
         let mut out = Vec::new();
         for site in self.site_refs()? {
-            let mut s = SiteSummary {
-                site_id: site.id,
-                site_name: site.name.clone(),
-                ca_certificate_id: String::new(),
-                ca_common_name: String::new(),
-                ca_not_after: String::new(),
-                ca_key_type: String::new(),
-                active: 0,
-                revoked: 0,
-                expired: 0,
-                expiring_soon: 0,
-                max_client_certificates: None,
-            };
-            self.list_site(site.id, &mut |page| {
-                for c in &page.rows {
-                    if s.ca_certificate_id.is_empty() && !c.ca_certificate_id.is_empty() {
-                        s.ca_certificate_id = c.ca_certificate_id.clone();
-                        s.ca_common_name = c.issuer.clone();
-                    }
-                    match c.status {
-                        Status::Active => {
-                            s.active += 1;
-                            if remote_time(&c.not_after).is_some_and(|na| {
-                                expiring_within(c.status, na, now, EXPIRING_SOON_DAYS)
-                            }) {
-                                s.expiring_soon += 1;
-                            }
-                        }
-                        Status::Revoked => s.revoked += 1,
-                        Status::Expired => s.expired += 1,
-                    }
-                }
-                true
-            })?;
-            if !s.ca_certificate_id.is_empty() {
-                match Backend::get_ca(self, site.id, &s.ca_certificate_id) {
-                    Ok(ca) => {
-                        s.ca_common_name = ca.result.common_name;
-                        s.ca_not_after = ca.result.not_after;
-                        s.ca_key_type = ca.result.pubkey_algorithm;
-                    }
-                    Err(e) => tracing::info!(
-                        site = site.id,
-                        code = e.code_str(),
-                        "the remote does not describe the site's CA"
-                    ),
-                }
-            }
-            out.push(s);
+            out.push(self.summarize(&site, now, &mut |_| {})?);
         }
         Ok(SitesResponse {
             request_id: crate::base::random::new_request_id(),
             total_count: out.len(),
             sites: out,
+        })
+    }
+
+    /// One pass over the pages: each page goes to the screen as it
+    /// arrives and is counted on the way, so the first rows show after one
+    /// ListSites and one ListClientCertificates (not after a counting pass
+    /// over every site). With `Some(site)` only that site is read; the
+    /// others are listed with counts of zero, as the local store does.
+    fn overview(
+        &self,
+        site: Option<u64>,
+        page: &mut dyn FnMut(Vec<CertSummary>),
+    ) -> EsaResult<Overview> {
+        let now = crate::base::clock::now_seconds();
+        let mut sites = Vec::new();
+        for r in self.site_refs()? {
+            sites.push(if site.is_none_or(|id| id == r.id) {
+                self.summarize(&r, now, page)?
+            } else {
+                unread_summary(&r)
+            });
+        }
+        Ok(Overview {
+            sites,
+            rows: Vec::new(),
+            damaged: 0,
         })
     }
 
@@ -335,5 +314,72 @@ impl Backend for RemoteBackend {
         hostnames: &[String],
     ) -> EsaResult<wire::Hostnames> {
         self.set_hostnames_call("SetClientCertificateHostnames", site_id, id, hostnames)
+    }
+}
+
+/// A site as ListSites names it, before its certificates are read.
+fn unread_summary(site: &SiteRef) -> SiteSummary {
+    SiteSummary {
+        site_id: site.id,
+        site_name: site.name.clone(),
+        ca_certificate_id: String::new(),
+        ca_common_name: String::new(),
+        ca_not_after: String::new(),
+        ca_key_type: String::new(),
+        active: 0,
+        revoked: 0,
+        expired: 0,
+        expiring_soon: 0,
+        max_client_certificates: None,
+    }
+}
+
+impl RemoteBackend {
+    /// A site's summary from one pass over its pages (each handed to
+    /// `each` once counted), then its CA (GetClientCaCertificate).
+    fn summarize(
+        &self,
+        site: &SiteRef,
+        now: time::OffsetDateTime,
+        each: &mut dyn FnMut(Vec<CertSummary>),
+    ) -> EsaResult<SiteSummary> {
+        let mut s = unread_summary(site);
+        self.list_site(site.id, &mut |page| {
+            for c in &page.rows {
+                if s.ca_certificate_id.is_empty() && !c.ca_certificate_id.is_empty() {
+                    s.ca_certificate_id = c.ca_certificate_id.clone();
+                    s.ca_common_name = c.issuer.clone();
+                }
+                match c.status {
+                    Status::Active => {
+                        s.active += 1;
+                        if remote_time(&c.not_after).is_some_and(|na| {
+                            expiring_within(c.status, na, now, EXPIRING_SOON_DAYS)
+                        }) {
+                            s.expiring_soon += 1;
+                        }
+                    }
+                    Status::Revoked => s.revoked += 1,
+                    Status::Expired => s.expired += 1,
+                }
+            }
+            each(page.rows);
+            true
+        })?;
+        if !s.ca_certificate_id.is_empty() {
+            match Backend::get_ca(self, site.id, &s.ca_certificate_id) {
+                Ok(ca) => {
+                    s.ca_common_name = ca.result.common_name;
+                    s.ca_not_after = ca.result.not_after;
+                    s.ca_key_type = ca.result.pubkey_algorithm;
+                }
+                Err(e) => tracing::info!(
+                    site = site.id,
+                    code = e.code_str(),
+                    "the remote does not describe the site's CA"
+                ),
+            }
+        }
+        Ok(s)
     }
 }

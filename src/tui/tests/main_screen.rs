@@ -209,3 +209,23 @@ fn a_100k_table_draws_only_its_window() {
         );
     }
 }
+
+/// A remote hands its rows over page by page while the load runs: the
+/// first page is drawn at once, not "Reading the store…" until the end.
+#[test]
+fn rows_of_a_first_page_show_while_the_load_runs() {
+    let h = Harness::new();
+    let made = h.issue("paged.example", "first page", 30);
+    let mut app = App::new(std::sync::Arc::new(h.service.clone()), Theme::plain());
+    app.start(None);
+    assert!(!app.take_effects().is_empty(), "the load job was asked for");
+    let before = render(&app, 100, 20);
+    assert!(format!("{:?}", before.backend()).contains("Reading the store…"));
+    let listed = h.service.list(&ListQuery::default()).unwrap();
+    let row = listed.response.result.into_iter().next().unwrap();
+    assert_eq!(row.id, made.id);
+    app.done(Done::Page(vec![CertRow::from_summary(row, 0)]));
+    let screen = format!("{:?}", render(&app, 100, 20).backend());
+    assert!(screen.contains("first page · paged.example"), "{screen}");
+    assert!(!screen.contains("Reading the store…"), "{screen}");
+}

@@ -412,11 +412,14 @@ fn draw_certs(frame: &mut Frame, app: &App, area: Rect) {
         for l in crate::tui::ui::text::wrap(&sanitize(&e.message), w.saturating_sub(2)) {
             lines.push(Line::raw(format!("  {l}")));
         }
-    } else if !app.load.loaded
-        || app
-            .selected_site()
-            .is_some_and(|s| !app.site_read(s.site_id))
+    } else if app.table.is_empty()
+        && (!app.load.loaded
+            || app
+                .selected_site()
+                .is_some_and(|s| !app.site_read(s.site_id)))
     {
+        // Rows that arrived (a remote's first pages) are drawn at once;
+        // the note is for a table that has none yet.
         lines.push(Line::styled(fit("Reading the store…", w), t.dim()));
     } else if app.table.is_empty() {
         if app.table.query().is_empty() {
