@@ -1,7 +1,9 @@
 //! Work that must not freeze the screen runs on a worker thread: reading
 //! the whole store, issuing (RSA-4096 key generation takes about a
 //! second), renewals (a key generation too) and the lifecycle operations
-//! (they wait for the store lock).
+//! (they wait for the store lock), and the reads a popup or a screen
+//! opens with ([`Read`]: on a remote each is a request that may take the
+//! whole HTTP timeout).
 //! Each job reports back once, through the `report` it was given (the
 //! event loop turns it into a message on its channel): a worker knows
 //! nothing of the loop.
@@ -14,6 +16,10 @@ use crate::api::Backend;
 use crate::api::{
     CertSummary, CreateRequest, CreateResponse, RenewResponse, SiteSummary, StatusChangeResponse,
 };
+
+use super::popup::cas::CasView;
+use super::popup::confirm::Confirm;
+use super::screen::details::DetailsView;
 
 use super::Desk;
 
@@ -63,6 +69,32 @@ pub enum Job {
         label: String,
     },
     Renew(RenewJob),
+    /// A read a popup or screen waits for; `seq` tells its answer from
+    /// an older one's (the app keeps only the latest).
+    Read {
+        seq: u64,
+        read: Read,
+    },
+}
+
+/// What a popup or screen needs read before it opens.
+#[derive(Debug, Clone)]
+pub enum Read {
+    /// `C`: the site's managed CA's hostnames and its uploaded CAs.
+    Cas { site: SiteSummary },
+    /// `a`: why the certificate was revoked and its successor, for the
+    /// confirmation (filled in by the read).
+    ActivateFacts(Box<Confirm>),
+    /// Enter: GetClientCertificate and its hostnames.
+    Details { site: u64, id: String },
+}
+
+/// The answer to a [`Read`].
+#[derive(Debug)]
+pub enum Answer {
+    Cas(EsaResult<CasView>),
+    ActivateFacts(EsaResult<Box<Confirm>>),
+    Details(EsaResult<Box<DetailsView>>),
 }
 
 /// A CreateClientCertificate whose fields passed the form's rules.
@@ -127,6 +159,10 @@ pub enum Done {
         job: Job,
         error: EsaError,
     },
+    Read {
+        seq: u64,
+        answer: Answer,
+    },
 }
 
 /// Runs a job on the calling thread (the worker, or a test). A job that
@@ -181,6 +217,22 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
             },
             result => Done::Renewed { job, result },
         },
+        Job::Read { seq, read } => Done::Read {
+            seq,
+            answer: read_one(desk, read),
+        },
+    }
+}
+
+fn read_one(desk: &dyn Backend, read: Read) -> Answer {
+    match read {
+        Read::Cas { site } => Answer::Cas(super::popup::cas::read(desk, &site)),
+        Read::ActivateFacts(ask) => {
+            Answer::ActivateFacts(super::popup::confirm::read_facts(desk, *ask).map(Box::new))
+        }
+        Read::Details { site, id } => {
+            Answer::Details(super::screen::details::read(desk, site, &id).map(Box::new))
+        }
     }
 }
 

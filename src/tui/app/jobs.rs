@@ -29,7 +29,7 @@ impl App {
                 self.busy = Some(format!("{} {label}…", verb_ing(*op)));
             }
             Job::Renew(j) => self.busy = Some(format!("Renewing {}…", short(&j.label))),
-            Job::Load { .. } => {}
+            Job::Load { .. } | Job::Read { .. } => {}
         }
         self.outbox.push(Effect::Job(job));
     }
@@ -181,6 +181,7 @@ impl App {
                 }
             }
             Done::NeedsPassphrase { job, error } => self.needs_passphrase(job, error),
+            Done::Read { seq, answer } => self.answered(seq, answer),
             Done::Renewed { job, result } => {
                 self.busy = None;
                 match result {
@@ -242,6 +243,7 @@ impl App {
     /// A job that could not even start.
     pub fn worker_failed(&mut self, e: EsaError) {
         self.busy = None;
+        self.reading = None;
         if self.load.in_flight {
             // A read that never came back: said like any failed read, so
             // no spinner waits for it. The polls read again; the popup is

@@ -36,6 +36,7 @@ use super::worker::{Job, Op};
 
 mod commands;
 mod jobs;
+mod reads;
 
 /// How often the store's change stamp is polled.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -134,6 +135,10 @@ pub struct App {
     pub load: LoadState,
     /// A lifecycle operation in flight, for the status line.
     pub busy: Option<String>,
+    /// The read a popup or screen waits for (see `reads.rs`).
+    pub(in crate::tui) reading: Option<reads::Reading>,
+    /// Numbers the reads, to tell the latest one's answer.
+    read_seq: u64,
     pub spinner: usize,
     /// How copies are made, for the help popup.
     pub clipboard_info: String,
@@ -195,6 +200,8 @@ impl App {
             note_seq: 0,
             load: LoadState::default(),
             busy: None,
+            reading: None,
+            read_seq: 0,
             spinner: 0,
             clipboard_info: String::new(),
             sites_shown: std::cell::Cell::new(true),
@@ -275,6 +282,7 @@ impl App {
         let animating = (self.load.in_flight && !self.load.loaded)
             || !self.load.unread.is_empty()
             || self.busy.is_some()
+            || self.reading.is_some()
             || matches!(&self.screen, Screen::Form(f) if f.submitting.is_some());
         std::mem::take(&mut self.redraw) || animating
     }
