@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use crate::api::Backend;
 use crate::api::{
-    CertSummary, CreateRequest, CreateResponse, RenewResponse, SiteSummary, StatusChangeResponse,
+    CertSummary, CreateRequest, CreateResponse, InputRules, RenewResponse, SiteSummary,
+    StatusChangeResponse,
 };
 
 use super::popup::cas::CasView;
@@ -87,6 +88,9 @@ pub enum Read {
     ActivateFacts(Box<Confirm>),
     /// Enter: GetClientCertificate and its hostnames.
     Details { site: u64, id: String },
+    /// The sites and defaults the form checks against (a remote's
+    /// ListSites; the local store's are in memory and read at once).
+    Rules,
 }
 
 /// The answer to a [`Read`].
@@ -95,6 +99,7 @@ pub enum Answer {
     Cas(EsaResult<CasView>),
     ActivateFacts(EsaResult<Box<Confirm>>),
     Details(EsaResult<Box<DetailsView>>),
+    Rules(EsaResult<InputRules>),
 }
 
 /// A CreateClientCertificate whose fields passed the form's rules.
@@ -230,6 +235,7 @@ fn read_one(desk: &dyn Backend, read: Read) -> Answer {
         Read::ActivateFacts(ask) => {
             Answer::ActivateFacts(super::popup::confirm::read_facts(desk, *ask).map(Box::new))
         }
+        Read::Rules => Answer::Rules(desk.input_rules()),
         Read::Details { site, id } => {
             Answer::Details(super::screen::details::read(desk, site, &id).map(Box::new))
         }

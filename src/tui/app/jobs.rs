@@ -3,8 +3,8 @@
 use zeroize::Zeroizing;
 
 use super::{
-    App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, Screen, capitalise, short,
-    verb_ing,
+    App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, RulesState, Screen,
+    capitalise, short, verb_ing,
 };
 use crate::api::{CreateResponse, RenewResponse};
 use crate::error::EsaError;
@@ -107,6 +107,7 @@ impl App {
     /// sites reads them one at a time, the selected one first, so its table
     /// is on screen without waiting for the others (see [`App::start`]).
     pub fn reload(&mut self) {
+        self.retry_rules();
         if self.load.in_flight {
             self.load.pending = true;
             return;
@@ -244,6 +245,10 @@ impl App {
     pub fn worker_failed(&mut self, e: EsaError) {
         self.busy = None;
         self.reading = None;
+        if self.rules_state == RulesState::Reading {
+            // Perhaps that read: the next re-read tries again.
+            self.rules_state = RulesState::Failed(e.clone());
+        }
         if self.load.in_flight {
             // A read that never came back: said like any failed read, so
             // no spinner waits for it. The polls read again; the popup is

@@ -110,13 +110,25 @@ pub struct LoadState {
     pub(in crate::tui) announce: bool,
 }
 
+/// Whether the desk's sites and defaults (`App::rules`) are known.
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::tui) enum RulesState {
+    Known,
+    /// Being read on a worker (a remote's ListSites).
+    Reading,
+    /// The read failed; the next re-read (Ctrl-R) tries again.
+    Failed(EsaError),
+}
+
 /// The status line while a re-read asked for runs.
 pub(in crate::tui) const REREADING: &str = "Re-reading the store…";
 
 pub struct App {
     pub(in crate::tui) desk: Desk,
-    /// The backend's sites and defaults, for the form's field rules.
+    /// The backend's sites and defaults, for the form's field rules
+    /// (placeholders until `rules_state` is `Known`).
     pub(in crate::tui) rules: InputRules,
+    pub(in crate::tui) rules_state: RulesState,
     /// The `[[remote]]` names `B` offers besides the local store.
     pub remotes: Vec<String>,
     pub theme: Theme,
@@ -160,19 +172,28 @@ pub struct App {
 
 impl App {
     pub fn new(desk: Desk, theme: Theme) -> App {
-        // The sites as declared (no store read, no counts yet).
-        let (rules, rules_error) = match desk.input_rules() {
-            Ok(r) => (r, None),
-            Err(e) => (
-                InputRules {
-                    sites: Vec::new(),
-                    defaults: IssueDefaults {
-                        validity_days: 365,
-                        pkey_type: crate::pki::PkeyType::EcP256,
-                    },
-                },
-                Some(e),
-            ),
+        let placeholder = InputRules {
+            sites: Vec::new(),
+            defaults: IssueDefaults {
+                validity_days: 365,
+                pkey_type: crate::pki::PkeyType::EcP256,
+            },
+        };
+        // The sites as declared (no store read, no counts yet): the local
+        // store's are its config, in memory; a remote's are a ListSites
+        // request, read on a worker (the form waits for them).
+        let local = matches!(desk.origin(), crate::api::Origin::Local { .. });
+        let (rules, rules_state) = if local {
+            match desk.input_rules() {
+                Ok(r) => (r, RulesState::Known),
+                Err(e) => (placeholder, RulesState::Failed(e)),
+            }
+        } else {
+            (placeholder, RulesState::Reading)
+        };
+        let rules_error = match &rules_state {
+            RulesState::Failed(e) => Some(e.clone()),
+            _ => None,
         };
         let sites = rules
             .sites
@@ -186,6 +207,7 @@ impl App {
         let mut app = App {
             desk,
             rules,
+            rules_state,
             remotes: Vec::new(),
             theme,
             clock: None,
@@ -217,6 +239,12 @@ impl App {
         app.sync_site();
         if let Some(e) = rules_error {
             app.fail("Cannot read the sites", e);
+        }
+        if !local {
+            app.outbox.push(Effect::Job(Job::Read {
+                seq: 0,
+                read: super::worker::Read::Rules,
+            }));
         }
         app
     }

@@ -4,7 +4,8 @@
 //! status line says what is being read; the answer opens the popup or
 //! screen, or says why not, like any failed operation.
 
-use super::{App, NoteKind, Popup, Screen};
+use super::{App, NoteKind, Popup, RulesState, Screen};
+use crate::api::{InputRules, SiteSummary};
 use crate::error::EsaError;
 use crate::text::sanitize;
 use crate::tui::keys::Ctx;
@@ -39,6 +40,9 @@ impl App {
 
     /// A read's answer: the popup or screen it was for, or its error.
     pub(in crate::tui) fn answered(&mut self, seq: u64, answer: Answer) {
+        if let Answer::Rules(r) = answer {
+            return self.rules_read(r);
+        }
         let Some(reading) = self.reading.take_if(|r| r.seq == seq) else {
             // A later read replaced it (or the desk changed).
             return;
@@ -55,7 +59,7 @@ impl App {
             Answer::Details(Ok(view)) if here => self.screen = Screen::Details(view),
             Answer::Details(Err(e)) => self.read_failed(here, "Cannot open the certificate", e),
             // Not shown over what was opened meanwhile.
-            Answer::Cas(_) | Answer::ActivateFacts(_) | Answer::Details(_) => {}
+            Answer::Cas(_) | Answer::ActivateFacts(_) | Answer::Details(_) | Answer::Rules(_) => {}
         }
     }
 
@@ -69,6 +73,62 @@ impl App {
                 NoteKind::Error,
                 format!("{title}: [{}] {}", e.code, sanitize(&e.message)),
             );
+        }
+    }
+
+    /// Reads the desk's sites and defaults again after a failed read
+    /// (called by every re-read of the store).
+    pub(in crate::tui) fn retry_rules(&mut self) {
+        if matches!(self.rules_state, RulesState::Failed(_)) {
+            self.rules_state = RulesState::Reading;
+            self.outbox.push(super::Effect::Job(Job::Read {
+                seq: 0,
+                read: Read::Rules,
+            }));
+        }
+    }
+
+    /// The sites and defaults, read on a worker (a remote desk).
+    fn rules_read(&mut self, r: Result<InputRules, EsaError>) {
+        let rules = match r {
+            Ok(rules) => rules,
+            Err(e) => {
+                self.rules_state = RulesState::Failed(e.clone());
+                return self.read_failed(self.popup.is_none(), "Cannot read the sites", e);
+            }
+        };
+        self.rules = rules;
+        self.rules_state = RulesState::Known;
+        if self.sites.is_empty() {
+            // Their names until the first load brings the counts.
+            self.sites = self
+                .rules
+                .sites
+                .iter()
+                .map(|s| SiteSummary {
+                    site_id: s.id,
+                    site_name: s.name.clone(),
+                    ..SiteSummary::default()
+                })
+                .collect();
+            self.sync_site();
+        }
+        if let Screen::Form(f) = &mut self.screen {
+            f.adopt_rules(&self.rules);
+        }
+    }
+
+    /// Why the form cannot issue yet: the desk's sites are not known.
+    pub(in crate::tui) fn rules_missing(&self) -> Option<String> {
+        match &self.rules_state {
+            RulesState::Known => None,
+            RulesState::Reading => {
+                Some("Not issued: the sites are still being read; try again in a moment".into())
+            }
+            RulesState::Failed(e) => Some(format!(
+                "Not issued: the sites are not read [{}]; Esc, then Ctrl-R reads them",
+                e.code
+            )),
         }
     }
 
