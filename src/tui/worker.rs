@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use crate::api::Backend;
 use crate::api::{
-    CertSummary, CreateRequest, CreateResponse, InputRules, RenewResponse, SiteSummary,
-    StatusChangeResponse,
+    CertSummary, CreateRequest, CreateResponse, GetResponse, InputRules, RenewResponse,
+    SiteSummary, StatusChangeResponse,
 };
 
 use super::popup::cas::CasView;
@@ -68,6 +68,8 @@ pub enum Job {
         site: u64,
         id: String,
         label: String,
+        /// Its details are open: read it again after the change.
+        refresh: bool,
     },
     Renew(RenewJob),
     /// A read a popup or screen waits for; `seq` tells its answer from
@@ -147,16 +149,23 @@ pub enum Done {
     /// over during a load (the `Loaded` that ends it does not repeat them).
     Page(Vec<CertRow>),
     Loaded(EsaResult<Snapshot>),
-    Issued(EsaResult<CreateResponse>),
+    Issued {
+        result: EsaResult<CreateResponse>,
+        named: Named,
+    },
     Changed {
         op: Op,
         id: String,
         label: String,
         result: EsaResult<StatusChangeResponse>,
+        /// The certificate read again after the change, when its details
+        /// were open (`Job::Change::refresh`).
+        fresh: Option<Box<GetResponse>>,
     },
     Renewed {
         job: RenewJob,
         result: EsaResult<RenewResponse>,
+        named: Named,
     },
     /// The site's CA key is encrypted and the service has no passphrase
     /// that opens it (`InvalidParameter.CAPassphrase`); nothing changed.
@@ -184,13 +193,19 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
                 job: Job::Issue(v),
                 error,
             },
-            result => Done::Issued(result),
+            result => {
+                let named = result
+                    .as_ref()
+                    .map_or_else(|_| Named::default(), |r| named(desk, v.site, &r.id));
+                Done::Issued { result, named }
+            }
         },
         Job::Change {
             op,
             site,
             id,
             label,
+            refresh,
         } => {
             let result = match op {
                 Op::Revoke(reason) => desk.revoke(Some(site), &id, reason),
@@ -204,15 +219,22 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
                         site,
                         id,
                         label,
+                        refresh,
                     },
                     error,
                 },
-                result => Done::Changed {
-                    op,
-                    id,
-                    label,
-                    result,
-                },
+                result => {
+                    let fresh = (refresh && result.is_ok() && op != Op::Delete)
+                        .then(|| desk.get(Some(site), &id).ok().map(Box::new))
+                        .flatten();
+                    Done::Changed {
+                        op,
+                        id,
+                        label,
+                        result,
+                        fresh,
+                    }
+                }
             }
         }
         Job::Renew(job) => match desk.renew(&job.id, job.days, job.revoke_old) {
@@ -220,12 +242,36 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
                 job: Job::Renew(job),
                 error,
             },
-            result => Done::Renewed { job, result },
+            result => {
+                let named = result.as_ref().map_or_else(
+                    |_| Named::default(),
+                    |r| named(desk, r.site_id, &r.certificate.id),
+                );
+                Done::Renewed { job, result, named }
+            }
         },
         Job::Read { seq, read } => Done::Read {
             seq,
             answer: read_one(desk, read),
         },
+    }
+}
+
+/// A new certificate's Name and PkeyType for the result view (empty
+/// where the read after the create fails).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub pkey_type: String,
+}
+
+fn named(desk: &dyn Backend, site: u64, id: &str) -> Named {
+    match desk.get(Some(site), id) {
+        Ok(g) => Named {
+            name: crate::text::sanitize(&g.result.name),
+            pkey_type: crate::text::sanitize(&g.result.pkey_type),
+        },
+        Err(_) => Named::default(),
     }
 }
 

@@ -6,14 +6,14 @@ use super::{
     App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, RulesState, Screen,
     capitalise, short, verb_ing,
 };
-use crate::api::{CreateResponse, RenewResponse};
+use crate::api::{CreateResponse, GetResponse, RenewResponse};
 use crate::error::EsaError;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::screen::main::rows::CertRow;
 use crate::tui::scroll::Scroll;
-use crate::tui::worker::{Done, Job, Op, RenewJob, Snapshot};
+use crate::tui::worker::{Done, Job, Named, Op, RenewJob, Snapshot};
 use std::time::Instant;
 
 impl App {
@@ -81,15 +81,6 @@ impl App {
         }
     }
 
-    /// A new certificate's Name and PkeyType for the result view (one
-    /// quick read; empty if it fails).
-    pub(in crate::tui) fn name_and_key_type(&self, site: u64, id: &str) -> (String, String) {
-        match self.desk.get(Some(site), id) {
-            Ok(g) => (sanitize(&g.result.name), sanitize(&g.result.pkey_type)),
-            Err(_) => (String::new(), String::new()),
-        }
-    }
-
     /// The runtime's report on a copy.
     pub fn copied(&mut self, what: &str, outcome: &CopyOutcome) {
         let text = outcome.describe(what);
@@ -154,12 +145,13 @@ impl App {
         match done {
             Done::Page(rows) => self.page_arrived(rows),
             Done::Loaded(r) => self.loaded(r),
-            Done::Issued(r) => self.issued(r),
+            Done::Issued { result, named } => self.issued(result, named),
             Done::Changed {
                 op,
                 id,
                 label,
                 result,
+                fresh,
             } => {
                 self.busy = None;
                 match result {
@@ -175,7 +167,7 @@ impl App {
                             _ => format!("{} {} ({id})", capitalise(op.done()), short(&label)),
                         };
                         self.set_note(NoteKind::Success, text);
-                        self.refresh_details(&id, op);
+                        self.refresh_details(&id, op, fresh);
                         self.reload();
                     }
                     Err(e) => self.fail(&format!("{} refused", op.verb()), e),
@@ -183,10 +175,10 @@ impl App {
             }
             Done::NeedsPassphrase { job, error } => self.needs_passphrase(job, error),
             Done::Read { seq, answer } => self.answered(seq, answer),
-            Done::Renewed { job, result } => {
+            Done::Renewed { job, result, named } => {
                 self.busy = None;
                 match result {
-                    Ok(resp) => self.renewed(job, resp),
+                    Ok(resp) => self.renewed(job, resp, named),
                     Err(e) => self.fail("Renewal refused", e),
                 }
             }
@@ -195,12 +187,11 @@ impl App {
 
     /// A successful renewal: its result, like an issuance's, with what
     /// became of the old certificate.
-    fn renewed(&mut self, job: RenewJob, resp: RenewResponse) {
+    fn renewed(&mut self, job: RenewJob, resp: RenewResponse, named: Named) {
         let new = resp.certificate;
-        let (name, pkey_type) = self.name_and_key_type(resp.site_id, &new.id);
         let view = Box::new(ResultView {
-            name,
-            pkey_type,
+            name: named.name,
+            pkey_type: named.pkey_type,
             key_kept: self.desk.keeps_private_keys(),
             site_id: resp.site_id,
             scroll: Scroll::default(),
@@ -386,7 +377,7 @@ impl App {
         }
     }
 
-    pub(in crate::tui) fn issued(&mut self, r: Result<CreateResponse, EsaError>) {
+    pub(in crate::tui) fn issued(&mut self, r: Result<CreateResponse, EsaError>, named: Named) {
         let Screen::Form(f) = &mut self.screen else {
             // The form is gone (cannot happen: it stays while issuing).
             if let Ok(resp) = r {
@@ -410,10 +401,9 @@ impl App {
                     self.site_sel = i;
                     self.sync_site();
                 }
-                let (name, pkey_type) = self.name_and_key_type(site_id, &resp.id);
                 self.screen = Screen::Result(Box::new(ResultView {
-                    name,
-                    pkey_type,
+                    name: named.name,
+                    pkey_type: named.pkey_type,
                     key_kept: self.desk.keeps_private_keys(),
                     resp,
                     site_id,
@@ -431,7 +421,14 @@ impl App {
         }
     }
 
-    pub(in crate::tui) fn refresh_details(&mut self, id: &str, op: Op) {
+    /// A change went through while its details may be open: they show
+    /// the certificate as read again after it (`fresh`, read by the job).
+    pub(in crate::tui) fn refresh_details(
+        &mut self,
+        id: &str,
+        op: Op,
+        fresh: Option<Box<GetResponse>>,
+    ) {
         let Screen::Details(d) = &mut self.screen else {
             return;
         };
@@ -442,8 +439,8 @@ impl App {
             self.screen = Screen::Main;
             return;
         }
-        if let Ok(get) = self.desk.get(Some(d.get.site_id), id) {
-            d.get = get;
+        if let Some(get) = fresh {
+            d.get = *get;
         }
     }
 }

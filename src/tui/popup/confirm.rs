@@ -13,7 +13,7 @@ use crate::pki::RevocationReason;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;
-use crate::tui::app::{row_label, short};
+use crate::tui::app::{Screen, row_label, short};
 use crate::tui::keys::Ctx;
 use crate::tui::ui::text::{fit, kv_lines, wrap};
 use crate::tui::worker::{Job, Op, Read};
@@ -122,11 +122,14 @@ impl PopupState for Confirm {
     fn command(mut self: Box<Self>, app: &mut App, cmd: Cmd) -> Option<Popup> {
         match cmd {
             Cmd::Confirm => {
+                let refresh =
+                    matches!(&app.screen, Screen::Details(d) if d.get.result.id == self.id);
                 app.start_job(Job::Change {
                     op: self.op(),
                     site: self.site,
                     id: self.id.clone(),
                     label: self.label.clone(),
+                    refresh,
                 });
                 None
             }
