@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::Backend;
 use crate::api::{
-    CertSummary, CreateRequest, CreateResponse, GetResponse, InputRules, RenewResponse,
+    CertSummary, CreateRequest, CreateResponse, GetResponse, InputRules, RenewResponse, Secret,
     SiteSummary, StatusChangeResponse,
 };
 
@@ -93,6 +93,24 @@ pub enum Read {
     /// The sites and defaults the form checks against (a remote's
     /// ListSites; the local store's are in memory and read at once).
     Rules,
+    /// `c`, `K`, `A`: the text to copy (`id` unused for the CA). `label`
+    /// names the certificate, or the site, for the status line.
+    Copy {
+        what: Copied,
+        site: u64,
+        id: String,
+        label: String,
+    },
+}
+
+/// What a copy key copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copied {
+    Certificate,
+    PrivateKey,
+    /// The site's managed CA certificate (`None` when it has none yet:
+    /// a copy never creates one).
+    Ca,
 }
 
 /// The answer to a [`Read`].
@@ -102,6 +120,12 @@ pub enum Answer {
     ActivateFacts(EsaResult<Box<Confirm>>),
     Details(EsaResult<Box<DetailsView>>),
     Rules(EsaResult<InputRules>),
+    Copy {
+        what: Copied,
+        label: String,
+        /// Redacted in `Debug`: it may be a private key.
+        result: EsaResult<Option<Secret>>,
+    },
 }
 
 /// A CreateClientCertificate whose fields passed the form's rules.
@@ -282,6 +306,27 @@ fn read_one(desk: &dyn Backend, read: Read) -> Answer {
             Answer::ActivateFacts(super::popup::confirm::read_facts(desk, *ask).map(Box::new))
         }
         Read::Rules => Answer::Rules(desk.input_rules()),
+        Read::Copy {
+            what,
+            site,
+            id,
+            label,
+        } => {
+            let result = match what {
+                Copied::Ca => desk
+                    .ca_pem(site)
+                    .map(|pem| pem.map(|p| Secret(zeroize::Zeroizing::new(p)))),
+                Copied::PrivateKey => desk.private_key(Some(site), &id).map(Some),
+                Copied::Certificate => desk
+                    .get(Some(site), &id)
+                    .map(|g| Some(Secret(zeroize::Zeroizing::new(g.certificate)))),
+            };
+            Answer::Copy {
+                what,
+                label,
+                result,
+            }
+        }
         Read::Details { site, id } => {
             Answer::Details(super::screen::details::read(desk, site, &id).map(Box::new))
         }

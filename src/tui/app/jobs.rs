@@ -6,14 +6,14 @@ use super::{
     App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, RulesState, Screen,
     capitalise, short, verb_ing,
 };
-use crate::api::{CreateResponse, GetResponse, RenewResponse};
+use crate::api::{CreateResponse, GetResponse, RenewResponse, Secret};
 use crate::error::EsaError;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::screen::main::rows::CertRow;
 use crate::tui::scroll::Scroll;
-use crate::tui::worker::{Done, Job, Named, Op, RenewJob, Snapshot};
+use crate::tui::worker::{Copied, Done, Job, Named, Op, Read, RenewJob, Snapshot};
 use std::time::Instant;
 
 impl App {
@@ -42,42 +42,75 @@ impl App {
     }
 
     /// Copies a site's CA certificate, through `Backend::ca_pem`, which
-    /// never creates a missing CA: a copy key must not create one.
+    /// never creates a missing CA: a copy key must not create one. Read
+    /// on a worker, like every copy of stored text.
     pub(in crate::tui) fn copy_ca(&mut self, site_id: u64) {
         let site = self.site_label(site_id);
-        match self.desk.ca_pem(site_id) {
-            Ok(Some(pem)) => self.copy(
-                format!("CA certificate of {}", short(&site)),
-                Zeroizing::new(pem),
-                false,
-            ),
-            Ok(None) => self.warn(format!(
-                "site {} has no CA yet (it is created by the first issuance)",
-                short(&site)
-            )),
-            Err(e) => self.fail("Cannot read the CA certificate", e),
-        }
+        let text = format!("Reading the CA certificate of {}…", short(&site));
+        self.read(
+            Read::Copy {
+                what: Copied::Ca,
+                site: site_id,
+                id: String::new(),
+                label: site,
+            },
+            text,
+        );
     }
 
     /// c/K/A on a stored certificate (table or details).
     pub(in crate::tui) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
-        let (what, secret) = match cmd {
+        let what = match cmd {
             Cmd::CopyCa => return self.copy_ca(site_id),
-            Cmd::CopyKey => ("private key", true),
-            _ => ("certificate", false),
+            Cmd::CopyKey => Copied::PrivateKey,
+            _ => Copied::Certificate,
         };
-        let text = if secret {
-            self.desk
-                .private_key(Some(site_id), id)
-                .map(|k| Zeroizing::new(k.expose().to_owned()))
-        } else {
-            self.desk
-                .get(Some(site_id), id)
-                .map(|g| Zeroizing::new(g.certificate))
-        };
-        match text {
-            Ok(text) => self.copy(format!("{what} of {}", short(label)), text, secret),
-            Err(e) => self.fail(&format!("Cannot copy the {what}"), e),
+        let text = format!("Reading the {} of {}…", copied_noun(what), short(label));
+        self.read(
+            Read::Copy {
+                what,
+                site: site_id,
+                id: id.to_owned(),
+                label: label.to_owned(),
+            },
+            text,
+        );
+    }
+
+    /// The text a copy key asked for: to the clipboard, wherever the
+    /// operator is now (they asked for it), or why not.
+    pub(in crate::tui) fn copy_read(
+        &mut self,
+        what: Copied,
+        label: String,
+        result: Result<Option<Secret>, EsaError>,
+    ) {
+        let noun = copied_noun(what);
+        match result {
+            Ok(Some(text)) => {
+                let text = Zeroizing::new(text.expose().to_owned());
+                let secret = what == Copied::PrivateKey;
+                self.copy(format!("{noun} of {}", short(&label)), text, secret);
+            }
+            Ok(None) => self.warn(format!(
+                "site {} has no CA yet (it is created by the first issuance)",
+                short(&label)
+            )),
+            Err(e) => {
+                let title = match what {
+                    Copied::Ca => "Cannot read the CA certificate".to_owned(),
+                    _ => format!("Cannot copy the {noun}"),
+                };
+                // Not over a popup opened meanwhile.
+                if self.popup.is_none() {
+                    self.fail(&title, e);
+                } else {
+                    self.set_note(
+                        NoteKind::Error,
+                        format!("{title}: [{}] {}", e.code, sanitize(&e.message)),
+                    );
+                }
+            }
         }
     }
 
@@ -442,6 +475,14 @@ impl App {
         if let Some(get) = fresh {
             d.get = *get;
         }
+    }
+}
+
+fn copied_noun(what: Copied) -> &'static str {
+    match what {
+        Copied::Certificate => "certificate",
+        Copied::PrivateKey => "private key",
+        Copied::Ca => "CA certificate",
     }
 }
 

@@ -1,4 +1,5 @@
-//! Reads a popup or a screen opens with (`C`, Enter, `a`): on a worker,
+//! Reads a popup or a screen opens with (`C`, Enter, `a`), and the text
+//! a copy key copies: on a worker,
 //! since a remote desk answers over the network, and a slow or
 //! unreachable one must not freeze the screen for the HTTP timeout. The
 //! status line says what is being read; the answer opens the popup or
@@ -40,9 +41,22 @@ impl App {
 
     /// A read's answer: the popup or screen it was for, or its error.
     pub(in crate::tui) fn answered(&mut self, seq: u64, answer: Answer) {
-        if let Answer::Rules(r) = answer {
-            return self.rules_read(r);
-        }
+        let latest = self.reading.as_ref().is_some_and(|r| r.seq == seq);
+        let answer = match answer {
+            Answer::Rules(r) => return self.rules_read(r),
+            // A copy asked for is made even after another read began.
+            Answer::Copy {
+                what,
+                label,
+                result,
+            } => {
+                if latest {
+                    self.reading = None;
+                }
+                return self.copy_read(what, label, result);
+            }
+            other => other,
+        };
         let Some(reading) = self.reading.take_if(|r| r.seq == seq) else {
             // A later read replaced it (or the desk changed).
             return;
@@ -59,7 +73,8 @@ impl App {
             Answer::Details(Ok(view)) if here => self.screen = Screen::Details(view),
             Answer::Details(Err(e)) => self.read_failed(here, "Cannot open the certificate", e),
             // Not shown over what was opened meanwhile.
-            Answer::Cas(_) | Answer::ActivateFacts(_) | Answer::Details(_) | Answer::Rules(_) => {}
+            Answer::Cas(_) | Answer::ActivateFacts(_) | Answer::Details(_) => {}
+            Answer::Rules(_) | Answer::Copy { .. } => {}
         }
     }
 

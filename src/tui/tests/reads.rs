@@ -333,6 +333,10 @@ fn failed_reads_are_said_and_the_keys_still_work() {
     assert!(h.note().contains("HTTP 503"), "{}", h.note());
     h.key(KeyCode::Esc);
     assert!(h.app.popup.is_none() && h.app.reading.is_none());
+    h.ch('c');
+    assert_eq!(message_title(&h), "Cannot copy the certificate");
+    h.key(KeyCode::Esc);
+    assert!(h.copies.is_empty());
 
     // Still usable: help, the form, the search, and the same keys once
     // the desk answers again.
