@@ -159,6 +159,9 @@ impl App {
             .is_none_or(|t| t.elapsed() >= self.poll_every);
         if due && self.load.loaded && !self.load.in_flight {
             self.last_poll = Some(Instant::now());
+            // On the UI thread: the local store's stamp is a few stats of its
+            // folders; a remote answers `None` without a request (it is
+            // re-read on demand only).
             if let Some(stamp) = self.desk.change_stamp()
                 && Some(stamp) != self.stamp
             {

@@ -169,7 +169,8 @@ impl App {
     /// These questions are asked here, on the UI thread, and not on a
     /// worker: only the local store answers them from its files (a quick
     /// look at the CA key); a remote keeps `Backend`'s default bodies,
-    /// which answer at once without a request. The renewal's `get` in
+    /// which answer at once without a request (`set_ca_passphrase` too:
+    /// a remote refuses it at once). The renewal's `get` in
     /// [`App::job_site`] is local only too: a remote desk refuses `R`
     /// before any job is made (`App::refusal`).
     pub(in crate::tui) fn start_job(&mut self, job: Job) {
