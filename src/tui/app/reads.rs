@@ -1,9 +1,9 @@
-//! Reads a popup or a screen opens with (`C`, Enter, `a`), and the text
-//! a copy key copies: on a worker,
-//! since a remote desk answers over the network, and a slow or
-//! unreachable one must not freeze the screen for the HTTP timeout. The
-//! status line says what is being read; the answer opens the popup or
-//! screen, or says why not, like any failed operation.
+//! Reads a popup or a screen opens with (`C`, Enter, `a`), the text a
+//! copy key copies, and a remote's sites: on a worker, since a remote
+//! desk answers over the network, and a slow or unreachable one must not
+//! freeze the screen for the HTTP timeout. The status line says what is
+//! being read; the answer opens the popup or screen, or says why not,
+//! like any failed operation.
 
 use super::{App, NoteKind, Popup, RulesState, Screen};
 use crate::api::{InputRules, SiteSummary};
@@ -72,9 +72,13 @@ impl App {
             }
             Answer::Details(Ok(view)) if here => self.screen = Screen::Details(view),
             Answer::Details(Err(e)) => self.read_failed(here, "Cannot open the certificate", e),
-            // Not shown over what was opened meanwhile.
-            Answer::Cas(_) | Answer::ActivateFacts(_) | Answer::Details(_) => {}
-            Answer::Rules(_) | Answer::Copy { .. } => {}
+            // Not shown over what was opened meanwhile (rules and copies
+            // were handled above).
+            Answer::Cas(_)
+            | Answer::ActivateFacts(_)
+            | Answer::Details(_)
+            | Answer::Rules(_)
+            | Answer::Copy { .. } => {}
         }
     }
 
