@@ -1,7 +1,9 @@
 //! Work that must not freeze the screen runs on a worker thread: reading
 //! the whole store, issuing (RSA-4096 key generation takes about a
 //! second), renewals (a key generation too) and the lifecycle operations
-//! (they wait for the store lock).
+//! (they wait for the store lock), and the reads a popup or a screen
+//! opens with ([`Read`]: on a remote each is a request that may take the
+//! whole HTTP timeout).
 //! Each job reports back once, through the `report` it was given (the
 //! event loop turns it into a message on its channel): a worker knows
 //! nothing of the loop.
@@ -12,8 +14,13 @@ use std::time::{Duration, Instant};
 
 use crate::api::Backend;
 use crate::api::{
-    CertSummary, CreateRequest, CreateResponse, RenewResponse, SiteSummary, StatusChangeResponse,
+    CertSummary, CreateRequest, CreateResponse, GetResponse, InputRules, RenewResponse, Secret,
+    SiteSummary, StatusChangeResponse,
 };
+
+use super::popup::cas::CasView;
+use super::popup::confirm::Confirm;
+use super::screen::details::DetailsView;
 
 use super::Desk;
 
@@ -61,8 +68,64 @@ pub enum Job {
         site: u64,
         id: String,
         label: String,
+        /// Its details are open: read it again after the change.
+        refresh: bool,
     },
     Renew(RenewJob),
+    /// A read a popup or screen waits for; `seq` tells its answer from
+    /// an older one's (the app keeps only the latest).
+    Read {
+        seq: u64,
+        read: Read,
+    },
+}
+
+/// What a popup or screen needs read before it opens.
+#[derive(Debug, Clone)]
+pub enum Read {
+    /// `C`: the site's managed CA's hostnames and its uploaded CAs.
+    Cas { site: SiteSummary },
+    /// `a`: why the certificate was revoked and its successor, for the
+    /// confirmation (filled in by the read).
+    ActivateFacts(Box<Confirm>),
+    /// Enter: GetClientCertificate and its hostnames.
+    Details { site: u64, id: String },
+    /// The sites and defaults the form checks against (a remote's
+    /// ListSites; the local store's are in memory and read at once).
+    Rules,
+    /// `c`, `K`, `A`: the text to copy (`id` unused for the CA). `label`
+    /// names the certificate, or the site, for the status line.
+    Copy {
+        what: Copied,
+        site: u64,
+        id: String,
+        label: String,
+    },
+}
+
+/// What a copy key copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copied {
+    Certificate,
+    PrivateKey,
+    /// The site's managed CA certificate (`None` when it has none yet:
+    /// a copy never creates one).
+    Ca,
+}
+
+/// The answer to a [`Read`].
+#[derive(Debug)]
+pub enum Answer {
+    Cas(EsaResult<CasView>),
+    ActivateFacts(EsaResult<Box<Confirm>>),
+    Details(EsaResult<Box<DetailsView>>),
+    Rules(EsaResult<InputRules>),
+    Copy {
+        what: Copied,
+        label: String,
+        /// Redacted in `Debug`: it may be a private key.
+        result: EsaResult<Option<Secret>>,
+    },
 }
 
 /// A CreateClientCertificate whose fields passed the form's rules.
@@ -110,22 +173,33 @@ pub enum Done {
     /// over during a load (the `Loaded` that ends it does not repeat them).
     Page(Vec<CertRow>),
     Loaded(EsaResult<Snapshot>),
-    Issued(EsaResult<CreateResponse>),
+    Issued {
+        result: EsaResult<CreateResponse>,
+        named: Named,
+    },
     Changed {
         op: Op,
         id: String,
         label: String,
         result: EsaResult<StatusChangeResponse>,
+        /// The certificate read again after the change, when its details
+        /// were open (`Job::Change::refresh`).
+        fresh: Option<Box<GetResponse>>,
     },
     Renewed {
         job: RenewJob,
         result: EsaResult<RenewResponse>,
+        named: Named,
     },
     /// The site's CA key is encrypted and the service has no passphrase
     /// that opens it (`InvalidParameter.CAPassphrase`); nothing changed.
     NeedsPassphrase {
         job: Job,
         error: EsaError,
+    },
+    Read {
+        seq: u64,
+        answer: Answer,
     },
 }
 
@@ -143,13 +217,19 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
                 job: Job::Issue(v),
                 error,
             },
-            result => Done::Issued(result),
+            result => {
+                let named = result
+                    .as_ref()
+                    .map_or_else(|_| Named::default(), |r| named(desk, v.site, &r.id));
+                Done::Issued { result, named }
+            }
         },
         Job::Change {
             op,
             site,
             id,
             label,
+            refresh,
         } => {
             let result = match op {
                 Op::Revoke(reason) => desk.revoke(Some(site), &id, reason),
@@ -163,15 +243,22 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
                         site,
                         id,
                         label,
+                        refresh,
                     },
                     error,
                 },
-                result => Done::Changed {
-                    op,
-                    id,
-                    label,
-                    result,
-                },
+                result => {
+                    let fresh = (refresh && result.is_ok() && op != Op::Delete)
+                        .then(|| desk.get(Some(site), &id).ok().map(Box::new))
+                        .flatten();
+                    Done::Changed {
+                        op,
+                        id,
+                        label,
+                        result,
+                        fresh,
+                    }
+                }
             }
         }
         Job::Renew(job) => match desk.renew(&job.id, job.days, job.revoke_old) {
@@ -179,8 +266,70 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
                 job: Job::Renew(job),
                 error,
             },
-            result => Done::Renewed { job, result },
+            result => {
+                let named = result.as_ref().map_or_else(
+                    |_| Named::default(),
+                    |r| named(desk, r.site_id, &r.certificate.id),
+                );
+                Done::Renewed { job, result, named }
+            }
         },
+        Job::Read { seq, read } => Done::Read {
+            seq,
+            answer: read_one(desk, read),
+        },
+    }
+}
+
+/// A new certificate's Name and PkeyType for the result view (empty
+/// where the read after the create fails).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Named {
+    pub name: String,
+    pub pkey_type: String,
+}
+
+fn named(desk: &dyn Backend, site: u64, id: &str) -> Named {
+    match desk.get(Some(site), id) {
+        Ok(g) => Named {
+            name: crate::text::sanitize(&g.result.name),
+            pkey_type: crate::text::sanitize(&g.result.pkey_type),
+        },
+        Err(_) => Named::default(),
+    }
+}
+
+fn read_one(desk: &dyn Backend, read: Read) -> Answer {
+    match read {
+        Read::Cas { site } => Answer::Cas(super::popup::cas::read(desk, &site)),
+        Read::ActivateFacts(ask) => {
+            Answer::ActivateFacts(super::popup::confirm::read_facts(desk, *ask).map(Box::new))
+        }
+        Read::Rules => Answer::Rules(desk.input_rules()),
+        Read::Copy {
+            what,
+            site,
+            id,
+            label,
+        } => {
+            let result = match what {
+                Copied::Ca => desk
+                    .ca_pem(site)
+                    .map(|pem| pem.map(|p| Secret(zeroize::Zeroizing::new(p)))),
+                Copied::PrivateKey => desk.private_key(Some(site), &id).map(Some),
+                Copied::Certificate => desk
+                    .get(Some(site), &id)
+                    .map(|g| Some(Secret(zeroize::Zeroizing::new(g.certificate)))),
+            };
+            Answer::Copy {
+                what,
+                label,
+                result,
+            }
+        }
+        Read::Details { site, id } => {
+            Answer::Details(super::screen::details::read(desk, site, &id).map(Box::new))
+        }
     }
 }
 

@@ -3,17 +3,17 @@
 use zeroize::Zeroizing;
 
 use super::{
-    App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, Screen, capitalise, short,
-    verb_ing,
+    App, CopyRequest, Effect, NOTE_FOR, NoteKind, Renewal, ResultView, RulesState, Screen,
+    capitalise, short, verb_ing,
 };
-use crate::api::{CreateResponse, RenewResponse};
+use crate::api::{CreateResponse, GetResponse, RenewResponse, Secret};
 use crate::error::EsaError;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::clipboard::CopyOutcome;
 use crate::tui::screen::main::rows::CertRow;
 use crate::tui::scroll::Scroll;
-use crate::tui::worker::{Done, Job, Op, RenewJob, Snapshot};
+use crate::tui::worker::{Copied, Done, Job, Named, Op, Read, RenewJob, Snapshot};
 use std::time::Instant;
 
 impl App {
@@ -29,7 +29,7 @@ impl App {
                 self.busy = Some(format!("{} {label}…", verb_ing(*op)));
             }
             Job::Renew(j) => self.busy = Some(format!("Renewing {}…", short(&j.label))),
-            Job::Load { .. } => {}
+            Job::Load { .. } | Job::Read { .. } => {}
         }
         self.outbox.push(Effect::Job(job));
     }
@@ -42,51 +42,75 @@ impl App {
     }
 
     /// Copies a site's CA certificate, through `Backend::ca_pem`, which
-    /// never creates a missing CA: a copy key must not create one.
+    /// never creates a missing CA: a copy key must not create one. Read
+    /// on a worker, like every copy of stored text.
     pub(in crate::tui) fn copy_ca(&mut self, site_id: u64) {
         let site = self.site_label(site_id);
-        match self.desk.ca_pem(site_id) {
-            Ok(Some(pem)) => self.copy(
-                format!("CA certificate of {}", short(&site)),
-                Zeroizing::new(pem),
-                false,
-            ),
-            Ok(None) => self.warn(format!(
-                "site {} has no CA yet (it is created by the first issuance)",
-                short(&site)
-            )),
-            Err(e) => self.fail("Cannot read the CA certificate", e),
-        }
+        let text = format!("Reading the CA certificate of {}…", short(&site));
+        self.read(
+            Read::Copy {
+                what: Copied::Ca,
+                site: site_id,
+                id: String::new(),
+                label: site,
+            },
+            text,
+        );
     }
 
     /// c/K/A on a stored certificate (table or details).
     pub(in crate::tui) fn copy_stored(&mut self, cmd: Cmd, id: &str, site_id: u64, label: &str) {
-        let (what, secret) = match cmd {
+        let what = match cmd {
             Cmd::CopyCa => return self.copy_ca(site_id),
-            Cmd::CopyKey => ("private key", true),
-            _ => ("certificate", false),
+            Cmd::CopyKey => Copied::PrivateKey,
+            _ => Copied::Certificate,
         };
-        let text = if secret {
-            self.desk
-                .private_key(Some(site_id), id)
-                .map(|k| Zeroizing::new(k.expose().to_owned()))
-        } else {
-            self.desk
-                .get(Some(site_id), id)
-                .map(|g| Zeroizing::new(g.certificate))
-        };
-        match text {
-            Ok(text) => self.copy(format!("{what} of {}", short(label)), text, secret),
-            Err(e) => self.fail(&format!("Cannot copy the {what}"), e),
-        }
+        let text = format!("Reading the {} of {}…", copied_noun(what), short(label));
+        self.read(
+            Read::Copy {
+                what,
+                site: site_id,
+                id: id.to_owned(),
+                label: label.to_owned(),
+            },
+            text,
+        );
     }
 
-    /// A new certificate's Name and PkeyType for the result view (one
-    /// quick read; empty if it fails).
-    pub(in crate::tui) fn name_and_key_type(&self, site: u64, id: &str) -> (String, String) {
-        match self.desk.get(Some(site), id) {
-            Ok(g) => (sanitize(&g.result.name), sanitize(&g.result.pkey_type)),
-            Err(_) => (String::new(), String::new()),
+    /// The text a copy key asked for: to the clipboard, wherever the
+    /// operator is now (they asked for it), or why not.
+    pub(in crate::tui) fn copy_read(
+        &mut self,
+        what: Copied,
+        label: String,
+        result: Result<Option<Secret>, EsaError>,
+    ) {
+        let noun = copied_noun(what);
+        match result {
+            Ok(Some(text)) => {
+                let text = Zeroizing::new(text.expose().to_owned());
+                let secret = what == Copied::PrivateKey;
+                self.copy(format!("{noun} of {}", short(&label)), text, secret);
+            }
+            Ok(None) => self.warn(format!(
+                "site {} has no CA yet (it is created by the first issuance)",
+                short(&label)
+            )),
+            Err(e) => {
+                let title = match what {
+                    Copied::Ca => "Cannot read the CA certificate".to_owned(),
+                    _ => format!("Cannot copy the {noun}"),
+                };
+                // Not over a popup opened meanwhile.
+                if self.popup.is_none() {
+                    self.fail(&title, e);
+                } else {
+                    self.set_note(
+                        NoteKind::Error,
+                        format!("{title}: [{}] {}", e.code, sanitize(&e.message)),
+                    );
+                }
+            }
         }
     }
 
@@ -107,6 +131,7 @@ impl App {
     /// sites reads them one at a time, the selected one first, so its table
     /// is on screen without waiting for the others (see [`App::start`]).
     pub fn reload(&mut self) {
+        self.retry_rules();
         if self.load.in_flight {
             self.load.pending = true;
             return;
@@ -134,6 +159,9 @@ impl App {
             .is_none_or(|t| t.elapsed() >= self.poll_every);
         if due && self.load.loaded && !self.load.in_flight {
             self.last_poll = Some(Instant::now());
+            // On the UI thread: the local store's stamp is a few stats of its
+            // folders; a remote answers `None` without a request (it is
+            // re-read on demand only).
             if let Some(stamp) = self.desk.change_stamp()
                 && Some(stamp) != self.stamp
             {
@@ -153,12 +181,13 @@ impl App {
         match done {
             Done::Page(rows) => self.page_arrived(rows),
             Done::Loaded(r) => self.loaded(r),
-            Done::Issued(r) => self.issued(r),
+            Done::Issued { result, named } => self.issued(result, named),
             Done::Changed {
                 op,
                 id,
                 label,
                 result,
+                fresh,
             } => {
                 self.busy = None;
                 match result {
@@ -174,17 +203,18 @@ impl App {
                             _ => format!("{} {} ({id})", capitalise(op.done()), short(&label)),
                         };
                         self.set_note(NoteKind::Success, text);
-                        self.refresh_details(&id, op);
+                        self.refresh_details(&id, op, fresh);
                         self.reload();
                     }
                     Err(e) => self.fail(&format!("{} refused", op.verb()), e),
                 }
             }
             Done::NeedsPassphrase { job, error } => self.needs_passphrase(job, error),
-            Done::Renewed { job, result } => {
+            Done::Read { seq, answer } => self.answered(seq, answer),
+            Done::Renewed { job, result, named } => {
                 self.busy = None;
                 match result {
-                    Ok(resp) => self.renewed(job, resp),
+                    Ok(resp) => self.renewed(job, resp, named),
                     Err(e) => self.fail("Renewal refused", e),
                 }
             }
@@ -193,12 +223,11 @@ impl App {
 
     /// A successful renewal: its result, like an issuance's, with what
     /// became of the old certificate.
-    fn renewed(&mut self, job: RenewJob, resp: RenewResponse) {
+    fn renewed(&mut self, job: RenewJob, resp: RenewResponse, named: Named) {
         let new = resp.certificate;
-        let (name, pkey_type) = self.name_and_key_type(resp.site_id, &new.id);
         let view = Box::new(ResultView {
-            name,
-            pkey_type,
+            name: named.name,
+            pkey_type: named.pkey_type,
             key_kept: self.desk.keeps_private_keys(),
             site_id: resp.site_id,
             scroll: Scroll::default(),
@@ -242,6 +271,11 @@ impl App {
     /// A job that could not even start.
     pub fn worker_failed(&mut self, e: EsaError) {
         self.busy = None;
+        self.reading = None;
+        if self.rules_state == RulesState::Reading {
+            // Perhaps that read: the next re-read tries again.
+            self.rules_state = RulesState::Failed(e.clone());
+        }
         if self.load.in_flight {
             // A read that never came back: said like any failed read, so
             // no spinner waits for it. The polls read again; the popup is
@@ -379,7 +413,7 @@ impl App {
         }
     }
 
-    pub(in crate::tui) fn issued(&mut self, r: Result<CreateResponse, EsaError>) {
+    pub(in crate::tui) fn issued(&mut self, r: Result<CreateResponse, EsaError>, named: Named) {
         let Screen::Form(f) = &mut self.screen else {
             // The form is gone (cannot happen: it stays while issuing).
             if let Ok(resp) = r {
@@ -403,10 +437,9 @@ impl App {
                     self.site_sel = i;
                     self.sync_site();
                 }
-                let (name, pkey_type) = self.name_and_key_type(site_id, &resp.id);
                 self.screen = Screen::Result(Box::new(ResultView {
-                    name,
-                    pkey_type,
+                    name: named.name,
+                    pkey_type: named.pkey_type,
                     key_kept: self.desk.keeps_private_keys(),
                     resp,
                     site_id,
@@ -424,7 +457,14 @@ impl App {
         }
     }
 
-    pub(in crate::tui) fn refresh_details(&mut self, id: &str, op: Op) {
+    /// A change went through while its details may be open: they show
+    /// the certificate as read again after it (`fresh`, read by the job).
+    pub(in crate::tui) fn refresh_details(
+        &mut self,
+        id: &str,
+        op: Op,
+        fresh: Option<Box<GetResponse>>,
+    ) {
         let Screen::Details(d) = &mut self.screen else {
             return;
         };
@@ -435,9 +475,17 @@ impl App {
             self.screen = Screen::Main;
             return;
         }
-        if let Ok(get) = self.desk.get(Some(d.get.site_id), id) {
-            d.get = get;
+        if let Some(get) = fresh {
+            d.get = *get;
         }
+    }
+}
+
+fn copied_noun(what: Copied) -> &'static str {
+    match what {
+        Copied::Certificate => "certificate",
+        Copied::PrivateKey => "private key",
+        Copied::Ca => "CA certificate",
     }
 }
 

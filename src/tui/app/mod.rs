@@ -36,6 +36,7 @@ use super::worker::{Job, Op};
 
 mod commands;
 mod jobs;
+mod reads;
 
 /// How often the store's change stamp is polled.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -109,13 +110,25 @@ pub struct LoadState {
     pub(in crate::tui) announce: bool,
 }
 
+/// Whether the desk's sites and defaults (`App::rules`) are known.
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::tui) enum RulesState {
+    Known,
+    /// Being read on a worker (a remote's ListSites).
+    Reading,
+    /// The read failed; the next re-read (Ctrl-R) tries again.
+    Failed(EsaError),
+}
+
 /// The status line while a re-read asked for runs.
 pub(in crate::tui) const REREADING: &str = "Re-reading the store…";
 
 pub struct App {
     pub(in crate::tui) desk: Desk,
-    /// The backend's sites and defaults, for the form's field rules.
+    /// The backend's sites and defaults, for the form's field rules
+    /// (placeholders until `rules_state` is `Known`).
     pub(in crate::tui) rules: InputRules,
+    pub(in crate::tui) rules_state: RulesState,
     /// The `[[remote]]` names `B` offers besides the local store.
     pub remotes: Vec<String>,
     pub theme: Theme,
@@ -134,6 +147,10 @@ pub struct App {
     pub load: LoadState,
     /// A lifecycle operation in flight, for the status line.
     pub busy: Option<String>,
+    /// The read a popup or screen waits for (see `reads.rs`).
+    pub(in crate::tui) reading: Option<reads::Reading>,
+    /// Numbers the reads, to tell the latest one's answer.
+    read_seq: u64,
     pub spinner: usize,
     /// How copies are made, for the help popup.
     pub clipboard_info: String,
@@ -155,19 +172,28 @@ pub struct App {
 
 impl App {
     pub fn new(desk: Desk, theme: Theme) -> App {
-        // The sites as declared (no store read, no counts yet).
-        let (rules, rules_error) = match desk.input_rules() {
-            Ok(r) => (r, None),
-            Err(e) => (
-                InputRules {
-                    sites: Vec::new(),
-                    defaults: IssueDefaults {
-                        validity_days: 365,
-                        pkey_type: crate::pki::PkeyType::EcP256,
-                    },
-                },
-                Some(e),
-            ),
+        let placeholder = InputRules {
+            sites: Vec::new(),
+            defaults: IssueDefaults {
+                validity_days: 365,
+                pkey_type: crate::pki::PkeyType::EcP256,
+            },
+        };
+        // The sites as declared (no store read, no counts yet): the local
+        // store's are its config, in memory; a remote's are a ListSites
+        // request, read on a worker (the form waits for them).
+        let local = matches!(desk.origin(), crate::api::Origin::Local { .. });
+        let (rules, rules_state) = if local {
+            match desk.input_rules() {
+                Ok(r) => (r, RulesState::Known),
+                Err(e) => (placeholder, RulesState::Failed(e)),
+            }
+        } else {
+            (placeholder, RulesState::Reading)
+        };
+        let rules_error = match &rules_state {
+            RulesState::Failed(e) => Some(e.clone()),
+            _ => None,
         };
         let sites = rules
             .sites
@@ -181,6 +207,7 @@ impl App {
         let mut app = App {
             desk,
             rules,
+            rules_state,
             remotes: Vec::new(),
             theme,
             clock: None,
@@ -195,6 +222,8 @@ impl App {
             note_seq: 0,
             load: LoadState::default(),
             busy: None,
+            reading: None,
+            read_seq: 0,
             spinner: 0,
             clipboard_info: String::new(),
             sites_shown: std::cell::Cell::new(true),
@@ -210,6 +239,12 @@ impl App {
         app.sync_site();
         if let Some(e) = rules_error {
             app.fail("Cannot read the sites", e);
+        }
+        if !local {
+            app.outbox.push(Effect::Job(Job::Read {
+                seq: 0,
+                read: super::worker::Read::Rules,
+            }));
         }
         app
     }
@@ -275,6 +310,7 @@ impl App {
         let animating = (self.load.in_flight && !self.load.loaded)
             || !self.load.unread.is_empty()
             || self.busy.is_some()
+            || self.reading.is_some()
             || matches!(&self.screen, Screen::Form(f) if f.submitting.is_some());
         std::mem::take(&mut self.redraw) || animating
     }

@@ -9,13 +9,15 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Popup, PopupState};
+use crate::api::{Backend, SiteSummary};
 use crate::error::EsaError;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
-use crate::tui::app::App;
+use crate::tui::app::{App, short};
 use crate::tui::keys::Ctx;
 use crate::tui::scroll::Scroll;
 use crate::tui::ui::text::{kv_lines, position, wrap};
+use crate::tui::worker::Read;
 
 /// One CA as the popup shows it (sanitised store text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,58 +39,59 @@ pub struct CasView {
 }
 
 impl App {
-    /// `C`: the selected site's CAs and their hostname bindings.
+    /// `C`: the selected site's CAs and their hostname bindings, read on
+    /// a worker (several requests on a remote); the popup opens when
+    /// they arrive.
     pub(in crate::tui) fn open_cas(&mut self) {
         let Some(site) = self.selected_site().cloned() else {
             self.warn("No site is selected".into());
             return;
         };
-        match self.read_cas(&site) {
-            Ok(view) => self.popup = Some(view.into()),
-            Err(e) => self.fail("Cannot read the site's CAs", e),
-        }
+        let text = format!("Reading the CAs of {}…", short(&sanitize(&site.site_name)));
+        self.read(Read::Cas { site }, text);
     }
+}
 
-    fn read_cas(&self, site: &crate::api::SiteSummary) -> Result<CasView, EsaError> {
-        let desk = self.desk();
-        let managed = if site.ca_certificate_id.is_empty() {
-            None
-        } else {
-            let bound = desk.hostnames(site.site_id, true, None)?;
-            Some(CaEntry {
-                id: sanitize(&site.ca_certificate_id),
-                label: sanitize(&site.ca_common_name),
-                not_after: sanitize(&site.ca_not_after),
-                status: format!("managed · {}", sanitize(&site.ca_key_type)),
-                hostnames: bound.iter().map(|h| sanitize(h)).collect(),
-            })
-        };
-        let uploaded = desk
-            .uploaded_cas(site.site_id)?
-            .into_iter()
-            .map(|(info, hostnames)| {
-                let name = sanitize(&info.name);
-                let cn = sanitize(&info.common_name);
-                CaEntry {
-                    id: sanitize(&info.id),
-                    label: if name.is_empty() || name == cn {
-                        cn
-                    } else {
-                        format!("{name} · {cn}")
-                    },
-                    not_after: sanitize(&info.not_after),
-                    status: info.status.to_string(),
-                    hostnames: hostnames.iter().map(|h| sanitize(h)).collect(),
-                }
-            })
-            .collect();
-        Ok(CasView {
-            site_name: sanitize(&site.site_name),
-            managed,
-            uploaded,
-            scroll: Scroll::default(),
+/// What the popup shows, read from the desk (on a worker: a remote makes
+/// a request per uploaded CA).
+pub(in crate::tui) fn read(desk: &dyn Backend, site: &SiteSummary) -> Result<CasView, EsaError> {
+    let managed = if site.ca_certificate_id.is_empty() {
+        None
+    } else {
+        let bound = desk.hostnames(site.site_id, true, None)?;
+        Some(CaEntry {
+            id: sanitize(&site.ca_certificate_id),
+            label: sanitize(&site.ca_common_name),
+            not_after: sanitize(&site.ca_not_after),
+            status: format!("managed · {}", sanitize(&site.ca_key_type)),
+            hostnames: bound.iter().map(|h| sanitize(h)).collect(),
         })
-    }
+    };
+    let uploaded = desk
+        .uploaded_cas(site.site_id)?
+        .into_iter()
+        .map(|(info, hostnames)| {
+            let name = sanitize(&info.name);
+            let cn = sanitize(&info.common_name);
+            CaEntry {
+                id: sanitize(&info.id),
+                label: if name.is_empty() || name == cn {
+                    cn
+                } else {
+                    format!("{name} · {cn}")
+                },
+                not_after: sanitize(&info.not_after),
+                status: info.status.to_string(),
+                hostnames: hostnames.iter().map(|h| sanitize(h)).collect(),
+            }
+        })
+        .collect();
+    Ok(CasView {
+        site_name: sanitize(&site.site_name),
+        managed,
+        uploaded,
+        scroll: Scroll::default(),
+    })
 }
 
 impl PopupState for CasView {

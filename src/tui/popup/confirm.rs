@@ -7,16 +7,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Popup, PopupState};
-use crate::api::Status;
+use crate::api::{Backend, Status};
+use crate::error::EsaResult;
 use crate::pki::RevocationReason;
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::App;
-use crate::tui::app::row_label;
+use crate::tui::app::{Screen, row_label, short};
 use crate::tui::keys::Ctx;
 use crate::tui::ui::text::{fit, kv_lines, wrap};
-use crate::tui::worker::Job;
-use crate::tui::worker::Op;
+use crate::tui::worker::{Job, Op, Read};
 
 /// A revoke/activate/delete waiting for "y".
 #[derive(Debug, Clone)]
@@ -73,32 +73,38 @@ impl App {
             Cmd::Activate => Op::Activate,
             _ => Op::Delete,
         };
-        // Re-activating: what it was revoked for, and whether a successor
-        // took its place (one quick read of each).
-        let (mut revoked_for, mut successor) = (None, None);
-        if op == Op::Activate
-            && let Ok(g) = self.desk().get(Some(site), id)
-        {
-            revoked_for = g.result.revoke_reason.as_deref().map(sanitize);
-            successor = g.result.renewed_by.as_deref().and_then(|next| {
-                let n = self.desk().get(Some(site), next).ok()?.result;
-                Some((row_label(&n.name, &n.common_name), n.status.to_string()))
-            });
+        let ask = Confirm {
+            op,
+            site,
+            id: id.to_owned(),
+            label: label.to_owned(),
+            status,
+            reason: 0,
+            revoked_for: None,
+            successor: None,
+        };
+        if op == Op::Activate {
+            // Re-activating: what it was revoked for, and whether a
+            // successor took its place, read on a worker first.
+            let text = format!("Reading {}…", short(label));
+            self.read(Read::ActivateFacts(Box::new(ask)), text);
+        } else {
+            self.popup = Some(ask.into());
         }
-        self.popup = Some(
-            Confirm {
-                op,
-                site,
-                id: id.to_owned(),
-                label: label.to_owned(),
-                status,
-                reason: 0,
-                revoked_for,
-                successor,
-            }
-            .into(),
-        );
     }
+}
+
+/// Fills in what an activate's confirmation says besides the row: why it
+/// was revoked (GetClientCertificate) and its successor, if it was
+/// renewed (one more Get; a successor that cannot be read is left out).
+pub(in crate::tui) fn read_facts(desk: &dyn Backend, mut ask: Confirm) -> EsaResult<Confirm> {
+    let g = desk.get(Some(ask.site), &ask.id)?;
+    ask.revoked_for = g.result.revoke_reason.as_deref().map(sanitize);
+    ask.successor = g.result.renewed_by.as_deref().and_then(|next| {
+        let n = desk.get(Some(ask.site), next).ok()?.result;
+        Some((row_label(&n.name, &n.common_name), n.status.to_string()))
+    });
+    Ok(ask)
 }
 
 impl PopupState for Confirm {
@@ -116,11 +122,14 @@ impl PopupState for Confirm {
     fn command(mut self: Box<Self>, app: &mut App, cmd: Cmd) -> Option<Popup> {
         match cmd {
             Cmd::Confirm => {
+                let refresh =
+                    matches!(&app.screen, Screen::Details(d) if d.get.result.id == self.id);
                 app.start_job(Job::Change {
                     op: self.op(),
                     site: self.site,
                     id: self.id.clone(),
                     label: self.label.clone(),
+                    refresh,
                 });
                 None
             }

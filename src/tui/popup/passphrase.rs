@@ -165,6 +165,14 @@ impl App {
     /// Starts a job that signs for a site (issue, renew, or a status
     /// change, which signs the CRL), asking for the CA passphrase first
     /// when the site needs one the service does not have.
+    ///
+    /// These questions are asked here, on the UI thread, and not on a
+    /// worker: only the local store answers them from its files (a quick
+    /// look at the CA key); a remote keeps `Backend`'s default bodies,
+    /// which answer at once without a request (`set_ca_passphrase` too:
+    /// a remote refuses it at once). The renewal's `get` in
+    /// [`App::job_site`] is local only too: a remote desk refuses `R`
+    /// before any job is made (`App::refusal`).
     pub(in crate::tui) fn start_job(&mut self, job: Job) {
         match self.job_site(&job) {
             Some(site) if self.desk().needs_ca_passphrase(site).unwrap_or(false) => {
@@ -180,7 +188,7 @@ impl App {
             Job::Issue(v) => Some(v.site),
             Job::Change { site, .. } => Some(*site),
             Job::Renew(j) => self.desk().get(None, &j.id).ok().map(|g| g.site_id),
-            Job::Load { .. } => None,
+            Job::Load { .. } | Job::Read { .. } => None,
         }
     }
 

@@ -1,13 +1,14 @@
 //! GetClientCertificate for one certificate: every field, then its PEM.
 //! Never the private key: that is shown only right after issuing.
 
-use crate::api::GetResponse;
+use crate::api::{Backend, GetResponse};
 use crate::base::clock;
-use crate::error::EsaError;
+use crate::error::{EsaError, EsaResult};
 use crate::text::sanitize;
 use crate::tui::action::Cmd;
 use crate::tui::app::{Screen, row_label, short};
 use crate::tui::scroll::Scroll;
+use crate::tui::worker::Read;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -96,23 +97,33 @@ pub struct DetailsView {
     pub scroll: Scroll,
 }
 
+/// GetClientCertificate and its hostnames (a binding that cannot be read
+/// is said in the field, the certificate still shows).
+pub(in crate::tui) fn read(desk: &dyn Backend, site: u64, id: &str) -> EsaResult<DetailsView> {
+    let get = desk.get(Some(site), id)?;
+    let hostnames = desk
+        .hostnames(get.site_id, false, Some(id))
+        .ok()
+        .map(|h| h.iter().map(|n| sanitize(n)).collect());
+    Ok(DetailsView {
+        get,
+        hostnames,
+        scroll: Scroll::default(),
+    })
+}
+
 impl App {
-    pub(in crate::tui) fn open_details(&mut self, site: u64, id: &str) {
-        match self.desk.get(Some(site), id) {
-            Ok(get) => {
-                let hostnames = self
-                    .desk
-                    .hostnames(get.site_id, false, Some(id))
-                    .ok()
-                    .map(|h| h.iter().map(|n| sanitize(n)).collect());
-                self.screen = Screen::Details(Box::new(DetailsView {
-                    get,
-                    hostnames,
-                    scroll: Scroll::default(),
-                }))
-            }
-            Err(e) => self.fail("Cannot open the certificate", e),
-        }
+    /// Enter on a row: the details, read on a worker (two requests on a
+    /// remote); the screen opens when they arrive.
+    pub(in crate::tui) fn open_details(&mut self, site: u64, id: &str, label: &str) {
+        let text = format!("Reading {}…", short(label));
+        self.read(
+            Read::Details {
+                site,
+                id: id.to_owned(),
+            },
+            text,
+        );
     }
 
     pub(in crate::tui) fn details_command(&mut self, d: Box<DetailsView>, cmd: Cmd) -> Screen {

@@ -38,6 +38,8 @@ struct Harness {
     clipboard: Clipboard,
     /// What OSC 52 copies wrote to the "terminal".
     term: Vec<u8>,
+    /// Jobs run on another thread, as a worker would (else on this one).
+    threaded: bool,
 }
 
 fn config_text(store_extra: &str) -> String {
@@ -59,15 +61,23 @@ impl Harness {
     }
 
     fn with_config(text: &str) -> Harness {
+        let mut h = Harness::unstarted(text, |s| std::sync::Arc::new(s));
+        h.run();
+        h
+    }
+
+    /// The app on a desk made from the service (`wrap`), started, its
+    /// first jobs not run yet.
+    fn unstarted(text: &str, wrap: impl FnOnce(Service) -> super::Desk) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
         let cfg = config::parse(text, &path).unwrap();
         let service = Service::open(cfg).unwrap();
-        let mut app = App::new(std::sync::Arc::new(service.clone()), Theme::plain());
+        let mut app = App::new(wrap(service.clone()), Theme::plain());
         app.clipboard_info = "OSC 52 via the terminal (test)".into();
         app.set_poll_interval(std::time::Duration::ZERO);
         app.start(None);
-        let mut h = Harness {
+        Harness {
             _dir: dir,
             app,
             service,
@@ -75,9 +85,8 @@ impl Harness {
             copies: Vec::new(),
             clipboard: Clipboard::osc52_only("test"),
             term: Vec::new(),
-        };
-        h.run();
-        h
+            threaded: false,
+        }
     }
 
     fn root(&self) -> std::path::PathBuf {
@@ -94,10 +103,19 @@ impl Harness {
             for e in effects {
                 match e {
                     Effect::Job(job) => {
-                        let pages = std::cell::RefCell::new(Vec::new());
-                        let done =
-                            worker::run(self.app.desk(), job, &|d| pages.borrow_mut().push(d));
-                        for page in pages.into_inner() {
+                        let desk = self.app.desk_handle();
+                        let work = move || {
+                            let pages = std::cell::RefCell::new(Vec::new());
+                            let done =
+                                worker::run(desk.as_ref(), job, &|d| pages.borrow_mut().push(d));
+                            (pages.into_inner(), done)
+                        };
+                        let (pages, done) = if self.threaded {
+                            std::thread::spawn(work).join().unwrap()
+                        } else {
+                            work()
+                        };
+                        for page in pages {
                             self.app.done(page);
                         }
                         self.app.done(done);
@@ -336,6 +354,7 @@ mod lifecycle;
 mod main_screen;
 mod passphrase;
 mod paste;
+mod reads;
 mod renew;
 mod result;
 mod snapshots;

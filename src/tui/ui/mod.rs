@@ -113,7 +113,7 @@ fn draw_title(frame: &mut Frame, app: &App, area: Rect) {
 fn draw_status(frame: &mut Frame, app: &App, area: Rect) {
     let t = app.theme;
     let w = usize::from(area.width);
-    let busy = app.busy.as_ref().map(|b| format!(" {} {b} ", spinner(app)));
+    let busy = app.busy_text().map(|b| format!(" {} {b} ", spinner(app)));
     let busy_w = busy.as_ref().map_or(0, |b| width(b));
     let mut spans = Vec::new();
     if let Some(n) = &app.note {

@@ -121,6 +121,8 @@ pub struct IssueForm {
     pub focus: Field,
     errors: Vec<(Field, EsaError)>,
     touched: Vec<Field>,
+    /// A key type was picked (not the default): kept when the rules come.
+    key_type_chosen: bool,
     submit_tried: bool,
     /// A failure that belongs to no field (quota, store).
     pub form_error: Option<EsaError>,
@@ -238,6 +240,7 @@ impl IssueForm {
             focus: Field::Days,
             errors: Vec::new(),
             touched: Vec::new(),
+            key_type_chosen: false,
             submit_tried: false,
             form_error: None,
             submitting: None,
@@ -245,6 +248,29 @@ impl IssueForm {
         };
         form.revalidate(rules);
         form
+    }
+
+    /// The desk's rules came after the form opened (a remote's sites):
+    /// its sites, and its defaults where nothing was chosen yet.
+    pub fn adopt_rules(&mut self, rules: &InputRules) {
+        if !rules.sites.is_empty() {
+            let keep = self.site_id();
+            self.sites = rules
+                .sites
+                .iter()
+                .map(|s| (s.id, sanitize(&s.name)))
+                .collect();
+            self.site = keep
+                .and_then(|id| self.sites.iter().position(|s| s.0 == id))
+                .unwrap_or(0);
+        }
+        if !self.touched.contains(&Field::Days) {
+            self.days.set(&rules.defaults.validity_days.to_string());
+        }
+        if !self.key_type_chosen {
+            self.key_type = default_key_index(rules.defaults.pkey_type);
+        }
+        self.revalidate(rules);
     }
 
     pub fn fields(&self) -> &'static [Field] {
@@ -324,6 +350,7 @@ impl IssueForm {
             }
             Field::KeyType => {
                 let n = PkeyType::SPELLINGS.len();
+                self.key_type_chosen = true;
                 self.key_type = if forward {
                     (self.key_type + 1) % n
                 } else {
@@ -554,6 +581,10 @@ impl App {
             Cmd::Newline if !f.csr_complete() => f.newline(&self.rules),
             Cmd::ClearField => f.clear_csr(&self.rules),
             Cmd::Submit | Cmd::Newline => {
+                if let Some(why) = self.rules_missing() {
+                    self.warn(why);
+                    return Screen::Form(f);
+                }
                 if let Some((site, req)) = f.submit(&self.rules) {
                     // The form is the screen again once this returns.
                     self.screen = Screen::Form(f);

@@ -145,7 +145,7 @@ impl App {
                 Pane::Sites => self.focus = Pane::Table,
                 Pane::Table => {
                     if let Some(r) = row {
-                        self.open_details(r.site_id, &r.id);
+                        self.open_details(r.site_id, &r.id, &r.label());
                     }
                 }
             },
