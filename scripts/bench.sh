@@ -42,3 +42,4 @@ rounds=40 big=100000
 python3 scripts/bench_process.py --esa target/release/esa-certs --rounds "$rounds" --big "$big" \
   --crypto-p256-us "$p256_us" --crypto-rsa-ms "$rsa_us"
 echo; echo "== serve vs cfssl serve"; bash scripts/bench_serve.sh
+echo; echo "== the desk over a remote serve"; bash scripts/bench_remote.sh
