@@ -315,3 +315,49 @@ fn a_wrong_secret_is_unauthorized_and_an_unknown_remote_is_a_config_error() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("nope"), "names the remote: {text}");
 }
+
+#[test]
+fn a_bad_remote_table_names_the_file_the_line_and_the_key() {
+    let base = "[store]\npath = \"store\"\n\n[[site]]\nid = 7\nname = \"local.example\"\n\n";
+    for (table, line, needle) in [
+        (
+            "[[remote]]\nname = \"team\"\nendpoint = \"http://127.0.0.1:1\"\nacess_key_id = \"x\"\n",
+            11,
+            "remote.acess_key_id",
+        ),
+        (
+            "[[remote]]\nname = \"team\"\nendpoint = \"http://\"\n",
+            10,
+            "remote.endpoint",
+        ),
+        (
+            "[[remote]]\nname = \"team\"\nendpoint = \"ftp://esa.example:21\"\n",
+            10,
+            "remote.endpoint",
+        ),
+        (
+            "[[remote]]\nname = \"team\"\nendpoint = \"http://127.0.0.1:99999\"\n",
+            10,
+            "remote.endpoint",
+        ),
+        (
+            "[[remote]]\nname = \"bad name!\"\nendpoint = \"esa.cn-hangzhou.aliyuncs.com\"\n",
+            9,
+            "remote name",
+        ),
+        (
+            "[[remote]]\nname = \"a\"\nendpoint = \"esa.cn-hangzhou.aliyuncs.com\"\n\n\
+             [[remote]]\nname = \"a\"\nendpoint = \"esa.cn-hangzhou.aliyuncs.com\"\n",
+            13,
+            "duplicate remote a",
+        ),
+    ] {
+        let w = World::with_config(&format!("{base}{table}"));
+        let out = w.run(&["--remote", "a", "sites", "--json"]);
+        let e = assert_json_code(&out, "InvalidParameter.Config");
+        let msg = e["Message"].as_str().unwrap();
+        let at = format!("config.toml:{line}:");
+        assert!(msg.contains(&at), "{table}: wants {at} in {msg}");
+        assert!(msg.contains(needle), "{table}: wants {needle} in {msg}");
+    }
+}

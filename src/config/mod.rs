@@ -384,12 +384,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("duplicate remote {name}"),
             ));
         }
-        let endpoint = r.endpoint.get_ref().trim().trim_end_matches('/');
-        let host = endpoint
-            .strip_prefix("https://")
-            .or_else(|| endpoint.strip_prefix("http://"))
-            .unwrap_or(endpoint);
-        if host.is_empty() || host.contains(['/', ' ', '?', '#', '@']) {
+        let raw_endpoint = r.endpoint.get_ref().trim();
+        let (scheme, host) = match raw_endpoint.split_once("://") {
+            Some((scheme, rest)) => (Some(scheme), rest.trim_end_matches('/')),
+            None => (None, raw_endpoint.trim_end_matches('/')),
+        };
+        let endpoint = raw_endpoint.trim_end_matches('/');
+        // A host, or host:port with a port number.
+        let port_ok = host
+            .rsplit_once(':')
+            .is_none_or(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0));
+        if host.is_empty()
+            || !port_ok
+            || scheme.is_some_and(|s| s != "http" && s != "https")
+            || host.contains(['/', ' ', '?', '#', '@'])
+        {
             return Err(invalid(
                 path,
                 &lines,
