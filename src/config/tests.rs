@@ -187,3 +187,24 @@ fn first_run_writes_the_default_and_never_overwrites() {
     assert!(!created);
     assert_eq!(c.sites[0].name, "mine.org");
 }
+
+#[test]
+fn a_site_is_found_by_id_and_an_unknown_id_is_not() {
+    let mut c = parse(
+        &format!(
+            "{}[[site]]\nid = 7\nname = \"seven.example\"\n",
+            many_sites(3)
+        ),
+        Path::new("/etc/esa/config.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.site(7).unwrap().name, "seven.example");
+    assert_eq!(c.site(2).unwrap().name, "s2.example");
+    assert!(c.site(4).is_none());
+    // Changed after loading: still what `sites` says.
+    c.sites.swap(0, 3);
+    c.sites.pop();
+    assert_eq!(c.site(7).unwrap().name, "seven.example");
+    assert!(c.site(1).is_none());
+    assert_eq!(c.site(2).unwrap().name, "s2.example");
+}
