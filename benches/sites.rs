@@ -66,9 +66,13 @@ fn in_process(h: &mut Harness, label: &str, cfg: &Path, sites: u32) {
     h.run(&format!("{label}: config load"), 10, || {
         black_box(config::load(cfg).expect("config"));
     });
-    h.run(&format!("{label}: change stamp (the TUI's poll)"), 10, || {
-        black_box(service.change_stamp().expect("stamp"));
-    });
+    h.run(
+        &format!("{label}: change stamp (the TUI's poll)"),
+        10,
+        || {
+            black_box(service.change_stamp().expect("stamp"));
+        },
+    );
     h.run(&format!("{label}: list one site (in-process)"), 30, || {
         black_box(
             service

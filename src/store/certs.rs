@@ -331,9 +331,13 @@ impl Store {
             Cache(Cached),
             Found(Result<Found, StoreError>),
         }
+        // Each site's folder, then its cache: for one site the calling
+        // thread takes the folder and a helper the cache, as before the
+        // pool (the other way round lists a site of 33k ~25 % slower: the
+        // parsed cache is then freed across threads).
         let tasks: Vec<(u64, bool)> = sites
             .iter()
-            .flat_map(|&s| [(s, true), (s, false)])
+            .flat_map(|&s| [(s, false), (s, true)])
             .collect();
         let mut parts = pool::map(
             &tasks,
@@ -361,7 +365,7 @@ impl Store {
             .iter()
             .map(|&s| {
                 let pair = match (parts.next(), parts.next()) {
-                    (Some(Part::Cache(c)), Some(Part::Found(f))) => (c, f),
+                    (Some(Part::Found(f)), Some(Part::Cache(c))) => (c, f),
                     _ => (Cached::empty(), Err(panicked())),
                 };
                 (s, Mutex::new(Some(pair)))
