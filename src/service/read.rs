@@ -74,8 +74,10 @@ impl Service {
     ///
     /// With `Some(site)` only that site is read: its counts and its
     /// certificates are complete, and every other site is listed with
-    /// counts of zero, so a front end can show one site at once and read
-    /// the others one by one. Errors: `InvalidParameter.SiteId`, `InternalException`.
+    /// counts of zero (and its CA looked up: every site costs something;
+    /// to read a store of many sites in parts, use
+    /// [`Service::overview_sites`]). Errors: `InvalidParameter.SiteId`,
+    /// `InternalException`.
     pub fn overview(&self, site: Option<u64>) -> EsaResult<(SitesResponse, ListOutcome)> {
         if let Some(s) = site {
             self.site(s)?;
