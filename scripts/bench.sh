@@ -30,6 +30,9 @@ rsa_us=$(awk -v a="$(median_of "keygen RSA_2048")" -v b="$(median_of "sign one l
 echo "== TUI on the 100k store (cargo bench --bench tui)"
 cargo bench --quiet --bench tui -- "${quick[@]}" 2>/dev/null
 echo
+echo "== 30,000 sites (cargo bench --bench sites): list, and the TUI's background site read"
+cargo bench --quiet --bench sites -- "${quick[@]}" 2>/dev/null
+echo
 echo "== TUI start-up, whole process in a real pty: process start -> first table row (100k store)"
 printf '   esa-certs TUI:                 '
 python3 scripts/startup_pty.py 10 device- -- target/release/esa-certs --config target/bench-stores/100000/config.toml

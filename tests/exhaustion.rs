@@ -81,6 +81,38 @@ fn bulk_issuance_without_threads_fails_clearly_and_writes_nothing() {
 }
 
 #[test]
+fn listing_threads_that_cannot_start_list_on_the_calling_thread() {
+    if !cfg!(debug_assertions) {
+        eprintln!("SKIPPED: the fail points exist in debug builds only");
+        return;
+    }
+    let w = World::new("");
+    for site in [SITE, SITE2] {
+        w.ok(&[
+            "issue",
+            "--site-id",
+            &site.to_string(),
+            "--pkey-type",
+            "ECC",
+        ]);
+    }
+    let out = run_failing(&w, "pool-spawn", &["list", "--json"]);
+    assert_success(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["TotalCount"], 2);
+    let mut sites: Vec<u64> = v["Result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["SiteId"].as_u64().unwrap())
+        .collect();
+    sites.sort_unstable();
+    let mut want = [SITE, SITE2];
+    want.sort_unstable();
+    assert_eq!(sites, want);
+}
+
+#[test]
 fn bulk_writers_that_cannot_start_write_on_the_calling_thread() {
     if !cfg!(debug_assertions) {
         eprintln!("SKIPPED: the fail points exist in debug builds only");
@@ -166,6 +198,12 @@ fn bulk_issuance_at_the_process_limit_fails_clearly() {
     assert_eq!(w.snapshot(), before, "the store changed");
     assert_success(&limited(None, &bulk));
     assert_eq!(w.json(&["list", "--json"])["TotalCount"], 21);
+    // Listing needs no thread either: its pool's helpers that cannot
+    // start leave the work to the calling thread (issue #13 item 13).
+    let out = limited(Some(1), &["list", "--json"]);
+    assert_success(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["TotalCount"], 21, "{}", stderr(&out));
 }
 
 // ---- #13.10: a full disk ---------------------------------------------------

@@ -470,7 +470,8 @@ fn deeply_nested_config_values_are_an_error_not_a_stack_overflow() {
 fn an_oversized_config_file_is_refused_unread() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("config.toml");
-    std::fs::write(&p, format!("# {}\n", "x".repeat(2 << 20))).unwrap();
+    let over = usize::try_from(esa_certs::base::limits::MAX_CONFIG_BYTES).unwrap() + 1;
+    std::fs::write(&p, format!("# {}\n", "x".repeat(over))).unwrap();
     let e = config::load(&p).unwrap_err().to_string();
     assert!(e.contains("larger than"), "{e}");
 }

@@ -451,6 +451,21 @@ fn overview_is_sites_and_list_from_one_read() {
     assert_eq!((sites.sites[0].active, sites.sites[0].revoked), (0, 0));
     let bad = service.overview(Some(7)).unwrap_err();
     assert_eq!(bad.code.as_str(), "InvalidParameter.SiteId");
+
+    // A batch of sites: only those, in the order asked, each once, with
+    // the counts and rows `sites()` and `list()` give for them.
+    let (sites, listing) = service.overview_sites(&[SITE2, SITE, SITE2]).unwrap();
+    let sites = strip(sites);
+    assert_eq!(
+        sites.sites,
+        [all_sites.sites[1].clone(), all_sites.sites[0].clone()]
+    );
+    assert_eq!(listing.response.result, list.response.result);
+    let (sites, listing) = service.overview_sites(&[SITE2]).unwrap();
+    assert_eq!(strip(sites).sites, [all_sites.sites[1].clone()]);
+    assert_eq!(listing.response.result, one.response.result);
+    let bad = service.overview_sites(&[SITE, 7]).unwrap_err();
+    assert_eq!(bad.code.as_str(), "InvalidParameter.SiteId");
 }
 
 #[test]

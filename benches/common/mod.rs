@@ -149,3 +149,69 @@ fn holds(cfg: &Path) -> Option<usize> {
     let listing = service.list(&Default::default()).ok()?;
     Some(listing.response.result.len())
 }
+
+/// Sites in the many-sites store ([`many_sites_store`]).
+pub const MANY_SITES: u32 = 30_000;
+
+/// The sites of the many-sites store that hold certificates (the others
+/// are empty): the first, one in the middle, the last.
+pub fn many_sites_with_certs(sites: u32) -> [u32; 3] {
+    [1, sites / 2, sites]
+}
+
+/// A config of `sites` `[[site]]` tables (ids 1..=sites, names
+/// `s<id>.example`), in the format `esa-certs` reads.
+pub fn many_sites_config(sites: u32, store: &str) -> String {
+    let mut cfg = format!("[store]\npath = \"{store}\"\n");
+    for id in 1..=sites {
+        cfg.push_str(&format!(
+            "\n[[site]]\nid = {id}\nname = \"s{id}.example\"\n"
+        ));
+    }
+    cfg
+}
+
+/// A store of `sites` sites, made once under
+/// `target/bench-stores/sites-<sites>/`: [`many_sites_with_certs`] hold
+/// `per_site` P-256 certificates each (issued through the service, so
+/// they have their CA and listing cache); every other site has an empty
+/// `certs/` folder, as a site looks once its certificates were deleted.
+/// Returns the config path.
+pub fn many_sites_store(sites: u32, per_site: u32) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench-stores/sites-{sites}-{per_site}"));
+    let cfg = dir.join("config.toml");
+    if dir.join("complete").exists() {
+        return cfg;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    std::fs::write(&cfg, many_sites_config(sites, "store")).expect("config");
+    eprintln!(
+        "generating a store of {sites} sites in {} ...",
+        dir.display()
+    );
+    let service = Service::open(config::load(&cfg).expect("config")).expect("store");
+    let with = many_sites_with_certs(sites);
+    for site in with {
+        let req = CreateRequest {
+            site_id: Some(site.to_string()),
+            validity_days: Some("365".into()),
+            pkey_type: Some("ECC".into()),
+            name: Some(format!("device-{{n}}.site{site}")),
+            ..Default::default()
+        };
+        service
+            .create_many(&req, per_site, |_| Ok(()))
+            .expect("bulk issue");
+    }
+    for site in (1..=sites).filter(|s| !with.contains(s)) {
+        let certs = dir.join(format!("store/sites/{site}/certs"));
+        // Private, as the store makes its folders.
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&certs)
+            .expect("site folder");
+    }
+    std::fs::write(dir.join("complete"), "").expect("marker");
+    cfg
+}

@@ -240,6 +240,29 @@ pub trait Backend: Send + Sync + fmt::Debug {
         })
     }
 
+    /// The counts and certificates of `sites` only: their summaries (in
+    /// that order) and their rows, for a screen that reads a store of many
+    /// sites a batch at a time, so that each batch costs its own sites and
+    /// not every site. Rows handed to `page` are not in the result again,
+    /// as for [`Backend::overview`]. The default asks
+    /// [`Backend::overview`] for each site in turn; a backend that can
+    /// read several sites in one pass overrides it.
+    fn overview_sites(
+        &self,
+        sites: &[u64],
+        page: &mut dyn FnMut(Vec<CertSummary>),
+    ) -> EsaResult<Overview> {
+        let mut out = Overview::default();
+        for &id in sites {
+            let one = self.overview(Some(id), page)?;
+            out.sites
+                .extend(one.sites.into_iter().filter(|s| s.site_id == id));
+            out.rows.extend(one.rows);
+            out.damaged += one.damaged;
+        }
+        Ok(out)
+    }
+
     /// Whether an operation that signs for `site` needs a CA passphrase
     /// the backend does not have (a local `protect_key` store).
     fn needs_ca_passphrase(&self, _site: u64) -> EsaResult<bool> {

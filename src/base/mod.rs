@@ -9,6 +9,7 @@ pub mod clock;
 pub mod fail;
 pub mod fs;
 pub mod limits;
+pub mod pool;
 pub mod random;
 
 /// Test-only fault injection: in a debug build, `ESA_CERTS_TEST_FAIL=<name>`

@@ -123,6 +123,34 @@ pub struct Config {
     pub serve: ServeConfig,
     pub access_keys: Vec<AccessKey>,
     pub remotes: Vec<Remote>,
+    /// Where each site id is in `sites`, for [`Config::site`].
+    site_at: SiteIndex,
+}
+
+/// Site id → position in [`Config::sites`]: looking a site up is O(1),
+/// which listing 100,000 certificates over 30,000 sites needs (a name per
+/// certificate). Built from `sites`, so it adds nothing to equality.
+#[derive(Clone, Default)]
+struct SiteIndex(HashMap<u64, usize>);
+
+impl SiteIndex {
+    fn of(sites: &[Site]) -> SiteIndex {
+        SiteIndex(sites.iter().enumerate().map(|(i, s)| (s.id, i)).collect())
+    }
+}
+
+impl PartialEq for SiteIndex {
+    fn eq(&self, _: &SiteIndex) -> bool {
+        true
+    }
+}
+
+impl Eq for SiteIndex {}
+
+impl fmt::Debug for SiteIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SiteIndex({} sites)", self.0.len())
+    }
 }
 
 /// `[serve]`: what `esa-certs serve` uses when no flag says otherwise.
@@ -160,7 +188,12 @@ pub struct Remote {
 
 impl Config {
     pub fn site(&self, id: u64) -> Option<&Site> {
-        self.sites.iter().find(|s| s.id == id)
+        match self.site_at.0.get(&id) {
+            Some(&i) if self.sites.get(i).is_some_and(|s| s.id == id) => self.sites.get(i),
+            None if self.site_at.0.len() == self.sites.len() => None,
+            // `sites` was changed since it was loaded (it is public): look.
+            _ => self.sites.iter().find(|s| s.id == id),
+        }
     }
 }
 
@@ -236,7 +269,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             line: 1,
             key: String::new(),
             message: format!(
-                "the file is larger than {MAX_CONFIG_BYTES} bytes; a config is a few KiB"
+                "the file is larger than {MAX_CONFIG_BYTES} bytes; a config is a few KiB (30,000 sites take about 1.3 MB)"
             ),
         });
     }
@@ -439,6 +472,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             validity_days: raw.defaults.validity_days,
             pkey_type: raw.defaults.pkey_type,
         },
+        site_at: SiteIndex::of(&sites),
         sites,
         serve,
         access_keys,

@@ -107,6 +107,20 @@ fn many_sites(n: u64) -> String {
 }
 
 #[test]
+fn a_config_of_30000_sites_fits_under_the_size_limit_and_loads() {
+    // Issue 13: 30,000 sites (about 1.3 MB written as the README does).
+    let n = 30_000;
+    let text = many_sites(n);
+    assert!(text.len() as u64 <= crate::base::limits::MAX_CONFIG_BYTES);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, &text).unwrap();
+    let c = load(&file).unwrap();
+    assert_eq!(c.sites.len(), n as usize);
+    assert_eq!(c.site(29_999).unwrap().name, "s29999.example");
+}
+
+#[test]
 fn a_config_of_20000_sites_loads_and_errors_at_its_end_name_the_right_line() {
     // Line numbers were computed by rescanning the file for every site
     // (quadratic: 24k sites took seconds); this checks they stay exact.
@@ -172,4 +186,25 @@ fn first_run_writes_the_default_and_never_overwrites() {
     let (c, created) = load_or_init(&path).unwrap();
     assert!(!created);
     assert_eq!(c.sites[0].name, "mine.org");
+}
+
+#[test]
+fn a_site_is_found_by_id_and_an_unknown_id_is_not() {
+    let mut c = parse(
+        &format!(
+            "{}[[site]]\nid = 7\nname = \"seven.example\"\n",
+            many_sites(3)
+        ),
+        Path::new("/etc/esa/config.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.site(7).unwrap().name, "seven.example");
+    assert_eq!(c.site(2).unwrap().name, "s2.example");
+    assert!(c.site(4).is_none());
+    // Changed after loading: still what `sites` says.
+    c.sites.swap(0, 3);
+    c.sites.pop();
+    assert_eq!(c.site(7).unwrap().name, "seven.example");
+    assert!(c.site(1).is_none());
+    assert_eq!(c.site(2).unwrap().name, "s2.example");
 }

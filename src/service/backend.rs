@@ -223,14 +223,17 @@ impl Backend for Service {
         _page: &mut dyn FnMut(Vec<CertSummary>),
     ) -> EsaResult<Overview> {
         let (sites, listing) = Service::overview(self, site)?;
-        for d in &listing.damaged {
-            tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
-        }
-        Ok(Overview {
-            sites: sites.sites,
-            damaged: listing.damaged.len(),
-            rows: listing.response.result,
-        })
+        Ok(overview_of(sites, listing))
+    }
+
+    /// One read of those sites for their counts and rows.
+    fn overview_sites(
+        &self,
+        sites: &[u64],
+        _page: &mut dyn FnMut(Vec<CertSummary>),
+    ) -> EsaResult<Overview> {
+        let (sites, listing) = Service::overview_sites(self, sites)?;
+        Ok(overview_of(sites, listing))
     }
 
     fn needs_ca_passphrase(&self, site: u64) -> EsaResult<bool> {
@@ -358,6 +361,19 @@ impl Backend for Service {
 
     fn crl_pem(&self, site_id: u64) -> EsaResult<String> {
         Service::crl_pem(self, site_id)
+    }
+}
+
+/// An overview as the service read it; its unreadable entries are logged
+/// with their paths (a screen shows only their number).
+fn overview_of(sites: SitesResponse, listing: super::ListOutcome) -> Overview {
+    for d in &listing.damaged {
+        tracing::warn!(path = %d.path.display(), reason = %d.reason, "skipped an unreadable entry");
+    }
+    Overview {
+        sites: sites.sites,
+        damaged: listing.damaged.len(),
+        rows: listing.response.result,
     }
 }
 

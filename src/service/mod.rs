@@ -222,9 +222,21 @@ impl Service {
     /// Lists entries for a reader: under the shared lock, then, if an index
     /// had to be bypassed, rebuilds it when no writer is busy.
     fn read_listing(&self, site: Option<u64>) -> EsaResult<store::Listing> {
+        self.read_listing_with(|store| store.list(site))
+    }
+
+    /// [`Service::read_listing`] of the given sites only, in that order.
+    fn read_listing_of(&self, sites: &[u64]) -> EsaResult<store::Listing> {
+        self.read_listing_with(|store| Ok(store.list_sites(sites)))
+    }
+
+    fn read_listing_with(
+        &self,
+        list: impl FnOnce(&Store) -> Result<store::Listing, store::StoreError>,
+    ) -> EsaResult<store::Listing> {
         let listing = {
             let _shared = self.store.read_lock().map_err(store_err)?;
-            self.store.list(site).map_err(store_err)?
+            list(&self.store).map_err(store_err)?
         };
         if !listing.stale_index.is_empty()
             && let Ok(Some(lock)) = self.store.try_lock()

@@ -60,6 +60,25 @@ impl BenchTui {
         false
     }
 
+    /// [`BenchTui::run_job`], timing its two halves apart: the job as a
+    /// worker runs it (off the screen's thread in `esa-certs`), and the
+    /// app taking its result (on the screen's thread: while it runs, keys
+    /// wait). `None` when no job is queued.
+    pub fn run_job_split(&mut self) -> Option<(std::time::Duration, std::time::Duration)> {
+        self.queue.extend(self.app.take_effects());
+        while let Some(e) = self.queue.pop_front() {
+            if let Effect::Job(job) = e {
+                let t = std::time::Instant::now();
+                let done = worker::run(self.app.desk(), job, &|_| {});
+                let worker = t.elapsed();
+                let t = std::time::Instant::now();
+                self.app.done(done);
+                return Some((worker, t.elapsed()));
+            }
+        }
+        None
+    }
+
     /// Whether every site has been read (not only the first one).
     pub fn fully_loaded(&self) -> bool {
         self.app.load.loaded && self.app.load.unread.is_empty() && !self.app.load.in_flight
@@ -80,6 +99,13 @@ impl BenchTui {
         self.app
             .handle_event(&TermEvent::Key(KeyEvent::new(code, m)));
         self.settle();
+    }
+
+    /// One key press, through the key map; the jobs it queues wait (for
+    /// [`BenchTui::run_job`]), as a worker's would while the screen goes on.
+    pub fn key_alone(&mut self, code: KeyCode) {
+        self.app
+            .handle_event(&TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 
     /// A bracketed paste, then its jobs.

@@ -56,10 +56,16 @@ impl Op {
 
 #[derive(Debug)]
 pub enum Job {
-    /// List the sites and their certificates: one site (`Some`), to show
-    /// it first, or all.
+    /// List the sites and their certificates: all (`None`), or a batch of
+    /// sites (the first load reads a store site by site, the selected one
+    /// first, in batches that grow while they come back quickly).
     Load {
-        site: Option<u64>,
+        sites: Option<Vec<u64>>,
+        /// Take the store's change stamp before reading. The first load
+        /// needs it once, before its first batch: that one covers every
+        /// change during the whole load (and on 30,000 sites it stats
+        /// 60,000 folders).
+        stamp: bool,
     },
     Issue(Box<IssueJob>),
     Change {
@@ -128,6 +134,16 @@ pub enum Answer {
     },
 }
 
+impl Job {
+    /// Read every site (a re-read, after the first load).
+    pub fn load_all() -> Job {
+        Job::Load {
+            sites: None,
+            stamp: true,
+        }
+    }
+}
+
 /// A CreateClientCertificate whose fields passed the form's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueJob {
@@ -153,9 +169,10 @@ pub struct Snapshot {
     /// The store's change stamp taken before reading: a change during the
     /// read moves it, and the next poll reads again.
     pub stamp: Option<u64>,
-    /// `Some(id)`: only that site was read; the other sites' counts and
-    /// certificates are not known yet.
-    pub site: Option<u64>,
+    /// `Some(ids)`: only those sites were read (`sites` holds their
+    /// summaries only); the other sites' counts and certificates are not
+    /// known yet.
+    pub batch: Option<Vec<u64>>,
     pub sites: Vec<SiteSummary>,
     /// The rows not handed over as pages already.
     pub rows: Vec<CertRow>,
@@ -211,7 +228,7 @@ pub enum Done {
 pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
     let locked = |e: &EsaError| e.code == ErrorCode::CaPassphrase;
     match job {
-        Job::Load { site } => Done::Loaded(load(desk, site, progress)),
+        Job::Load { sites, stamp } => Done::Loaded(load(desk, sites, stamp, progress)),
         Job::Issue(v) => match desk.create(&v.req) {
             Err(error) if locked(&error) => Done::NeedsPassphrase {
                 job: Job::Issue(v),
@@ -348,8 +365,13 @@ fn rows_of(summaries: Vec<CertSummary>, seq: &mut u32) -> Vec<CertRow> {
     rows
 }
 
-fn load(desk: &dyn Backend, site: Option<u64>, progress: &dyn Fn(Done)) -> EsaResult<Snapshot> {
-    let stamp = desk.change_stamp();
+fn load(
+    desk: &dyn Backend,
+    batch: Option<Vec<u64>>,
+    stamp: bool,
+    progress: &dyn Fn(Done),
+) -> EsaResult<Snapshot> {
+    let stamp = if stamp { desk.change_stamp() } else { None };
     let mut seq = 0u32;
     let mut streamed = false;
     // Pages go to the screen at once for the first, then at most every
@@ -358,19 +380,23 @@ fn load(desk: &dyn Backend, site: Option<u64>, progress: &dyn Fn(Done)) -> EsaRe
     let mut last_sent: Option<Instant> = None;
     // One read of the store for both the counts and the rows where the
     // backend can; pages shown as they arrive where it pages.
-    let overview = desk.overview(site, &mut |page| {
+    let mut on_page = |page: Vec<CertSummary>| {
         streamed = true;
         pending.extend(page);
         if last_sent.is_none_or(|t| t.elapsed() >= PAGE_EVERY) {
             progress(Done::Page(rows_of(std::mem::take(&mut pending), &mut seq)));
             last_sent = Some(Instant::now());
         }
-    })?;
+    };
+    let overview = match &batch {
+        None => desk.overview(None, &mut on_page)?,
+        Some(sites) => desk.overview_sites(sites, &mut on_page)?,
+    };
     pending.extend(overview.rows);
     let rows = rows_of(pending, &mut seq);
     Ok(Snapshot {
         stamp,
-        site,
+        batch,
         sites: overview.sites,
         rows,
         streamed,

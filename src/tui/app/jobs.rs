@@ -128,8 +128,10 @@ impl App {
 
     /// Re-reads the store on a worker (one read at a time; a request during
     /// a read queues one more). The first load of a store with several
-    /// sites reads them one at a time, the selected one first, so its table
-    /// is on screen without waiting for the others (see [`App::start`]).
+    /// sites reads them a batch at a time, the selected one first and
+    /// alone, so its table is on screen without waiting for the others
+    /// (see [`App::start`]); a site selected meanwhile goes first in the
+    /// next batch.
     pub fn reload(&mut self) {
         self.retry_rules();
         if self.load.in_flight {
@@ -137,12 +139,28 @@ impl App {
             return;
         }
         self.load.in_flight = true;
-        // During the first load, the selected site if it is still unread.
-        let selected = self.selected_site().map(|s| s.site_id);
-        let site = selected
-            .filter(|id| self.load.unread.contains(id))
-            .or_else(|| self.load.unread.first().copied());
-        self.outbox.push(Effect::Job(Job::Load { site }));
+        let job = if self.load.unread.is_empty() {
+            Job::load_all()
+        } else {
+            let selected = self.selected_site().map(|s| s.site_id);
+            let size = self.load.batch.max(1);
+            self.load.batch_sent = Some(Instant::now());
+            Job::Load {
+                sites: Some(self.load.unread.batch(selected, size)),
+                // The first batch's stamp stands for the whole load.
+                stamp: self.stamp.is_none(),
+            }
+        };
+        self.outbox.push(Effect::Job(job));
+    }
+
+    /// A batch of the first load came back: the next one is sized so that
+    /// it takes about [`BATCH_TARGET`].
+    fn size_next_batch(&mut self) {
+        let Some(took) = self.load.batch_sent.take().map(|t| t.elapsed()) else {
+            return;
+        };
+        self.load.batch = next_batch(self.load.batch, took);
     }
 
     pub(in crate::tui) fn tick(&mut self) {
@@ -323,17 +341,20 @@ impl App {
         match r {
             Ok(snap) => {
                 let keep = self.selected_site().map(|s| s.site_id);
-                let damaged = match snap.site {
-                    // One site of the first load: merged in; the next follows.
-                    Some(id) => {
-                        if let (Some(fresh), Some(old)) = (
-                            snap.sites.into_iter().find(|s| s.site_id == id),
-                            self.sites.iter_mut().find(|s| s.site_id == id),
-                        ) {
-                            *old = fresh;
+                let damaged = match snap.batch {
+                    // A batch of the first load: merged in (each site
+                    // looked up, not searched for); the next follows.
+                    Some(batch) => {
+                        self.size_next_batch();
+                        for fresh in snap.sites {
+                            if let Some(i) = self.site_pos(fresh.site_id) {
+                                self.sites[i] = fresh;
+                            }
                         }
-                        self.table.replace_site_rows(id, snap.rows);
-                        self.load.unread.retain(|&s| s != id);
+                        self.table.replace_sites_rows(&batch, snap.rows);
+                        for id in batch {
+                            self.load.unread.remove(id);
+                        }
                         // A change during the first load moves the stamp
                         // taken before its first read: the next poll sees it.
                         self.stamp = self.stamp.or(snap.stamp);
@@ -349,14 +370,12 @@ impl App {
                     None => {
                         self.load.unread.clear();
                         self.stamp = snap.stamp;
-                        self.sites = snap.sites;
+                        self.set_sites(snap.sites);
                         self.table.replace_rows(snap.rows);
                         Some(snap.damaged)
                     }
                 };
-                self.site_sel = keep
-                    .and_then(|id| self.sites.iter().position(|s| s.site_id == id))
-                    .unwrap_or(0);
+                self.site_sel = keep.and_then(|id| self.site_pos(id)).unwrap_or(0);
                 self.sync_site();
                 // Its site may not be read yet during the first load.
                 if let Some(id) = self.pending_select.take()
@@ -433,7 +452,7 @@ impl App {
                 };
                 self.set_note(NoteKind::Success, text);
                 self.pending_select = Some(resp.id.clone());
-                if let Some(i) = self.sites.iter().position(|s| s.site_id == site_id) {
+                if let Some(i) = self.site_pos(site_id) {
                     self.site_sel = i;
                     self.sync_site();
                 }
@@ -491,8 +510,56 @@ fn copied_noun(what: Copied) -> &'static str {
 
 const REREAD_PREFIX: &str = "Re-read the store: ";
 
+/// About how long a batch of the first load should take: short enough
+/// that a site selected meanwhile is read soon, long enough that 30,000
+/// sites are a few dozen batches, not 30,000 reads.
+const BATCH_TARGET: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The most sites in one batch.
+const MAX_BATCH: usize = 8192;
+
+/// The size of the batch after one of `n` sites that took `took`: twice
+/// as many when it was quick, half when it was slow.
+fn next_batch(n: usize, took: std::time::Duration) -> usize {
+    let n = n.max(1);
+    if took < BATCH_TARGET / 2 {
+        n.saturating_mul(2).min(MAX_BATCH)
+    } else if took > BATCH_TARGET * 2 {
+        (n / 2).max(1)
+    } else {
+        n
+    }
+}
+
 /// The status line after a re-read asked for (Ctrl-R/F5).
 fn reread_text(n: usize) -> String {
     let s = if n == 1 { "" } else { "s" };
     format!("{REREAD_PREFIX}{n} certificate{s}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn batches_grow_while_quick_and_shrink_when_slow() {
+        let quick = Duration::from_millis(1);
+        let slow = Duration::from_secs(1);
+        let mut n = 1;
+        let mut batches = 0;
+        let mut read = 0;
+        // 30,000 sites that are each quick to read: a few dozen batches.
+        while read < 30_000 {
+            read += n;
+            batches += 1;
+            n = next_batch(n, quick);
+        }
+        assert!(batches < 20, "{batches} batches");
+        assert_eq!(next_batch(MAX_BATCH, quick), MAX_BATCH);
+        assert_eq!(next_batch(64, slow), 32);
+        assert_eq!(next_batch(1, slow), 1);
+        assert_eq!(next_batch(0, slow), 1);
+        assert_eq!(next_batch(64, BATCH_TARGET), 64);
+    }
 }

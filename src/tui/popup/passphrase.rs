@@ -371,7 +371,7 @@ mod tests {
     use super::*;
 
     fn ask(purpose: PassphrasePurpose) -> PassAsk {
-        PassAsk::new(1, "example.com", purpose, Job::Load { site: None })
+        PassAsk::new(1, "example.com", purpose, Job::load_all())
     }
 
     fn typ(a: &mut PassAsk, s: &str) {

@@ -336,10 +336,12 @@ mod tests {
     fn the_source_line_is_read_within_the_config_bound() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.toml");
-        // 2 MiB of two-byte lines: line 800,000 lies past the 1 MiB bound.
-        std::fs::write(&p, "a\n".repeat(1 << 20)).unwrap();
+        // Twice the bound in two-byte lines: the lines of its second half
+        // lie past it.
+        let bound = usize::try_from(crate::base::limits::MAX_CONFIG_BYTES).unwrap();
+        std::fs::write(&p, "a\n".repeat(bound)).unwrap();
         assert_eq!(screen_for(&p, 3).source_line.as_deref(), Some("a"));
-        assert_eq!(screen_for(&p, 800_000).source_line, None);
+        assert_eq!(screen_for(&p, bound * 3 / 4).source_line, None);
         // An endless file: the first line is read, and nothing more.
         let zero = std::path::Path::new("/dev/zero");
         assert!(screen_for(zero, 1).source_line.is_some());

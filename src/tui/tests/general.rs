@@ -40,11 +40,11 @@ fn the_first_load_reads_site_by_site_the_selected_one_first() {
     };
     let job = next_load(&mut app);
     assert!(matches!(
-        job,
-        crate::tui::worker::Job::Load { site: Some(SITE) }
+        &job,
+        crate::tui::worker::Job::Load { sites: Some(s), stamp: true } if s == &[SITE]
     ));
     app.done(worker::run(app.desk(), job, &|_| {}));
-    assert_eq!(app.load.unread, [42]);
+    assert_eq!(app.load.unread.to_vec(), [42]);
     assert_eq!(app.table.len(), 1);
     let screen = render(&app, 100, 24).backend().to_string();
     assert!(screen.contains("first.example"), "{screen}");
@@ -66,8 +66,8 @@ fn the_first_load_reads_site_by_site_the_selected_one_first() {
     // The next site was queued at once; then every site is known.
     let job = next_load(&mut app);
     assert!(matches!(
-        job,
-        crate::tui::worker::Job::Load { site: Some(42) }
+        &job,
+        crate::tui::worker::Job::Load { sites: Some(s), stamp: false } if s == &[42]
     ));
     app.done(worker::run(app.desk(), job, &|_| {}));
     assert!(app.load.unread.is_empty());
@@ -82,7 +82,69 @@ fn the_first_load_reads_site_by_site_the_selected_one_first() {
     // Later reloads read everything at once.
     app.reload();
     let job = next_load(&mut app);
-    assert!(matches!(job, crate::tui::worker::Job::Load { site: None }));
+    assert!(matches!(
+        job,
+        crate::tui::worker::Job::Load {
+            sites: None,
+            stamp: true
+        }
+    ));
+}
+
+/// Issue #13 item 13: the first load of many sites reads each site once
+/// and hands back each site's summary once (every site's read summarised
+/// every site: quadratic in the number of sites), the selected site first
+/// and alone; the table and the counts end complete.
+#[test]
+fn the_first_load_of_many_sites_reads_and_summarises_each_site_once() {
+    const N: u64 = 3_000;
+    let mut text = String::from("[store]\npath = \"store\"\n[ca]\nkey_type = \"ED25519\"\n");
+    for id in 1..=N {
+        text.push_str(&format!("[[site]]\nid = {id}\nname = \"s{id}.example\"\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config::parse(&text, &dir.path().join("config.toml")).unwrap();
+    let service = Service::open(cfg).unwrap();
+    for site in [1, N / 2, N] {
+        service
+            .create(&CreateRequest {
+                site_id: Some(site.to_string()),
+                validity_days: Some("30".into()),
+                pkey_type: Some("ED25519".into()),
+                common_name: Some(format!("c{site}.example")),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let mut app = App::new(std::sync::Arc::new(service), Theme::plain());
+    app.start(None);
+    let (mut batches, mut summaries) = (Vec::new(), 0);
+    loop {
+        let effects = app.take_effects();
+        if effects.is_empty() {
+            break;
+        }
+        for e in effects {
+            let Effect::Job(job) = e else { continue };
+            let done = worker::run(app.desk(), job, &|_| {});
+            let Done::Loaded(Ok(snap)) = &done else {
+                panic!("not a load: {done:?}");
+            };
+            batches.push(snap.batch.clone().expect("a batch of the first load"));
+            summaries += snap.sites.len();
+            app.done(done);
+        }
+    }
+    assert!(app.load.unread.is_empty());
+    assert_eq!(batches[0], [1]);
+    let mut read: Vec<u64> = batches.concat();
+    read.sort_unstable();
+    assert_eq!(read, (1..=N).collect::<Vec<_>>(), "each site read once");
+    assert_eq!(summaries, N as usize, "each site summarised once");
+    assert_eq!(app.table.rows().len(), 3);
+    let middle = app.site_pos(N / 2).unwrap();
+    assert_eq!(app.sites[middle].active, 1);
+    assert!(app.site_read(N / 2));
 }
 
 #[test]

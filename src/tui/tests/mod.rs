@@ -306,7 +306,7 @@ fn fixture(h: &mut Harness) {
     h.app.done(Done::Loaded(Ok(Snapshot {
         streamed: false,
         stamp: None,
-        site: None,
+        batch: None,
         sites: vec![
             site(SITE, "example.com", true, [3, 1, 1, 1], None),
             site(42, "other.example", true, [1, 0, 0, 0], Some(2)),

@@ -100,7 +100,7 @@ mod hostile_paste {
                 _ => {                         // the passphrase popup
                     let p = crate::tui::popup::passphrase::PassAsk::new(
                         SITE, "example.com", crate::service::PassphrasePurpose::New,
-                        super::super::worker::Job::Load { site: None });
+                        super::super::worker::Job::load_all());
                     h.app.popup = Some(Popup::Passphrase(Box::new(p)));
                 }
             }
