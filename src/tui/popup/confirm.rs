@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Popup, PopupState};
-use crate::api::{Backend, Status};
+use crate::api::{Backend, Origin, Status};
 use crate::error::EsaResult;
 use crate::pki::RevocationReason;
 use crate::text::sanitize;
@@ -33,6 +33,9 @@ pub struct Confirm {
     pub revoked_for: Option<String>,
     /// For an activate: its successor (label, status) when it was renewed.
     pub successor: Option<(String, String)>,
+    /// The desk is the local store: it keeps a CRL and takes a revocation
+    /// reason (a remote ESA endpoint does neither).
+    pub local: bool,
 }
 
 impl Confirm {
@@ -82,6 +85,7 @@ impl App {
             reason: 0,
             revoked_for: None,
             successor: None,
+            local: matches!(self.desk().origin(), Origin::Local { .. }),
         };
         if op == Op::Activate {
             // Re-activating: what it was revoked for, and whether a
@@ -114,7 +118,7 @@ impl PopupState for Confirm {
 
     fn applies(&self, cmd: Cmd) -> bool {
         match cmd {
-            Cmd::Left | Cmd::Right => matches!(self.op, Op::Revoke(_)),
+            Cmd::Left | Cmd::Right => self.local && matches!(self.op, Op::Revoke(_)),
             _ => true,
         }
     }
@@ -134,7 +138,7 @@ impl PopupState for Confirm {
                 None
             }
             Cmd::Cancel => None,
-            Cmd::Left | Cmd::Right if matches!(self.op, Op::Revoke(_)) => {
+            Cmd::Left | Cmd::Right if self.local && matches!(self.op, Op::Revoke(_)) => {
                 let n = RevocationReason::ALL.len() + 1;
                 self.reason = if cmd == Cmd::Right {
                     (self.reason + 1) % n
@@ -158,18 +162,30 @@ fn draw(frame: &mut Frame, app: &App, c: &Confirm, body: Rect) {
     let t = app.theme;
     let w: u16 = 70;
     let inner_w = usize::from(w.min(body.width).saturating_sub(2));
-    let (question, consequence) = match c.op {
-        Op::Revoke(_) => (
+    let (question, consequence) = match (c.op, c.local) {
+        (Op::Revoke(_), true) => (
             "Revoke this certificate?",
             "It goes on the site's CRL at once; it can be re-activated later.",
         ),
-        Op::Activate => (
+        (Op::Revoke(_), false) => (
+            "Revoke this certificate?",
+            "The endpoint stops trusting it at once; it can be re-activated later.",
+        ),
+        (Op::Activate, true) => (
             "Re-activate this certificate?",
             "It leaves the site's CRL and is trusted again.",
         ),
-        Op::Delete => (
+        (Op::Activate, false) => (
+            "Re-activate this certificate?",
+            "The endpoint trusts it again.",
+        ),
+        (Op::Delete, true) => (
             "Delete this certificate?",
             "It leaves the lists and its stored private key is destroyed; a revoked certificate stays on the CRL until it expires.",
+        ),
+        (Op::Delete, false) => (
+            "Delete this certificate?",
+            "It leaves the endpoint's lists, and a private key kept on this machine for it is destroyed.",
         ),
     };
     let mut lines = vec![Line::styled(question, t.label()), Line::raw("")];
@@ -182,7 +198,7 @@ fn draw(frame: &mut Frame, app: &App, c: &Confirm, body: Rect) {
         inner_w,
         t.label(),
     ));
-    if matches!(c.op, Op::Revoke(_)) {
+    if c.local && matches!(c.op, Op::Revoke(_)) {
         let reason = match c.reason() {
             None => "none (no reason code)".to_string(),
             Some(r) => format!("{} ({})", r.as_str(), r.code()),

@@ -471,3 +471,35 @@ fn sites_that_could_not_be_read_are_said_and_read_again_on_ctrl_r() {
     assert_eq!(h.app.rules_state, RulesState::Known);
     assert!(h.app.popup.is_none(), "{:?}", h.app.popup);
 }
+
+/// A remote keeps no CRL and RevokeClientCertificate takes no reason: its
+/// confirmations say what the endpoint does, and offer no reason picker.
+#[test]
+fn a_remote_desk_confirms_without_a_crl_or_a_reason() {
+    let (mut h, _spy) = spied();
+    let c = h.issue("remote.example", "", 30);
+    h.step(Action::FocusGained);
+    assert!(h.app.table.select_id(&c.id));
+    h.ch('r');
+    let Some(Popup::Confirm(cf)) = &h.app.popup else {
+        panic!("no confirmation: {:?}", h.app.popup)
+    };
+    assert!(!cf.local);
+    assert!(!h.app.applies(crate::tui::action::Cmd::Right));
+    let screen = h.draw(90, 24);
+    assert!(
+        screen.contains("The endpoint stops trusting it"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("CRL") && !screen.contains("Reason"),
+        "{screen}"
+    );
+    h.key(KeyCode::Right); // no reason to pick: nothing changes
+    h.ch('y');
+    assert!(h.note().starts_with("Revoked"), "{}", h.note());
+    assert_eq!(
+        h.service.get(&c.id).unwrap().status,
+        crate::api::Status::Revoked
+    );
+}
