@@ -84,6 +84,9 @@ pub enum Job {
         seq: u64,
         read: Read,
     },
+    /// The store's change stamp, for the poll (at 30,000 sites it stats
+    /// 60,000 folders: too slow for the UI thread).
+    Poll,
 }
 
 /// What a popup or screen needs read before it opens.
@@ -218,6 +221,8 @@ pub enum Done {
         seq: u64,
         answer: Answer,
     },
+    /// The change stamp a poll read (`None`: the backend cannot tell).
+    Polled(Option<u64>),
 }
 
 /// Runs a job on the calling thread (the worker, or a test). A job that
@@ -229,6 +234,7 @@ pub fn run(desk: &dyn Backend, job: Job, progress: &dyn Fn(Done)) -> Done {
     let locked = |e: &EsaError| e.code == ErrorCode::CaPassphrase;
     match job {
         Job::Load { sites, stamp } => Done::Loaded(load(desk, sites, stamp, progress)),
+        Job::Poll => Done::Polled(desk.change_stamp()),
         Job::Issue(v) => match desk.create(&v.req) {
             Err(error) if locked(&error) => Done::NeedsPassphrase {
                 job: Job::Issue(v),

@@ -172,6 +172,8 @@ pub struct App {
     stamp: Option<u64>,
     poll_every: Duration,
     last_poll: Option<Instant>,
+    /// A poll job is on the worker (one at a time).
+    polling: bool,
     pending_select: Option<String>,
     /// A renewal's result that arrived while another form or result was
     /// open: shown when that screen is left, so no key is lost.
@@ -244,6 +246,7 @@ impl App {
             stamp: None,
             poll_every: POLL_EVERY,
             last_poll: None,
+            polling: false,
             pending_select: None,
             deferred: None,
             outbox: Vec::new(),

@@ -188,7 +188,7 @@ impl App {
             Job::Issue(v) => Some(v.site),
             Job::Change { site, .. } => Some(*site),
             Job::Renew(j) => self.desk().get(None, &j.id).ok().map(|g| g.site_id),
-            Job::Load { .. } | Job::Read { .. } => None,
+            Job::Load { .. } | Job::Read { .. } | Job::Poll => None,
         }
     }
 
