@@ -58,6 +58,19 @@ fn refused(out: &Output, code: &str) -> String {
     v["Message"].as_str().unwrap().to_owned()
 }
 
+/// `issue --site-id S --validity-days D --pkey-type ECC`.
+fn issue_ecc<'a>(site: &'a str, days: &'a str) -> Vec<&'a str> {
+    vec![
+        "issue",
+        "--site-id",
+        site,
+        "--validity-days",
+        days,
+        "--pkey-type",
+        "ECC",
+    ]
+}
+
 fn site() -> String {
     SITE.to_string()
 }
@@ -114,19 +127,7 @@ fn late_world() -> (World, String) {
     );
     let s = site();
     ok_at(&w, "9990-01-01T00:00:00Z", &["ca", "--site-id", &s]);
-    let cert = json_at(
-        &w,
-        "9999-11-30T00:00:00Z",
-        &[
-            "issue",
-            "--site-id",
-            &s,
-            "--validity-days",
-            "7",
-            "--pkey-type",
-            "ECC",
-        ],
-    );
+    let cert = json_at(&w, "9999-11-30T00:00:00Z", &issue_ecc(&s, "7"));
     (w, cert["Id"].as_str().unwrap().to_owned())
 }
 
@@ -262,19 +263,7 @@ fn a_clock_behind_the_ca_never_issues_before_the_ca() {
     assert_eq!(r["NotAfter"], "2031-01-31T00:00:00Z", "{r}");
 
     // A right clock: from now, and no warning.
-    let out = at(
-        &w,
-        T2,
-        &[
-            "issue",
-            "--site-id",
-            &s,
-            "--validity-days",
-            "30",
-            "--pkey-type",
-            "ECC",
-        ],
-    );
+    let out = at(&w, T2, &issue_ecc(&s, "30"));
     assert_success(&out);
     assert!(!stderr(&out).contains("warning:"), "{}", stderr(&out));
     let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -304,19 +293,7 @@ fn a_clock_set_back_never_moves_a_crl_back() {
     assert!(n2 > n1, "{n2} after {n1}");
 
     // After a revocation the same way.
-    let c = json_at(
-        &w,
-        T2,
-        &[
-            "issue",
-            "--site-id",
-            &s,
-            "--validity-days",
-            "30",
-            "--pkey-type",
-            "ECC",
-        ],
-    );
+    let c = json_at(&w, T2, &issue_ecc(&s, "30"));
     ok_at(&w, T2, &["crl", "--site-id", &s]);
     let (n3, this3, _) = crl_state(&w);
     assert_eq!(this3, T2);
@@ -339,19 +316,7 @@ fn doctor_says_when_the_clock_is_behind_the_store() {
     }
     let w = ca_world();
     let s = site();
-    json_at(
-        &w,
-        T2,
-        &[
-            "issue",
-            "--site-id",
-            &s,
-            "--validity-days",
-            "30",
-            "--pkey-type",
-            "ECC",
-        ],
-    );
+    json_at(&w, T2, &issue_ecc(&s, "30"));
     let clean = json_at(&w, T2, &["doctor"]);
     assert_eq!(clean["Clean"], true, "{clean}");
 
