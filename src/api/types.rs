@@ -263,6 +263,18 @@ pub struct SiteSummary {
     pub max_client_certificates: Option<u64>,
 }
 
+impl From<&super::SiteRef> for SiteSummary {
+    /// A site known by id and name only: no CA yet, counts of zero, until
+    /// a listing fills them in.
+    fn from(site: &super::SiteRef) -> SiteSummary {
+        SiteSummary {
+            site_id: site.id,
+            site_name: site.name.clone(),
+            ..SiteSummary::default()
+        }
+    }
+}
+
 /// Output of `esa-certs sites --json`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SitesResponse {

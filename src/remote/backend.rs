@@ -56,7 +56,7 @@ impl Backend for RemoteBackend {
             sites.push(if site.is_none_or(|id| id == r.id) {
                 self.summarize(&r, now, page)?
             } else {
-                unread_summary(&r)
+                SiteSummary::from(&r)
             });
         }
         Ok(Overview {
@@ -317,23 +317,6 @@ impl Backend for RemoteBackend {
     }
 }
 
-/// A site as ListSites names it, before its certificates are read.
-fn unread_summary(site: &SiteRef) -> SiteSummary {
-    SiteSummary {
-        site_id: site.id,
-        site_name: site.name.clone(),
-        ca_certificate_id: String::new(),
-        ca_common_name: String::new(),
-        ca_not_after: String::new(),
-        ca_key_type: String::new(),
-        active: 0,
-        revoked: 0,
-        expired: 0,
-        expiring_soon: 0,
-        max_client_certificates: None,
-    }
-}
-
 impl RemoteBackend {
     /// A site's summary from one pass over its pages (each handed to
     /// `each` once counted), then its CA (GetClientCaCertificate).
@@ -343,7 +326,7 @@ impl RemoteBackend {
         now: time::OffsetDateTime,
         each: &mut dyn FnMut(Vec<CertSummary>),
     ) -> EsaResult<SiteSummary> {
-        let mut s = unread_summary(site);
+        let mut s = SiteSummary::from(site);
         self.list_site(site.id, &mut |page| {
             for c in &page.rows {
                 if s.ca_certificate_id.is_empty() && !c.ca_certificate_id.is_empty() {

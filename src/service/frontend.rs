@@ -20,15 +20,8 @@ impl Service {
             .map(|s| SiteSummary {
                 site_id: s.id,
                 site_name: s.name.clone(),
-                ca_certificate_id: String::new(),
-                ca_common_name: String::new(),
-                ca_not_after: String::new(),
-                ca_key_type: String::new(),
-                active: 0,
-                revoked: 0,
-                expired: 0,
-                expiring_soon: 0,
                 max_client_certificates: s.max_client_certificates,
+                ..SiteSummary::default()
             })
             .collect()
     }

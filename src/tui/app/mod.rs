@@ -209,15 +209,7 @@ impl App {
             RulesState::Failed(e) => Some(e.clone()),
             _ => None,
         };
-        let sites: Vec<SiteSummary> = rules
-            .sites
-            .iter()
-            .map(|s| SiteSummary {
-                site_id: s.id,
-                site_name: s.name.clone(),
-                ..SiteSummary::default()
-            })
-            .collect();
+        let sites: Vec<SiteSummary> = rules.sites.iter().map(SiteSummary::from).collect();
         let site_at = positions(&sites);
         let mut app = App {
             desk,

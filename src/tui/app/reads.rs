@@ -120,16 +120,7 @@ impl App {
         self.rules_state = RulesState::Known;
         if self.sites.is_empty() {
             // Their names until the first load brings the counts.
-            self.sites = self
-                .rules
-                .sites
-                .iter()
-                .map(|s| SiteSummary {
-                    site_id: s.id,
-                    site_name: s.name.clone(),
-                    ..SiteSummary::default()
-                })
-                .collect();
+            self.sites = self.rules.sites.iter().map(SiteSummary::from).collect();
             self.sync_site();
         }
         if let Screen::Form(f) = &mut self.screen {
