@@ -588,36 +588,14 @@ fn resolve(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Source, StoredStatus};
     use super::*;
 
+    /// The store tests' metadata, named after its site, key not kept.
     fn meta(id: String, site: u64) -> CertMeta {
-        CertMeta {
-            id,
-            site_id: site,
-            name: format!("n{site}"),
-            common_name: "cn".into(),
-            serial: "01".into(),
-            fingerprint_sha256: "00".into(),
-            not_before: "2026-01-01T00:00:00Z".into(),
-            not_after: "2027-01-01T00:00:00Z".into(),
-            validity_days: 365,
-            key_type: "ECC_256".into(),
-            signature_algorithm: "ECDSA-SHA256".into(),
-            issuer: "CA".into(),
-            ca_id: "c".repeat(32),
-            source: Source::Generated,
-            key_stored: false,
-            status: StoredStatus::Active,
-            san: vec![],
-            created: "2026-01-01T00:00:00Z".into(),
-            updated: "2026-01-01T00:00:00Z".into(),
-            revoked_at: None,
-            revoke_reason: None,
-            renewed_from: None,
-            renewed_by: None,
-            csr_sha256: None,
-        }
+        let mut m = super::super::tests::meta(&id, site);
+        m.name = format!("n{site}");
+        m.key_stored = false;
+        m
     }
 
     /// Issue #13 item 13: listing 2,000 sites (on a bounded pool) gives

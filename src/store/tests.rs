@@ -1,6 +1,7 @@
 use super::*;
 
-fn meta(id: &str, site: u64) -> CertMeta {
+/// A stored certificate's metadata for store tests (site `site`, key kept).
+pub(super) fn meta(id: &str, site: u64) -> CertMeta {
     CertMeta {
         id: id.into(),
         site_id: site,
