@@ -50,6 +50,43 @@ impl fmt::Display for Origin {
     }
 }
 
+/// An uploaded CA belongs in a site's trust bundle until its NotAfter has
+/// passed (an unreadable date keeps it: the upload checked it).
+pub fn bundled(not_after: &str, now: time::OffsetDateTime) -> bool {
+    clock::parse_esa_time(not_after).is_none_or(|end| end >= now)
+}
+
+/// The answer when a site has no managed CA on a backend that never
+/// creates one on a read (a remote: it appears with the first issue).
+pub fn no_managed_ca(origin: &Origin, site: u64) -> EsaError {
+    EsaError::new(
+        ErrorCode::InvalidParameter,
+        format!(
+            "site {site} has no managed CA yet on {origin}: it appears with the first certificate issued"
+        ),
+    )
+}
+
+/// Every uploaded CA of a site, ListClientCaCertificates page by page
+/// (PageSize 100).
+fn each_uploaded_ca<B: Backend + ?Sized>(
+    backend: &B,
+    site: u64,
+    f: &mut dyn FnMut(wire::CertInfo) -> EsaResult<()>,
+) -> EsaResult<()> {
+    for page in 1.. {
+        let list = backend.list_cas(site, page, 100)?;
+        let got = list.result.len() as u64;
+        for ca in list.result {
+            f(ca)?;
+        }
+        if got < 100 || page * 100 >= list.total_count {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// The answer to an operation a backend does not offer.
 pub fn unsupported(origin: &Origin, what: &str) -> EsaError {
     EsaError::new(
@@ -283,18 +320,33 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// The uploaded CAs of a site with the hostnames bound to each.
     fn uploaded_cas(&self, site: u64) -> EsaResult<Vec<(wire::CertInfo, Vec<String>)>> {
         let mut out = Vec::new();
-        for page in 1.. {
-            let list = self.list_cas(site, page, 100)?;
-            let got = list.result.len() as u64;
-            for ca in list.result {
-                let bound = self.ca_hostnames(site, Some(&ca.id))?.hostnames;
-                out.push((ca, bound));
-            }
-            if got < 100 || page * 100 >= list.total_count {
-                break;
-            }
-        }
+        each_uploaded_ca(self, site, &mut |ca| {
+            let bound = self.ca_hostnames(site, Some(&ca.id))?.hostnames;
+            out.push((ca, bound));
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    /// The site's trust bundle: its managed CA, then every uploaded CA
+    /// still in date (GetClientCaCertificate for each one's PEM).
+    fn trust_bundle(&self, site: u64) -> EsaResult<String> {
+        let mut pem = self
+            .ca_pem(site)?
+            .ok_or_else(|| no_managed_ca(&self.origin(), site))?;
+        let now = clock::now_seconds();
+        each_uploaded_ca(self, site, &mut |ca| {
+            if !bundled(&ca.not_after, now) {
+                return Ok(());
+            }
+            let got = self.get_ca(site, &ca.id)?;
+            if !pem.ends_with('\n') {
+                pem.push('\n');
+            }
+            pem.push_str(&got.certificate);
+            Ok(())
+        })?;
+        Ok(pem)
     }
 
     /// The hostnames bound to a CA (`ca: true`; no `id`: the managed CA)
@@ -316,5 +368,22 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// The site's CRL, freshly signed (local only: ESA publishes none).
     fn crl_pem(&self, _site_id: u64) -> EsaResult<String> {
         Err(unsupported(&self.origin(), "The CRL"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    #[test]
+    fn an_uploaded_ca_leaves_the_bundle_once_its_not_after_has_passed() {
+        let now = datetime!(2026-06-01 12:00:00 UTC);
+        assert!(super::bundled("2026-06-02T00:00:00Z", now));
+        assert!(
+            super::bundled("2026-06-01T12:00:00Z", now),
+            "its last second"
+        );
+        assert!(!super::bundled("2026-06-01T11:59:59Z", now));
+        assert!(super::bundled("not a date", now), "the upload checked it");
     }
 }

@@ -13,7 +13,7 @@ mod status;
 mod types;
 pub mod wire;
 
-pub use backend::{Backend, Origin, Overview, Page, unsupported};
+pub use backend::{Backend, Origin, Overview, Page, bundled, no_managed_ca, unsupported};
 
 pub use input::{InputRules, IssueDefaults, SiteRef};
 

@@ -237,12 +237,9 @@ fn remote_export(
     }
     let got = backend.get(None, id)?;
     let ca = || {
-        backend.ca_pem(got.site_id)?.ok_or_else(|| {
-            EsaError::new(
-                ErrorCode::InvalidParameter,
-                format!("{} names no CA for site {}", backend.origin(), got.site_id),
-            )
-        })
+        backend
+            .ca_pem(got.site_id)?
+            .ok_or_else(|| crate::api::no_managed_ca(&backend.origin(), got.site_id))
     };
     let mut cert = got.certificate.clone();
     if !cert.ends_with('\n') {

@@ -292,9 +292,12 @@ fn dispatch(desk: &Desk, command: Command, json: bool, mut out: impl Write) -> E
         }) => {
             let site = desk.site(site_id.as_deref())?;
             let pem = match desk {
-                Desk::Local(service) if bundle => service.trust_bundle(site)?,
+                _ if bundle => backend.trust_bundle(site)?,
+                // The local service creates a missing CA on first use.
                 Desk::Local(service) => service.ca_pem(site)?,
-                Desk::Remote(_) => remote_ca_pem(backend, site, bundle)?,
+                Desk::Remote(_) => backend
+                    .ca_pem(site)?
+                    .ok_or_else(|| crate::api::no_managed_ca(&backend.origin(), site))?,
             };
             write_pem(&mut out, &pem)
         }
@@ -464,29 +467,6 @@ fn list_pages(backend: &dyn Backend, q: &ListQuery) -> EsaResult<ListOutcome> {
     })
 }
 
-/// `ca` on a remote: the managed CA (named by the site's certificates);
-/// with `--bundle`, followed by the site's uploaded CAs.
-fn remote_ca_pem(backend: &dyn Backend, site: u64, bundle: bool) -> EsaResult<String> {
-    let mut pem = backend.ca_pem(site)?.ok_or_else(|| {
-        EsaError::new(
-            ErrorCode::InvalidParameter,
-            format!("site {site} has no managed CA yet on {}: it appears with the first certificate issued", backend.origin()),
-        )
-    })?;
-    if bundle {
-        for (info, _) in backend.uploaded_cas(site)? {
-            let got = backend.get_ca(site, &info.id)?;
-            if !pem.ends_with('\n') {
-                pem.push('\n');
-            }
-            pem.push_str(&got.certificate);
-        }
-    }
-    Ok(pem)
-}
-
-/// `issue --count N`: one compact JSON line (or one text line) per
-/// certificate, printed once the certificate is durable in the store.
 /// `serve`: the service without a terminal prompt (a request must never
 /// wait on a passphrase typed at the server's terminal; use
 /// `ESA_CERTS_CA_PASSPHRASE_FILE`), then the HTTP server until a signal.
@@ -523,6 +503,8 @@ fn serve(config: Option<&Path>, a: ServeArgs) -> EsaResult<()> {
     })
 }
 
+/// `issue --count N`: one compact JSON line (or one text line) per
+/// certificate, printed once the certificate is durable in the store.
 fn issue_many(
     service: &Service,
     req: &CreateRequest,

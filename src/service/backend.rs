@@ -359,6 +359,10 @@ impl Backend for Service {
         Service::renew(self, id, days, revoke_old)
     }
 
+    fn trust_bundle(&self, site_id: u64) -> EsaResult<String> {
+        Service::trust_bundle(self, site_id)
+    }
+
     fn crl_pem(&self, site_id: u64) -> EsaResult<String> {
         Service::crl_pem(self, site_id)
     }

@@ -396,7 +396,7 @@ impl Service {
         let mut out = self.ca_pem(site_id)?;
         let now = now_seconds();
         for m in self.store.uploads(site_id).map_err(store_err)? {
-            if clock::parse_esa_time(&m.not_after).is_some_and(|end| end < now) {
+            if !crate::api::bundled(&m.not_after, now) {
                 continue;
             }
             let (_, pem) = self.upload_of(site_id, &m.id)?;
