@@ -98,6 +98,29 @@ fn every_operation_runs_on_the_remote_and_lands_in_the_servers_store() {
     // Get and List, with the status filter applied the same way as locally.
     let shown = client.json(&remote(&["show", &id, "--json"]));
     assert_eq!(shown["Result"]["Id"], id.as_str());
+    // With --site-id the remote asks that site only; the wrong site is
+    // refused, on the remote and locally alike.
+    let on_site = client.json(&remote(&["show", &id, "--site-id", &site, "--json"]));
+    assert_eq!(on_site["Result"]["Id"], id.as_str());
+    let other = common::SITE2.to_string();
+    assert!(
+        !client
+            .run(&remote(&["show", &id, "--site-id", &other, "--json"]))
+            .status
+            .success()
+    );
+    assert!(
+        !server
+            .run(&["show", &id, "--site-id", &other, "--json"])
+            .status
+            .success()
+    );
+    assert!(
+        !server
+            .run(&["export", &id, "--site-id", &other])
+            .status
+            .success()
+    );
     let listed = client.json(&remote(&["list", "--site-id", &site, "--json"]));
     let expected = 1 + usize::from(csr_id.is_some());
     assert_eq!(listed["TotalCount"], expected, "{listed}");
@@ -180,7 +203,7 @@ fn every_operation_runs_on_the_remote_and_lands_in_the_servers_store() {
     }
 
     // Revoke, activate, revoke again, delete: each seen in the server's store.
-    client.ok(&remote(&["revoke", &id]));
+    client.ok(&remote(&["revoke", &id, "--site-id", &site]));
     assert_eq!(server.json(&["show", &id, "--json"])["Status"], "revoked");
     client.ok(&remote(&["activate", &id]));
     assert_eq!(server.json(&["show", &id, "--json"])["Status"], "active");

@@ -38,12 +38,22 @@ pub enum Command {
     /// List certificates (ListClientCertificates).
     List(ListArgs),
     /// Show one certificate (GetClientCertificate).
-    Show { id: String },
+    Show {
+        id: String,
+        /// The certificate's site: checked locally; on a remote it spares
+        /// the search of every site for the Id.
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        site_id: Option<String>,
+    },
     /// Write a certificate, its key, its chain or its CA.
     Export(ExportArgs),
     /// Revoke an active certificate (RevokeClientCertificate).
     Revoke {
         id: String,
+        /// The certificate's site: checked locally; on a remote it spares
+        /// the search of every site for the Id.
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        site_id: Option<String>,
         /// RFC 5280 reason: unspecified, keyCompromise, cACompromise,
         /// affiliationChanged, superseded, cessationOfOperation,
         /// certificateHold, privilegeWithdrawn, aACompromise (or its number).
@@ -51,12 +61,24 @@ pub enum Command {
         reason: Option<String>,
     },
     /// Re-activate a revoked certificate (ActivateClientCertificate).
-    Activate { id: String },
+    Activate {
+        id: String,
+        /// The certificate's site: checked locally; on a remote it spares
+        /// the search of every site for the Id.
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        site_id: Option<String>,
+    },
     /// Issue a successor with the same site, subject, Name and key type; the
     /// old certificate stays valid unless --revoke-old is given.
     Renew(RenewArgs),
     /// Delete a revoked or expired certificate (DeleteClientCertificate).
-    Delete { id: String },
+    Delete {
+        id: String,
+        /// The certificate's site: checked locally; on a remote it spares
+        /// the search of every site for the Id.
+        #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+        site_id: Option<String>,
+    },
     /// Print the site CA certificate (PEM), creating the CA on first use;
     /// `ca rekey-protect` encrypts (or re-encrypts) CA keys at rest.
     Ca(CaArgs),
@@ -292,6 +314,10 @@ pub enum WhatArg {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     pub id: String,
+    /// The certificate's site: checked locally; on a remote it spares
+    /// the search of every site for the Id.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub site_id: Option<String>,
     #[arg(long, value_enum, default_value = "cert", ignore_case = true)]
     pub what: WhatArg,
     /// Write here instead of stdout (keys and .p12: mode 0600).

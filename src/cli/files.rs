@@ -33,12 +33,17 @@ pub(super) fn export(desk: &Desk, a: ExportArgs, out: &mut impl Write) -> EsaRes
         .as_deref()
         .map(|path| stage_out(path, what.is_secret()))
         .transpose()?;
+    let site = desk.site_opt(a.site_id.as_deref())?;
+    if let (Desk::Local(_), Some(_)) = (desk, site) {
+        // The store finds the entry by Id alone: say so if it is not there.
+        desk.backend().get(site, &a.id)?;
+    }
     let mut note = None;
     let bytes = if what == ExportWhat::P12 {
         // Say "no key" before asking for a password that cannot be used.
         match desk {
             Desk::Local(service) => service.check_key_exportable(&a.id)?,
-            Desk::Remote(_) => drop(desk.backend().private_key(None, &a.id)?),
+            Desk::Remote(_) => drop(desk.backend().private_key(site, &a.id)?),
         }
         let password = password::read(a.password_file.as_deref())?;
         let mode = if a.legacy {
@@ -50,11 +55,11 @@ pub(super) fn export(desk: &Desk, a: ExportArgs, out: &mut impl Write) -> EsaRes
             "PKCS#12 ({}) with certificate, private key and CA",
             mode.label()
         ));
-        desk.backend().export_p12(None, &a.id, &password, mode)?
+        desk.backend().export_p12(site, &a.id, &password, mode)?
     } else {
         match desk {
             Desk::Local(service) => zeroize::Zeroizing::new(service.export(&a.id, what)?),
-            Desk::Remote(_) => remote_export(desk.backend(), &a.id, what)?,
+            Desk::Remote(_) => remote_export(desk.backend(), site, &a.id, what)?,
         }
     };
     match (staged, a.out) {
@@ -228,14 +233,15 @@ pub(super) fn cannot_write(path: &Path) -> impl Fn(std::io::Error) -> EsaError +
 /// (`keep_private_keys`), all through the backend.
 fn remote_export(
     backend: &dyn Backend,
+    site: Option<u64>,
     id: &str,
     what: ExportWhat,
 ) -> EsaResult<zeroize::Zeroizing<Vec<u8>>> {
     if what == ExportWhat::Key {
-        let key = backend.private_key(None, id)?;
+        let key = backend.private_key(site, id)?;
         return Ok(zeroize::Zeroizing::new(key.expose().as_bytes().to_vec()));
     }
-    let got = backend.get(None, id)?;
+    let got = backend.get(site, id)?;
     let ca = || {
         backend
             .ca_pem(got.site_id)?

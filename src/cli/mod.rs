@@ -153,9 +153,14 @@ impl Desk<'_> {
         }
     }
 
+    /// An optional `--site-id`, checked the same way.
+    pub(super) fn site_opt(&self, raw: Option<&str>) -> EsaResult<Option<u64>> {
+        raw.map(|s| self.site(Some(s))).transpose()
+    }
+
     /// `--site-id` by the backend's own input rules (the local config's
     /// sites, or the remote's ListSites).
-    fn site(&self, raw: Option<&str>) -> EsaResult<u64> {
+    pub(super) fn site(&self, raw: Option<&str>) -> EsaResult<u64> {
         match self {
             Desk::Local(s) => s.check_site_id(raw).map(|s| s.id),
             Desk::Remote(r) => r.input_rules()?.site_id(raw),
@@ -193,11 +198,7 @@ fn dispatch(desk: &Desk, command: Command, json: bool, mut out: impl Write) -> E
         }
         Command::List(a) => {
             let q = ListQuery {
-                site_id: a
-                    .site_id
-                    .as_deref()
-                    .map(|s| desk.site(Some(s)))
-                    .transpose()?,
+                site_id: desk.site_opt(a.site_id.as_deref())?,
                 status: a.status.map(|s| match s {
                     StatusArg::Active => Status::Active,
                     StatusArg::Revoked => Status::Revoked,
@@ -221,8 +222,8 @@ fn dispatch(desk: &Desk, command: Command, json: bool, mut out: impl Write) -> E
             std::mem::forget(r);
             written
         }
-        Command::Show { id } => {
-            let r = backend.get(None, &id)?;
+        Command::Show { id, site_id } => {
+            let r = backend.get(desk.site_opt(site_id.as_deref())?, &id)?;
             if json {
                 output::json(&mut out, &r)
             } else {
@@ -244,7 +245,11 @@ fn dispatch(desk: &Desk, command: Command, json: bool, mut out: impl Write) -> E
                 output::renewed(&mut out, desk, &r)
             }
         }
-        Command::Revoke { id, reason } => {
+        Command::Revoke {
+            id,
+            reason,
+            site_id,
+        } => {
             let reason = reason
                 .as_deref()
                 .map(|r| {
@@ -260,18 +265,19 @@ fn dispatch(desk: &Desk, command: Command, json: bool, mut out: impl Write) -> E
                     })
                 })
                 .transpose()?;
-            let r = backend.revoke(None, &id, reason)?;
+            let r = backend.revoke(desk.site_opt(site_id.as_deref())?, &id, reason)?;
             output::changed(&mut out, &r, "revoked", json)
         }
-        Command::Activate { id } => {
+        Command::Activate { id, site_id } => {
+            let site = desk.site_opt(site_id.as_deref())?;
             // RFC 5280 only means certificateHold to be undone: re-trusting
             // a key revoked as compromised deserves a word (ESA allows it).
             let reason = backend
-                .get(None, &id)
+                .get(site, &id)
                 .ok()
                 .and_then(|g| g.result.revoke_reason)
                 .filter(|r| r.ends_with("Compromise"));
-            let r = backend.activate(None, &id)?;
+            let r = backend.activate(site, &id)?;
             if let Some(reason) = reason {
                 eprintln!(
                     "warning: {} was revoked for {}: its key may be known to others, and it is trusted again",
@@ -281,8 +287,8 @@ fn dispatch(desk: &Desk, command: Command, json: bool, mut out: impl Write) -> E
             }
             output::changed(&mut out, &r, "activated", json)
         }
-        Command::Delete { id } => {
-            let r = backend.delete(None, &id)?;
+        Command::Delete { id, site_id } => {
+            let r = backend.delete(desk.site_opt(site_id.as_deref())?, &id)?;
             output::changed(&mut out, &r, "deleted", json)
         }
         Command::Ca(CaArgs {
