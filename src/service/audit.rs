@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{Service, store_err};
 use crate::error::{ErrorCode, EsaError, EsaResult};
-use crate::store::{AuditMark, AuditRecord, WriteLock};
+use crate::store::{AuditMark, AuditRecord, Entry, NewEntry, WriteLock};
 
 /// Filters of `log`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -132,11 +132,21 @@ impl Service {
     /// fail half-way once they are written (see [`Service::audited`] for
     /// one that can).
     pub(super) fn audit(&self, lock: &WriteLock, records: Vec<AuditRecord>) -> EsaResult<()> {
-        self.append_audit(lock, &records).map(drop)
+        self.append_audit(lock, &records, true).map(drop)
     }
 
-    fn append_audit(&self, lock: &WriteLock, records: &[AuditRecord]) -> EsaResult<AuditMark> {
-        self.store.audit(lock, records).map_err(|e| {
+    fn append_audit(
+        &self,
+        lock: &WriteLock,
+        records: &[AuditRecord],
+        sync: bool,
+    ) -> EsaResult<AuditMark> {
+        let appended = if sync {
+            self.store.audit(lock, records)
+        } else {
+            self.store.audit_unsynced(lock, records)
+        };
+        appended.map_err(|e| {
             tracing::error!(error = %e, "audit log failure");
             EsaError::internal(format!(
                 "the audit log cannot be written, so nothing was done: {e}"
@@ -162,7 +172,35 @@ impl Service {
         commit: impl FnOnce() -> EsaResult<T>,
         happened: impl Fn(&AuditRecord) -> bool,
     ) -> EsaResult<T> {
-        let mark = self.append_audit(lock, &records)?;
+        self.audited_as(lock, records, true, commit, happened)
+    }
+
+    /// Publishes new entries with one sync ([`crate::store::Store::insert_batch`])
+    /// and their `issue` records, which that sync makes durable with them.
+    pub(super) fn publish_batch(
+        &self,
+        lock: &WriteLock,
+        records: Vec<AuditRecord>,
+        items: &[NewEntry<'_>],
+    ) -> EsaResult<Vec<Entry>> {
+        self.audited_as(
+            lock,
+            records,
+            false,
+            || self.store.insert_batch(lock, items).map_err(store_err),
+            |r| self.published(&r.id),
+        )
+    }
+
+    fn audited_as<T>(
+        &self,
+        lock: &WriteLock,
+        records: Vec<AuditRecord>,
+        sync: bool,
+        commit: impl FnOnce() -> EsaResult<T>,
+        happened: impl Fn(&AuditRecord) -> bool,
+    ) -> EsaResult<T> {
+        let mark = self.append_audit(lock, &records, sync)?;
         let failed = match commit() {
             Ok(done) => return Ok(done),
             Err(e) => e,
@@ -178,7 +216,7 @@ impl Service {
             Ok(()) if kept.is_empty() => None,
             // Part of a batch was published: its records go back in.
             Ok(()) => self
-                .append_audit(lock, &kept)
+                .append_audit(lock, &kept, true)
                 .err()
                 .map(|e| format!("the records of what it did commit were lost: {}", e.message)),
         };

@@ -11,7 +11,7 @@ use crate::base::random;
 use std::thread;
 
 use super::create::{Leaf, LeafKey, check_against_ca, created_response, issue_record};
-use super::{KeyChoice, Service, ValidRequest, pki_err, store_err};
+use super::{KeyChoice, Service, ValidRequest, pki_err};
 use crate::api::{CreateRequest, CreateResponse, Secret};
 use crate::error::{ErrorCode, EsaError, EsaResult};
 use crate::pki::{self, GeneratedKey, IssuedCert, PkeyType, SiteCa};
@@ -135,12 +135,7 @@ impl Service {
                     issue_record("issue", meta, (count > 1).then(|| "bulk".to_owned()))
                 })
                 .collect();
-            self.audited(
-                &lock,
-                records,
-                || self.store.insert_batch(&lock, &items).map_err(store_err),
-                |r| self.published(&r.id),
-            )?;
+            self.publish_batch(&lock, records, &items)?;
             drop(lock);
             tracing::info!(
                 site = v.site.id,

@@ -14,7 +14,7 @@ use super::create::{
     KeyChoice, Leaf, LeafKey, ValidRequest, check_against_ca, created_response, issue_record,
     quota_check,
 };
-use super::{Service, pki_err, store_err};
+use super::{Service, pki_err};
 use crate::api::{CreateRequest, CreateResponse, Secret};
 use crate::base::clock::now_seconds;
 use crate::base::random;
@@ -30,6 +30,9 @@ pub struct PreparedCreate {
     generated: Option<GeneratedKey>,
     id: String,
     actor: Option<Actor>,
+    /// Signed already, when the site's CA existed: by the CA of that id
+    /// (the commit signs again if the site's CA is another by then).
+    signed: Option<(String, IssuedCert, CertMeta)>,
 }
 
 /// A signed create waiting to be published: its place in the group, the
@@ -59,11 +62,26 @@ impl Service {
             KeyChoice::Generate(t) => Some(pki::generate(*t).map_err(pki_err)?),
             KeyChoice::Csr(_) => None,
         };
+        let id = random::new_id().map_err(EsaError::from)?;
+        // Signing is most of a create's CPU: done here, on the request's
+        // own thread, it runs on every core instead of in the committer.
+        // Without a CA yet (the site's first create) the commit makes one
+        // and signs there.
+        let signed = match self.load_site_ca(valid.site.id)? {
+            Some((ca, ca_meta)) => {
+                check_against_ca(now, valid.validity_days, ca.info.not_after)?;
+                let leaf = leaf_of(&id, &valid, generated.as_ref())?;
+                let (cert, meta) = self.sign_leaf(&ca, &ca_meta, &valid, &leaf, now)?;
+                Some((ca_meta.id, cert, meta))
+            }
+            None => None,
+        };
         Ok(PreparedCreate {
             valid,
             generated,
-            id: random::new_id().map_err(EsaError::from)?,
+            id,
             actor: current_actor(),
+            signed,
         })
     }
 
@@ -83,7 +101,8 @@ impl Service {
         let mut results: Vec<Option<EsaResult<CreateResponse>>> = (0..n).map(|_| None).collect();
         let mut signed: Vec<Signed> = Vec::with_capacity(n);
 
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, mut item) in items.into_iter().enumerate() {
+            let mut presigned = item.signed.take();
             let v = &item.valid;
             let mut step = || -> EsaResult<(IssuedCert, CertMeta)> {
                 if !adding.iter().any(|a| a.0 == v.site.id) {
@@ -107,20 +126,14 @@ impl Service {
                     .iter()
                     .find(|(s, _, _)| *s == v.site.id)
                     .ok_or_else(|| EsaError::internal("the site CA went missing"))?;
-                check_against_ca(now, v.validity_days, ca.info.not_after)?;
-                let leaf = Leaf {
-                    id: &item.id,
-                    common_name: v.common_name.as_deref(),
-                    name: &v.name,
-                    key: match (&item.generated, &v.key) {
-                        (Some(g), _) => LeafKey::Generated(g),
-                        (None, KeyChoice::Csr(c)) => LeafKey::Csr(c),
-                        (None, KeyChoice::Generate(_)) => {
-                            return Err(EsaError::internal("no public key for the certificate"));
-                        }
-                    },
-                };
-                self.sign_leaf(ca, ca_meta, v, &leaf, now)
+                match presigned.take() {
+                    Some((ca_id, cert, meta)) if ca_id == ca_meta.id => Ok((cert, meta)),
+                    _ => {
+                        check_against_ca(now, v.validity_days, ca.info.not_after)?;
+                        let leaf = leaf_of(&item.id, v, item.generated.as_ref())?;
+                        self.sign_leaf(ca, ca_meta, v, &leaf, now)
+                    }
+                }
             };
             match step() {
                 Ok((cert, meta)) => {
@@ -149,12 +162,7 @@ impl Service {
                         .map(|g| g.pkcs8_pem.as_str()),
                 })
                 .collect();
-            let committed = self.audited(
-                &lock,
-                records,
-                || self.store.insert_batch(&lock, &entries).map_err(store_err),
-                |r| self.published(&r.id),
-            );
+            let committed = self.publish_batch(&lock, records, &entries);
             drop(entries);
             match committed {
                 Ok(_) => {
@@ -180,6 +188,27 @@ impl Service {
             .map(|r| r.unwrap_or_else(|| Err(EsaError::internal("a create got no result"))))
             .collect()
     }
+}
+
+/// The certificate to sign for a prepared create: its generated key or
+/// its CSR's.
+fn leaf_of<'a>(
+    id: &'a str,
+    v: &'a ValidRequest,
+    generated: Option<&'a GeneratedKey>,
+) -> EsaResult<Leaf<'a>> {
+    Ok(Leaf {
+        id,
+        common_name: v.common_name.as_deref(),
+        name: &v.name,
+        key: match (generated, &v.key) {
+            (Some(g), _) => LeafKey::Generated(g),
+            (None, KeyChoice::Csr(c)) => LeafKey::Csr(c),
+            (None, KeyChoice::Generate(_)) => {
+                return Err(EsaError::internal("no public key for the certificate"));
+            }
+        },
+    })
 }
 
 #[cfg(test)]

@@ -144,8 +144,28 @@ impl Store {
     /// the log is left as it was, without half a record.
     pub fn audit(
         &self,
+        lock: &WriteLock,
+        records: &[AuditRecord],
+    ) -> Result<AuditMark, StoreError> {
+        self.append_audit(lock, records, true)
+    }
+
+    /// [`Store::audit`] without its own sync, for a batch that syncs the
+    /// whole filesystem before it is answered ([`Store::insert_batch`]):
+    /// the records reach the disk with the entries they describe.
+    pub fn audit_unsynced(
+        &self,
+        lock: &WriteLock,
+        records: &[AuditRecord],
+    ) -> Result<AuditMark, StoreError> {
+        self.append_audit(lock, records, false)
+    }
+
+    fn append_audit(
+        &self,
         _lock: &WriteLock,
         records: &[AuditRecord],
+        sync: bool,
     ) -> Result<AuditMark, StoreError> {
         if records.is_empty() {
             return Ok(AuditMark { len: None });
@@ -180,7 +200,7 @@ impl Store {
         } else {
             f.write_all(&buf)
         };
-        if let Err(e) = appended.and_then(|()| f.sync_data()) {
+        if let Err(e) = appended.and_then(|()| if sync { f.sync_data() } else { Ok(()) }) {
             if let Err(cut) = f.set_len(len).and_then(|()| f.sync_data()) {
                 tracing::error!(error = %cut, "could not cut a failed append off the audit log");
             }

@@ -15,6 +15,18 @@ use super::{
     write_new,
 };
 
+/// How a publish reaches the disk.
+#[derive(Debug, Clone, Copy)]
+enum Durability<'a> {
+    /// Each file fsynced before its rename, then the folder: one insert.
+    EachFile,
+    /// One filesystem sync for the batch, after its renames.
+    OneSync,
+    /// No sync: the caller's (see [`Store::insert_unsynced`]); the intent
+    /// also names `pending`.
+    Deferred { pending: &'a [(u64, &'a str)] },
+}
+
 impl Store {
     /// Publishes a new certificate entry atomically: the certificate and key
     /// are written and fsynced, then the `.toml` appears by rename.
@@ -30,7 +42,7 @@ impl Store {
             cert_pem,
             key_pem,
         };
-        let mut entries = self.publish(lock, &[item], true)?;
+        let mut entries = self.publish(lock, &[item], Durability::EachFile)?;
         entries.pop().ok_or_else(|| StoreError::Corrupt {
             path: self.certs_dir(meta.site_id),
             detail: "the entry was not published".into(),
@@ -47,7 +59,36 @@ impl Store {
         lock: &WriteLock,
         items: &[NewEntry<'_>],
     ) -> Result<Vec<Entry>, StoreError> {
-        self.publish(lock, items, false)
+        self.publish(lock, items, Durability::OneSync)
+    }
+
+    /// [`Self::insert_batch`] without its sync, so that a pipeline can
+    /// publish its next batch while this one syncs: the caller calls
+    /// [`Self::sync_all`] before it answers for these entries, and before
+    /// it lets the lock go, then [`Self::forget_unsynced`]. `pending`
+    /// names the entries of earlier such batches whose sync has not
+    /// returned yet: the intent keeps naming them, so that after a crash
+    /// recovery checks that each of them is whole.
+    pub fn insert_unsynced(
+        &self,
+        lock: &WriteLock,
+        items: &[NewEntry<'_>],
+        pending: &[(u64, &str)],
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.publish(lock, items, Durability::Deferred { pending })
+    }
+
+    /// Syncs the whole filesystem of the store (`syncfs`): every entry
+    /// published by [`Self::insert_unsynced`] before the call is durable
+    /// once it returns. Needs no lock.
+    pub fn sync_all(&self) -> Result<(), StoreError> {
+        let root = File::open(&self.root).map_err(io_err("open", &self.root))?;
+        rustix::fs::syncfs(&root).map_err(|e| io_err("sync", &self.root)(e.into()))
+    }
+
+    /// Every unsynced batch is synced: the intent that named them is done.
+    pub fn forget_unsynced(&self, _lock: &WriteLock) -> Result<(), StoreError> {
+        self.intents.blank()
     }
 
     /// Runs a write that records an intent; if it fails, settles that
@@ -57,7 +98,8 @@ impl Store {
     fn settled<T>(&self, write: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
         let result = write();
         if result.is_err()
-            && let Err(e) = super::journal::recover(&self.tmp_dir(), self)
+            && let Err(e) =
+                super::journal::recover(&self.tmp_dir(), self, self.intents.path().as_deref())
         {
             tracing::warn!(error = %e, "could not settle a failed write; the next writer will");
         }
@@ -68,7 +110,7 @@ impl Store {
         &self,
         lock: &WriteLock,
         items: &[NewEntry<'_>],
-        fsync_each: bool,
+        durability: Durability<'_>,
     ) -> Result<Vec<Entry>, StoreError> {
         let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
         sites.sort_unstable();
@@ -78,7 +120,7 @@ impl Store {
             .map(|s| self.certs_dir(s))
             .filter(|d| !d.is_dir())
             .collect();
-        self.settled(|| self.publish_unsettled(lock, items, fsync_each))
+        self.settled(|| self.publish_unsettled(lock, items, durability))
             .inspect_err(|_| {
                 for dir in &fresh {
                     // Made for this batch; still empty if nothing was published.
@@ -91,8 +133,9 @@ impl Store {
         &self,
         _lock: &WriteLock,
         items: &[NewEntry<'_>],
-        fsync_each: bool,
+        durability: Durability<'_>,
     ) -> Result<Vec<Entry>, StoreError> {
+        let fsync_each = matches!(durability, Durability::EachFile);
         let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
         sites.sort_unstable();
         sites.dedup();
@@ -100,12 +143,15 @@ impl Store {
             let certs = self.certs_dir(site);
             create_private_dir_all(&certs).map_err(io_err("create directory", &certs))?;
         }
-        let mut names = Vec::with_capacity(items.len());
+        let mut names = match durability {
+            Durability::Deferred { pending } => pending.to_vec(),
+            _ => Vec::with_capacity(items.len()),
+        };
         for item in items {
             check_id(&item.meta.id)?;
             names.push((item.meta.site_id, item.meta.id.as_str()));
         }
-        let intent = Intent::write(&self.tmp_dir(), Op::Put, &names)?;
+        let intent = Intent::write(&self.intents, &self.tmp_dir(), Op::Put, &names)?;
 
         // Certificate and key first, then each metadata file as a
         // temporary, all durable before any entry becomes visible. A batch
@@ -141,13 +187,14 @@ impl Store {
                 .chunks(chunk)
                 .zip(staged.chunks(chunk))
                 .map(|(items, staged)| {
-                    let spawned = if crate::base::failpoint("store-spawn-writer") {
+                    // One chunk (a small batch) is written on this thread.
+                    let spawned = if threads == 1 || crate::base::failpoint("store-spawn-writer") {
                         Err(io::Error::from_raw_os_error(libc::EAGAIN))
                     } else {
                         std::thread::Builder::new()
                             .spawn_scoped(scope, move || write_chunk(items, staged))
                     };
-                    // No thread to spare (ulimit -u): written on this one.
+                    // No thread to spare (ulimit -u): written on this one too.
                     spawned.map_err(|_| write_chunk(items, staged))
                 })
                 .collect();
@@ -162,10 +209,6 @@ impl Store {
             }
             Ok::<(), StoreError>(())
         })?;
-        if !fsync_each {
-            let root = File::open(&self.root).map_err(io_err("open", &self.root))?;
-            rustix::fs::syncfs(&root).map_err(|e| io_err("sync", &self.root)(e.into()))?;
-        }
         for (e, tmp) in &staged {
             // Never over an existing entry (ids are random; this is the
             // belt to their braces).
@@ -184,11 +227,26 @@ impl Store {
                 err => io_err("publish", &e.meta_path())(err.into()),
             })?;
         }
-        for &site in &sites {
-            let certs = self.certs_dir(site);
-            fsutil::sync_dir(&certs).map_err(io_err("sync", &certs))?;
+        match durability {
+            Durability::EachFile => {
+                for &site in &sites {
+                    let certs = self.certs_dir(site);
+                    fsutil::sync_dir(&certs).map_err(io_err("sync", &certs))?;
+                }
+                intent.done()?;
+            }
+            // One sync for the whole batch: its files, its renames and
+            // whatever was appended for it (the audit records). Until it
+            // returns nothing is answered, and the intent (synced) names
+            // every entry: after a crash recovery removes any entry of it
+            // whose files did not all reach the disk (see `journal`).
+            Durability::OneSync => {
+                self.sync_all()?;
+                intent.done()?;
+            }
+            // The caller syncs; the intent stays until it has.
+            Durability::Deferred { .. } => drop(intent),
         }
-        intent.done()?;
         for &site in &sites {
             let records: Vec<Record> = staged
                 .iter()
@@ -227,6 +285,7 @@ impl Store {
         let p = entry.meta_path();
         self.settled(|| {
             let intent = Intent::write(
+                &self.intents,
                 &self.tmp_dir(),
                 Op::Upd,
                 &[(entry.meta.site_id, &entry.meta.id)],
@@ -255,7 +314,7 @@ impl Store {
         let fresh = !deleted.is_dir();
         create_private_dir_all(&deleted).map_err(io_err("create directory", &deleted))?;
         self.settled(|| {
-            let intent = Intent::write(&self.tmp_dir(), Op::Del, &[(site, id)])?;
+            let intent = Intent::write(&self.intents, &self.tmp_dir(), Op::Del, &[(site, id)])?;
             let gone = Entry {
                 meta: entry.meta.clone(),
                 folder: deleted.as_path().into(),

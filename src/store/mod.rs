@@ -174,6 +174,7 @@ pub struct Store {
     root: PathBuf,
     index: index::Index,
     warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    intents: std::sync::Arc<journal::IntentFile>,
 }
 
 impl journal::Layout for Store {
@@ -195,6 +196,7 @@ impl Store {
             root: root.to_path_buf(),
             index: index::Index::new(root),
             warnings: Default::default(),
+            intents: Default::default(),
         })
     }
 
@@ -283,7 +285,7 @@ impl Store {
     }
 
     fn after_lock(&self, lock: WriteLock) -> Result<WriteLock, StoreError> {
-        journal::recover(&self.tmp_dir(), self)?;
+        journal::recover(&self.tmp_dir(), self, self.intents.path().as_deref())?;
         self.remove_dead_temporaries()?;
         Ok(lock)
     }
@@ -386,8 +388,16 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io_err("read", &tmp)(e)),
         };
+        // A blank intent file names no work: a live writer's between two
+        // writes, or one a killed writer had done with.
         let mut names: Vec<String> = rd
             .flatten()
+            .filter(|e| {
+                !(e.file_name().to_string_lossy().starts_with("intent-")
+                    && e.file_type().is_ok_and(|t| t.is_file())
+                    && fsutil::read_limited(&e.path(), 64 << 20)
+                        .is_ok_and(|t| journal::is_blank(&t)))
+            })
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();

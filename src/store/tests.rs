@@ -47,6 +47,17 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// What `tmp/` holds besides this process's own blank intent file, which
+/// lives as long as the store handle.
+fn tmp_debris(store: &Store) -> Vec<String> {
+    let own = store.intents.path();
+    names(&store.tmp_dir())
+        .into_iter()
+        .filter(|n| own.as_ref().and_then(|p| p.file_name()) != Some(std::ffi::OsStr::new(n)))
+        .chain(store.leftover_intents().unwrap())
+        .collect()
+}
+
 #[test]
 fn insert_get_update_delete() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,6 +95,11 @@ fn insert_get_update_delete() {
         names(&deleted.entries[0].folder),
         vec![format!("{id}.pem"), format!("{id}.toml")]
     );
+    assert!(tmp_debris(&store).is_empty(), "{:?}", tmp_debris(&store));
+    // Three writes, one intent file, reused; gone with the last handle.
+    assert_eq!(names(&dir.path().join("tmp")).len(), 1);
+    drop(lock);
+    drop(store);
     assert!(names(&dir.path().join("tmp")).is_empty());
 }
 
@@ -211,20 +227,25 @@ fn a_crashed_insert_leaves_nothing_and_a_crashed_delete_is_finished() {
     {
         let lock = store.lock().unwrap();
         let e = store.insert(&lock, &meta(&y, 1), "C", Some("K")).unwrap();
+        // Two other writers' intent files (they died with them).
+        let (first, second) = (
+            journal::IntentFile::default(),
+            journal::IntentFile::default(),
+        );
+        let tmp = dir.path().join("tmp");
         // An insert that died after writing the key, before the .toml.
-        let intent =
-            journal::Intent::write(&dir.path().join("tmp"), journal::Op::Put, &[(1, &x)]).unwrap();
+        let intent = journal::Intent::write(&first, &tmp, journal::Op::Put, &[(1, &x)]).unwrap();
         fs::write(certs.join(format!("{x}.pem")), "C").unwrap();
         fs::write(certs.join(format!("{x}.key.pem")), "K").unwrap();
         fs::write(certs.join(format!(".{x}.toml.tmp-new")), "half").unwrap();
         std::mem::forget(intent);
         // A delete that died right after moving the .toml.
-        let intent =
-            journal::Intent::write(&dir.path().join("tmp"), journal::Op::Del, &[(1, &y)]).unwrap();
+        let intent = journal::Intent::write(&second, &tmp, journal::Op::Del, &[(1, &y)]).unwrap();
         let deleted = dir.path().join("sites/1/deleted");
         fs::create_dir_all(&deleted).unwrap();
         fs::rename(e.meta_path(), deleted.join(format!("{y}.toml"))).unwrap();
         std::mem::forget(intent);
+        std::mem::forget((first, second));
     }
     assert!(store.list(Some(1)).unwrap().entries.is_empty());
     drop(store.lock().unwrap());
@@ -233,7 +254,83 @@ fn a_crashed_insert_leaves_nothing_and_a_crashed_delete_is_finished() {
         names(&dir.path().join("sites/1/deleted")),
         vec![format!("{y}.pem"), format!("{y}.toml")]
     );
+    assert!(tmp_debris(&store).is_empty(), "{:?}", tmp_debris(&store));
+}
+
+#[test]
+fn a_crashed_batch_keeps_whole_entries_and_removes_torn_ones() {
+    // A batch renames its .toml files before its one sync: after a crash
+    // an entry can have its .toml and a torn certificate or key.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let certs = dir.path().join("sites/1/certs");
+    let ids: Vec<String> = ["1", "2", "3", "4"].iter().map(|c| c.repeat(32)).collect();
+    {
+        let lock = store.lock().unwrap();
+        let metas: Vec<CertMeta> = ids.iter().map(|id| meta(id, 1)).collect();
+        let pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let key = "-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n";
+        let items: Vec<NewEntry<'_>> = metas
+            .iter()
+            .map(|m| NewEntry {
+                meta: m,
+                cert_pem: pem,
+                key_pem: Some(key),
+            })
+            .collect();
+        store.insert_batch(&lock, &items).unwrap();
+        // The crash: the batch's intent is back, one certificate is zeros,
+        // one key is short, one record is empty.
+        let other = journal::IntentFile::default();
+        let names: Vec<(u64, &str)> = ids.iter().map(|i| (1, i.as_str())).collect();
+        std::mem::forget(
+            journal::Intent::write(&other, &dir.path().join("tmp"), journal::Op::Put, &names)
+                .unwrap(),
+        );
+        std::mem::forget(other);
+        fs::write(certs.join(format!("{}.pem", ids[1])), vec![0u8; pem.len()]).unwrap();
+        fs::write(certs.join(format!("{}.key.pem", ids[2])), &key[..20]).unwrap();
+        fs::write(certs.join(format!("{}.toml", ids[3])), "").unwrap();
+    }
+    drop(store.lock().unwrap());
+    let kept: Vec<String> = store
+        .list(Some(1))
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.meta.id)
+        .collect();
+    assert_eq!(kept, vec![ids[0].clone()]);
+    assert_eq!(
+        names(&certs),
+        vec![
+            format!("{}.key.pem", ids[0]),
+            format!("{}.pem", ids[0]),
+            format!("{}.toml", ids[0])
+        ]
+    );
+}
+
+#[test]
+fn an_intent_file_removed_by_another_writer_is_made_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let other = Store::open(dir.path()).unwrap();
+    let lock = store.lock().unwrap();
+    store
+        .insert(&lock, &meta(&"a".repeat(32), 1), "C", None)
+        .unwrap();
+    drop(lock);
+    // The other handle's recovery removes every intent file but its own.
+    drop(other.lock().unwrap());
     assert!(names(&dir.path().join("tmp")).is_empty());
+    let lock = store.lock().unwrap();
+    let e = store
+        .insert(&lock, &meta(&"b".repeat(32), 1), "C", None)
+        .unwrap();
+    store.delete(&lock, &e).unwrap();
+    assert_eq!(names(&dir.path().join("tmp")).len(), 1);
+    assert!(tmp_debris(&store).is_empty(), "{:?}", tmp_debris(&store));
 }
 
 #[test]
@@ -256,7 +353,7 @@ fn a_batch_publishes_every_entry() {
     assert_eq!(entries.len(), 20);
     assert_eq!(store.list(None).unwrap().entries.len(), 20);
     assert!(entries.iter().all(|e| mode(&e.key_path()) == 0o600));
-    assert!(names(&dir.path().join("tmp")).is_empty());
+    assert!(tmp_debris(&store).is_empty(), "{:?}", tmp_debris(&store));
     // An id already present is refused before anything is written.
     assert!(matches!(
         store.insert_batch(&lock, &items[..1]),
