@@ -17,14 +17,11 @@ use super::{
 
 /// How a publish reaches the disk.
 #[derive(Debug, Clone, Copy)]
-enum Durability<'a> {
+enum Durability {
     /// Each file fsynced before its rename, then the folder: one insert.
     EachFile,
     /// One filesystem sync for the batch, after its renames.
     OneSync,
-    /// No sync: the caller's (see [`Store::insert_unsynced`]); the intent
-    /// also names `pending`.
-    Deferred { pending: &'a [(u64, &'a str)] },
 }
 
 impl Store {
@@ -50,10 +47,11 @@ impl Store {
     }
 
     /// Publishes many new entries with one filesystem sync instead of three
-    /// fsyncs per certificate: every file is written, the filesystem is
-    /// synced once (`syncfs`), then each `.toml` is renamed into place and
-    /// the folder synced. A crash leaves each entry whole or absent, exactly
-    /// as [`Self::insert`] does.
+    /// fsyncs per certificate: the intent is synced, every file written and
+    /// each `.toml` renamed into place, then the filesystem is synced once
+    /// (`syncfs`). A crash leaves each entry whole or absent, exactly as
+    /// [`Self::insert`] does: recovery removes an entry of the batch whose
+    /// files are not all whole.
     pub fn insert_batch(
         &self,
         lock: &WriteLock,
@@ -62,33 +60,10 @@ impl Store {
         self.publish(lock, items, Durability::OneSync)
     }
 
-    /// [`Self::insert_batch`] without its sync, so that a pipeline can
-    /// publish its next batch while this one syncs: the caller calls
-    /// [`Self::sync_all`] before it answers for these entries, and before
-    /// it lets the lock go, then [`Self::forget_unsynced`]. `pending`
-    /// names the entries of earlier such batches whose sync has not
-    /// returned yet: the intent keeps naming them, so that after a crash
-    /// recovery checks that each of them is whole.
-    pub fn insert_unsynced(
-        &self,
-        lock: &WriteLock,
-        items: &[NewEntry<'_>],
-        pending: &[(u64, &str)],
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.publish(lock, items, Durability::Deferred { pending })
-    }
-
-    /// Syncs the whole filesystem of the store (`syncfs`): every entry
-    /// published by [`Self::insert_unsynced`] before the call is durable
-    /// once it returns. Needs no lock.
-    pub fn sync_all(&self) -> Result<(), StoreError> {
+    /// Syncs the whole filesystem of the store (`syncfs`).
+    fn sync_all(&self) -> Result<(), StoreError> {
         let root = File::open(&self.root).map_err(io_err("open", &self.root))?;
         rustix::fs::syncfs(&root).map_err(|e| io_err("sync", &self.root)(e.into()))
-    }
-
-    /// Every unsynced batch is synced: the intent that named them is done.
-    pub fn forget_unsynced(&self, _lock: &WriteLock) -> Result<(), StoreError> {
-        self.intents.blank()
     }
 
     /// Runs a write that records an intent; if it fails, settles that
@@ -110,7 +85,7 @@ impl Store {
         &self,
         lock: &WriteLock,
         items: &[NewEntry<'_>],
-        durability: Durability<'_>,
+        durability: Durability,
     ) -> Result<Vec<Entry>, StoreError> {
         let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
         sites.sort_unstable();
@@ -133,7 +108,7 @@ impl Store {
         &self,
         _lock: &WriteLock,
         items: &[NewEntry<'_>],
-        durability: Durability<'_>,
+        durability: Durability,
     ) -> Result<Vec<Entry>, StoreError> {
         let fsync_each = matches!(durability, Durability::EachFile);
         let mut sites: Vec<u64> = items.iter().map(|i| i.meta.site_id).collect();
@@ -143,10 +118,7 @@ impl Store {
             let certs = self.certs_dir(site);
             create_private_dir_all(&certs).map_err(io_err("create directory", &certs))?;
         }
-        let mut names = match durability {
-            Durability::Deferred { pending } => pending.to_vec(),
-            _ => Vec::with_capacity(items.len()),
-        };
+        let mut names = Vec::with_capacity(items.len());
         for item in items {
             check_id(&item.meta.id)?;
             names.push((item.meta.site_id, item.meta.id.as_str()));
@@ -244,8 +216,6 @@ impl Store {
                 self.sync_all()?;
                 intent.done()?;
             }
-            // The caller syncs; the intent stays until it has.
-            Durability::Deferred { .. } => drop(intent),
         }
         for &site in &sites {
             let records: Vec<Record> = staged

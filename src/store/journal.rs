@@ -98,14 +98,6 @@ impl IntentFile {
         self.guard().as_ref().map(|o| o.path.clone())
     }
 
-    /// Blanks the intent (its work is durable; see [`Intent::done`]).
-    pub(crate) fn blank(&self) -> Result<(), StoreError> {
-        match self.guard().as_mut() {
-            Some(open) => open.blank().map_err(io_err("clear", &open.path)),
-            None => Ok(()),
-        }
-    }
-
     fn guard(&self) -> MutexGuard<'_, Option<Open>> {
         self.slot
             .lock()
