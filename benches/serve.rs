@@ -61,8 +61,6 @@ fn main() {
     let secret = a.get(6).cloned().unwrap_or_default();
     let host = url.trim_start_matches("http://").to_owned();
 
-    // Ids to Get: the first page of the site.
-    let ids: Arc<Vec<String>> = Arc::new(Vec::new());
     let stop = Arc::new(AtomicBool::new(false));
     let lat = Arc::new(Mutex::new(Vec::<f64>::new()));
     let errors = Arc::new(Mutex::new(0u64));
@@ -77,11 +75,10 @@ fn main() {
             key.clone(),
             secret.clone(),
         );
-        let (stop, lat, errors, mut ids, total_rows) = (
+        let (stop, lat, errors, total_rows) = (
             stop.clone(),
             lat.clone(),
             errors.clone(),
-            ids.clone(),
             total_rows.clone(),
         );
         handles.push(std::thread::spawn(move || {
@@ -95,6 +92,25 @@ fn main() {
                 n += clients as u64;
                 let nonce = format!("{c}-{n}-{}", started.elapsed().as_nanos());
                 let date = format_date(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64));
+                // Get needs Ids: the first List of this client supplies them.
+                if mode == "get" && mine.is_empty() {
+                    let query = vec![("PageNumber".to_owned(), "1".to_owned()), ("PageSize".to_owned(), "100".to_owned()), ("SiteId".to_owned(), site.clone())];
+                    let headers = signer.sign("GET", &host, "ListClientCertificates", "2024-09-10", &query, b"", None, &date, &format!("{nonce}-l"));
+                    let mut head = format!("GET /?PageNumber=1&PageSize=100&SiteId={site} HTTP/1.1\r\n");
+                    for (k, v) in headers {
+                        head.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    head.push_str("content-length: 0\r\n\r\n");
+                    if let Ok((200, resp)) = request(&mut stream, &mut reader, &head, b"") {
+                        let v: serde_json::Value = serde_json::from_slice(&resp).unwrap_or_default();
+                        mine = v["Result"].as_array().into_iter().flatten().filter_map(|r| r["Id"].as_str().map(str::to_owned)).collect();
+                    }
+                    if mine.is_empty() {
+                        eprintln!("get: the site lists no certificate to get");
+                        break;
+                    }
+                    continue;
+                }
                 let (head, body): (String, Vec<u8>) = match mode.as_str() {
                     "cfssl" => {
                         let body = br#"{"request":{"CN":"x","key":{"algo":"ecdsa","size":256}},"profile":"client"}"#.to_vec();
@@ -105,13 +121,6 @@ fn main() {
                             "create" => ("POST", "CreateClientCertificate", vec![("SiteId".into(), site.clone())], b"PkeyType=ECC_256&ValidityDays=30".to_vec()),
                             "list" => ("GET", "ListClientCertificates", vec![("PageNumber".into(), (1 + n % 300).to_string()), ("PageSize".into(), "100".into()), ("SiteId".into(), site.clone())], Vec::new()),
                             _ => {
-                                if mine.is_empty() {
-                                    if ids.is_empty() {
-                                        mine = vec![String::new()];
-                                    } else {
-                                        mine = ids.to_vec();
-                                    }
-                                }
                                 let id = mine[(n as usize) % mine.len()].clone();
                                 ("GET", "GetClientCertificate", vec![("Id".into(), id), ("SiteId".into(), site.clone())], Vec::new())
                             }
@@ -149,22 +158,6 @@ fn main() {
                         eprintln!("connection error: {e}");
                         break;
                     }
-                }
-                // Get needs Ids: the first List of this client supplies them.
-                if mode == "get" && mine.len() <= 1 {
-                    let query = vec![("PageNumber".to_owned(), "1".to_owned()), ("PageSize".to_owned(), "100".to_owned()), ("SiteId".to_owned(), site.clone())];
-                    let headers = signer.sign("GET", &host, "ListClientCertificates", "2024-09-10", &query, b"", None, &date, &format!("{nonce}-l"));
-                    let mut head = format!("GET /?PageNumber=1&PageSize=100&SiteId={site} HTTP/1.1\r\n");
-                    for (k, v) in headers {
-                        head.push_str(&format!("{k}: {v}\r\n"));
-                    }
-                    head.push_str("content-length: 0\r\n\r\n");
-                    if let Ok((200, resp)) = request(&mut stream, &mut reader, &head, b"") {
-                        let v: serde_json::Value = serde_json::from_slice(&resp).unwrap_or_default();
-                        mine = v["Result"].as_array().into_iter().flatten().filter_map(|r| r["Id"].as_str().map(str::to_owned)).collect();
-                        lat.lock().unwrap().clear();
-                    }
-                    ids = Arc::new(mine.clone());
                 }
             }
         }));

@@ -319,9 +319,11 @@ fn a_crl_left_stale_by_a_crash_is_repaired_by_the_next_writer() {
     let before = std::fs::read(site_dir.join("crl.pem")).unwrap();
     w.ok(&["revoke", &x.id]);
     // Simulate a writer killed after recording the revocation but before
-    // publishing the new CRL: the old CRL is back and the marker remains.
+    // publishing the new CRL: the old CRL is back, the marker remains, and
+    // the lock file says its holder never finished.
     std::fs::write(site_dir.join("crl.pem"), &before).unwrap();
     std::fs::write(site_dir.join("crl.stale"), b"").unwrap();
+    std::fs::write(w.store.join(".lock"), b"dirty\n").unwrap();
     assert!(
         crl_serials_and_number(&site_dir.join("crl.pem"))
             .0

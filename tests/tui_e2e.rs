@@ -593,6 +593,11 @@ fn a_panic_in_a_job_is_shown_and_the_app_stays_usable() {
     );
     assert_eq!(t.format("#{alternate_on}"), "1", "{s}");
     t.keys(&["Escape"]);
+    // The change poll (every 2 s) panics too; nobody asked for it, so it
+    // never opens the popup again (it used to, and swallowed the `q`).
+    std::thread::sleep(Duration::from_millis(2600));
+    let s = t.screen();
+    assert!(!s.contains("Cannot run the operation"), "{s}");
     t.keys(&["q"]);
     assert_eq!(t.wait_exit(), 0, "{}", t.screen());
     assert_eq!(t.format("#{alternate_on}"), "0");

@@ -261,29 +261,57 @@ impl Store {
 
     /// Marks a site's CRL as about to change. Until [`Self::clear_crl_stale`]
     /// the CRL may disagree with the statuses; the next writer regenerates it.
-    pub fn mark_crl_stale(&self, _lock: &WriteLock, site_id: u64) -> Result<(), StoreError> {
+    pub fn mark_crl_stale(&self, lock: &WriteLock, site_id: u64) -> Result<(), StoreError> {
         let dir = self.site_dir(site_id);
         create_private_dir_all(&dir).map_err(io_err("create directory", &dir))?;
         let p = dir.join(CRL_STALE_FILE);
+        super::lock_sweep(&self.sweep).marked.insert(site_id);
+        lock.sync_dirty()
+            .map_err(io_err("sync", &self.root.join(".lock")))?;
         replace(&p, b"", FILE_MODE_PRIVATE).map_err(io_err("write", &p))
     }
 
     pub fn clear_crl_stale(&self, _lock: &WriteLock, site_id: u64) -> Result<(), StoreError> {
         let p = self.site_dir(site_id).join(CRL_STALE_FILE);
-        match fs::remove_file(&p) {
+        let cleared = match fs::remove_file(&p) {
             Ok(()) => fsutil::sync_dir(&self.site_dir(site_id)).map_err(io_err("sync", &p)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_err("remove", &p)(e)),
+        };
+        if cleared.is_ok() {
+            super::lock_sweep(&self.sweep).marked.remove(&site_id);
         }
+        cleared
     }
 
-    /// Sites whose CRL was marked stale by a writer that did not finish.
+    /// Sites whose CRL was marked stale by a writer that did not finish:
+    /// every site's mark is looked at after a lock that swept (another
+    /// writer wrote since this process did, see `Sweep`), else only the
+    /// marks this process made and has not cleared.
     pub fn sites_with_stale_crl(&self) -> Result<Vec<u64>, StoreError> {
-        Ok(self
-            .site_ids()?
+        let (scan, marked) = {
+            let mut sweep = super::lock_sweep(&self.sweep);
+            (
+                std::mem::take(&mut sweep.scan_stale),
+                sweep.marked.iter().copied().collect::<Vec<u64>>(),
+            )
+        };
+        let candidates = if scan {
+            self.site_ids().inspect_err(|_| {
+                super::lock_sweep(&self.sweep).scan_stale = true;
+            })?
+        } else {
+            marked
+        };
+        let stale: Vec<u64> = candidates
             .into_iter()
             .filter(|&s| self.site_dir(s).join(CRL_STALE_FILE).exists())
-            .collect())
+            .collect();
+        // Known stale until cleared, even if regenerating fails now.
+        super::lock_sweep(&self.sweep)
+            .marked
+            .extend(stale.iter().copied());
+        Ok(stale)
     }
 
     /// Path of a site's CRL file (it may not exist yet).

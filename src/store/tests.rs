@@ -384,3 +384,62 @@ fn a_ca_is_never_replaced() {
     ));
     assert_eq!(store.load_ca(3).unwrap().unwrap().cert_pem, "CERT");
 }
+
+#[test]
+fn the_sweep_for_dead_writers_runs_only_after_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let site = dir.path().join("sites/4");
+    fs::create_dir_all(&site).unwrap();
+    let debris = site.join(".crl.pem.tmp-1-x");
+    let swept = |store: &Store| {
+        fs::write(&debris, "half").unwrap();
+        drop(store.lock().unwrap());
+        !debris.exists()
+    };
+    // A store never locked (or by an older version) is swept.
+    assert!(swept(&store));
+    assert_eq!(fs::read(dir.path().join(".lock")).unwrap(), LOCK_CLEAN);
+    // After a writer that finished, nobody died: no sweep, in this
+    // process or another.
+    assert!(!swept(&store));
+    assert!(!swept(&Store::open(dir.path()).unwrap()));
+    // A writer that died holding the lock left `dirty`.
+    fs::write(dir.path().join(".lock"), LOCK_DIRTY).unwrap();
+    assert!(swept(&Store::open(dir.path()).unwrap()));
+    // One that panicked, too.
+    let held = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _lock = store.lock().unwrap();
+        panic!("a writer died half-way");
+    }));
+    assert!(held.is_err());
+    assert!(swept(&store));
+}
+
+#[test]
+fn a_stale_crl_mark_is_found_again_until_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    fs::create_dir_all(dir.path().join("sites/9")).unwrap();
+    fs::create_dir_all(dir.path().join("sites/3")).unwrap();
+    drop(store.lock().unwrap());
+    assert!(store.sites_with_stale_crl().unwrap().is_empty());
+    {
+        let lock = store.lock().unwrap();
+        assert!(store.sites_with_stale_crl().unwrap().is_empty());
+        store.mark_crl_stale(&lock, 9).unwrap();
+        // The status change failed before its CRL was written.
+    }
+    // Not clean: another process sweeps and finds it.
+    let other = Store::open(dir.path()).unwrap();
+    drop(other.lock().unwrap());
+    assert_eq!(other.sites_with_stale_crl().unwrap(), vec![9]);
+    // This process remembers it without a sweep, until it is cleared.
+    let lock = store.lock().unwrap();
+    assert_eq!(store.sites_with_stale_crl().unwrap(), vec![9]);
+    assert_eq!(store.sites_with_stale_crl().unwrap(), vec![9]);
+    store.clear_crl_stale(&lock, 9).unwrap();
+    assert!(store.sites_with_stale_crl().unwrap().is_empty());
+    drop(lock);
+    assert_eq!(fs::read(dir.path().join(".lock")).unwrap(), LOCK_CLEAN);
+}

@@ -425,11 +425,21 @@ where
     R: Fn(Report) + Clone + Send + 'static,
 {
     let report2 = report.clone();
+    // The change-stamp poll is nobody's request: when it fails it is a
+    // poll that saw no change (and says so in the log), never a popup.
+    let poll = matches!(job, Job::Poll);
     let spawned = std::thread::Builder::new()
         .name(THREAD_NAME.into())
         .spawn(move || {
             let progress = |d: Done| report2(Ok(d));
-            report2(caught(|| run(desk.as_ref(), job, &progress)));
+            let done = caught(|| run(desk.as_ref(), job, &progress));
+            report2(done.or_else(|e| {
+                if !poll {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e.message, "the store's change poll failed");
+                Ok(Done::Polled(None))
+            }));
         });
     if let Err(e) = spawned {
         // The job is lost with the closure; say so instead of waiting forever.
