@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! <root>/                          0700
-//!   .lock                          flock: exclusive for writers, shared for readers
-//!   tmp/                           intents of writers in flight (see `journal`)
+//!   .lock                          flock: exclusive for writers, shared for readers;
+//!                                  `clean` or `dirty` (see `Sweep`)
+//!   tmp/                           intents of writers in flight, one reused file
+//!                                  per writing process (see `journal`)
 //!   index/<site-id>.jsonl          listing cache (see `index`), never trusted blindly
 //!   sites/<site-id>/
 //!     ca/ca.pem ca.key.pem ca.toml the site CA (key 0600)
