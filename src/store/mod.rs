@@ -39,6 +39,7 @@ mod index;
 mod inspect;
 mod journal;
 mod meta;
+mod publish;
 mod rekey;
 mod uploads;
 
