@@ -265,9 +265,9 @@ impl Store {
         let dir = self.site_dir(site_id);
         create_private_dir_all(&dir).map_err(io_err("create directory", &dir))?;
         let p = dir.join(CRL_STALE_FILE);
-        super::lock_sweep(&self.sweep).marked.insert(site_id);
         lock.sync_dirty()
             .map_err(io_err("sync", &self.root.join(".lock")))?;
+        super::lock_sweep(&self.sweep).marked.insert(site_id);
         replace(&p, b"", FILE_MODE_PRIVATE).map_err(io_err("write", &p))
     }
 
@@ -285,33 +285,30 @@ impl Store {
     }
 
     /// Sites whose CRL was marked stale by a writer that did not finish:
-    /// every site's mark is looked at after a lock that swept (another
-    /// writer wrote since this process did, see `Sweep`), else only the
-    /// marks this process made and has not cleared.
+    /// those a sweep found when the lock was taken after a crashed writer
+    /// (see `Sweep`), and those this process marked, while their mark is
+    /// there.
     pub fn sites_with_stale_crl(&self) -> Result<Vec<u64>, StoreError> {
-        let (scan, marked) = {
-            let mut sweep = super::lock_sweep(&self.sweep);
-            (
-                std::mem::take(&mut sweep.scan_stale),
-                sweep.marked.iter().copied().collect::<Vec<u64>>(),
-            )
-        };
-        let candidates = if scan {
-            self.site_ids().inspect_err(|_| {
-                super::lock_sweep(&self.sweep).scan_stale = true;
-            })?
-        } else {
-            marked
-        };
-        let stale: Vec<u64> = candidates
-            .into_iter()
-            .filter(|&s| self.site_dir(s).join(CRL_STALE_FILE).exists())
+        let marked: Vec<u64> = super::lock_sweep(&self.sweep)
+            .marked
+            .iter()
+            .copied()
             .collect();
-        // Known stale until cleared, even if regenerating fails now.
+        let stale = self.stale_marks(&marked);
+        // A mark cleared meanwhile (by another process) is forgotten.
         super::lock_sweep(&self.sweep)
             .marked
-            .extend(stale.iter().copied());
+            .retain(|s| stale.contains(s));
         Ok(stale)
+    }
+
+    /// Which of `sites` have a stale-CRL mark.
+    pub(super) fn stale_marks(&self, sites: &[u64]) -> Vec<u64> {
+        sites
+            .iter()
+            .copied()
+            .filter(|&s| self.site_dir(s).join(CRL_STALE_FILE).exists())
+            .collect()
     }
 
     /// Path of a site's CRL file (it may not exist yet).

@@ -241,51 +241,73 @@ pub(crate) fn recover(
         }
         Err(e) => return Err(io_err("read", tmp)(e)),
     };
-    let mut touched = Vec::new();
-    for e in rd.flatten() {
-        let p = e.path();
-        let is_intent = e
-            .file_name()
-            .to_str()
-            .is_some_and(|n| n.starts_with("intent-"));
-        if is_intent {
+    // Everything in tmp/, with each intent's text.
+    let found: Vec<(PathBuf, Option<String>)> = rd
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            let is_intent = e
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("intent-"));
             // An intent names at most a bulk issue's ids (~60 bytes each).
-            let text = fsutil::read_limited(&p, MAX_INTENT).unwrap_or_default();
-            for line in text.lines() {
-                let mut w = line.split(' ');
-                let (Some(op), Some(site), Some(id)) = (
-                    w.next().and_then(Op::parse),
-                    w.next().and_then(|s| s.parse::<u64>().ok()),
-                    w.next().filter(|id| check_id(id).is_ok()),
-                ) else {
-                    continue;
-                };
-                settle(layout, op, site, id)?;
-                touched.push(site);
-            }
-            if !is_blank(&text) {
-                tracing::warn!(intent = %p.display(), "recovered an interrupted write");
-            }
-            if own == Some(p.as_path()) {
-                if !is_blank(&text) {
-                    OpenOptions::new()
-                        .write(true)
-                        .open(&p)
-                        .and_then(|f| f.write_all_at(&vec![b'\n'; text.len()], 0))
-                        .map_err(io_err("clear", &p))?;
-                }
-                continue;
+            let text = is_intent.then(|| fsutil::read_limited(&p, MAX_INTENT).unwrap_or_default());
+            (p, text)
+        })
+        .collect();
+    let mut work: Vec<(Op, u64, &str)> = Vec::new();
+    for (p, text) in &found {
+        let Some(text) = text.as_deref().filter(|t| !is_blank(t)) else {
+            continue;
+        };
+        tracing::warn!(intent = %p.display(), "recovering an interrupted write");
+        for line in text.lines() {
+            let mut w = line.split(' ');
+            if let (Some(op), Some(site), Some(id)) = (
+                w.next().and_then(Op::parse),
+                w.next().and_then(|s| s.parse::<u64>().ok()),
+                w.next().filter(|id| check_id(id).is_ok()),
+            ) {
+                work.push((op, site, id));
             }
         }
+    }
+    // Deletes and updates first: a put of the same id named by an older
+    // intent (its blanking is not synced, so a power cut can bring it
+    // back) then finds the delete finished, not half-way.
+    work.sort_by_key(|(op, ..)| *op == Op::Put);
+    let mut touched = Vec::new();
+    for (op, site, id) in &work {
+        settle(layout, *op, *site, id)?;
+        touched.push(*site);
+    }
+    if !work.is_empty() {
+        // What recovery kept (entries whole in the page cache, of a writer
+        // killed before its sync) must be on the disk before the intents
+        // that name it go.
+        let dir = File::open(tmp).map_err(io_err("open", tmp))?;
+        rustix::fs::syncfs(&dir).map_err(|e| io_err("sync", tmp)(e.into()))?;
+    }
+    for (p, text) in &found {
+        if own == Some(p.as_path()) {
+            if let Some(text) = text.as_deref().filter(|t| !is_blank(t)) {
+                OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .and_then(|f| f.write_all_at(&vec![b'\n'; text.len()], 0))
+                    .map_err(io_err("clear", p))?;
+            }
+            continue;
+        }
         let r = if p.is_dir() {
-            fs::remove_dir_all(&p)
+            fs::remove_dir_all(p)
         } else {
-            fs::remove_file(&p)
+            fs::remove_file(p)
         };
         match r {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err("remove", &p)(e)),
+            Err(e) => return Err(io_err("remove", p)(e)),
         }
     }
     touched.sort_unstable();

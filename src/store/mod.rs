@@ -162,12 +162,17 @@ pub struct Listing {
 pub struct WriteLock {
     file: File,
     sweep: std::sync::Arc<std::sync::Mutex<Sweep>>,
+    /// Taking the lock finished (its recovery and sweep ran): only then
+    /// may letting it go say `clean`.
+    armed: bool,
 }
 
 impl WriteLock {
-    /// Makes the lock file's `dirty` durable, before a mark that only a
-    /// sweep would find after a power cut.
+    /// Makes the lock file say `dirty` durably, before a mark that only a
+    /// sweep would find after a power cut. Fails if it cannot.
     fn sync_dirty(&self) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.file.write_all_at(LOCK_DIRTY, 0)?;
         self.file.sync_data()
     }
 }
@@ -176,8 +181,10 @@ impl Drop for WriteLock {
     fn drop(&mut self) {
         use std::os::unix::fs::FileExt;
         // Clean only when this holder left nothing for the next to settle:
-        // it did not die half-way, and no CRL it marked stale is pending.
-        let clean = !std::thread::panicking() && lock_sweep(&self.sweep).marked.is_empty();
+        // its recovery and sweep ran, it did not die half-way, and no
+        // stale CRL (marked by it or found by the sweep) is pending.
+        let clean =
+            self.armed && !std::thread::panicking() && lock_sweep(&self.sweep).marked.is_empty();
         if clean {
             let _ = self.file.write_all_at(LOCK_CLEAN, 0);
         }
@@ -200,10 +207,9 @@ const LOCK_CLEAN: &[u8] = b"clean\n";
 /// so a power cut cannot hide the mark behind an older `clean`.
 #[derive(Debug, Default)]
 struct Sweep {
-    /// The last lock swept: [`Store::sites_with_stale_crl`] looks at
-    /// every site once.
-    scan_stale: bool,
-    /// Sites marked stale (by this process, or found so) not yet cleared.
+    /// Sites with a stale-CRL mark not yet cleared: marked by this
+    /// process, or found by a sweep. While one is pending, no holder of
+    /// the lock says `clean`, whoever took it.
     marked: std::collections::BTreeSet<u64>,
 }
 
@@ -347,15 +353,18 @@ impl Store {
         // Not written (a full disk): the file keeps what it said, and a
         // `clean` there is still true, as nothing was done yet.
         let _ = file.write_all_at(LOCK_DIRTY, 0);
-        let lock = WriteLock {
+        let mut lock = WriteLock {
             file,
             sweep: self.sweep.clone(),
+            armed: false,
         };
         journal::recover(&self.tmp_dir(), self, self.intents.path().as_deref())?;
         if swept {
             self.remove_dead_temporaries()?;
+            let stale = self.stale_marks(&self.site_ids()?);
+            lock_sweep(&self.sweep).marked = stale.into_iter().collect();
         }
-        lock_sweep(&self.sweep).scan_stale |= swept;
+        lock.armed = true;
         Ok(lock)
     }
 

@@ -443,3 +443,96 @@ fn a_stale_crl_mark_is_found_again_until_cleared() {
     drop(lock);
     assert_eq!(fs::read(dir.path().join(".lock")).unwrap(), LOCK_CLEAN);
 }
+
+#[test]
+fn a_dead_writers_stale_mark_survives_a_reader_that_took_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    fs::create_dir_all(dir.path().join("sites/9")).unwrap();
+    drop(store.lock().unwrap());
+    // A writer died after marking the CRL stale: `dirty`, and the mark.
+    fs::write(dir.path().join(".lock"), LOCK_DIRTY).unwrap();
+    fs::write(dir.path().join("sites/9/crl.stale"), "").unwrap();
+    // A reader rebuilding a listing cache takes the lock with try_lock
+    // and regenerates no CRL: it must not say `clean`.
+    let reader = Store::open(dir.path()).unwrap();
+    drop(reader.try_lock().unwrap().unwrap());
+    assert_eq!(fs::read(dir.path().join(".lock")).unwrap(), LOCK_DIRTY);
+    let next = Store::open(dir.path()).unwrap();
+    let _lock = next.lock().unwrap();
+    assert_eq!(next.sites_with_stale_crl().unwrap(), vec![9]);
+}
+
+#[test]
+fn a_lock_whose_recovery_failed_never_says_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let id = "a".repeat(32);
+    let certs = dir.path().join("sites/9/certs");
+    let deleted = dir.path().join("sites/9/deleted");
+    fs::create_dir_all(&certs).unwrap();
+    drop(store.lock().unwrap());
+    // A dead writer's delete that recovery cannot finish: a folder sits
+    // where the certificate is to be moved.
+    fs::create_dir_all(deleted.join(format!("{id}.pem")).join("x")).unwrap();
+    fs::write(dir.path().join(".lock"), LOCK_DIRTY).unwrap();
+    fs::write(certs.join(format!("{id}.pem")), "C").unwrap();
+    fs::write(deleted.join(format!("{id}.toml")), "x").unwrap();
+    fs::write(dir.path().join("tmp/intent-1-x"), format!("del 9 {id}\n")).unwrap();
+    assert!(Store::open(dir.path()).unwrap().lock().is_err());
+    assert_eq!(fs::read(dir.path().join(".lock")).unwrap(), LOCK_DIRTY);
+}
+
+#[test]
+fn a_mark_cleared_by_another_process_is_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("sites/9")).unwrap();
+    let a = Store::open(dir.path()).unwrap();
+    {
+        let lock = a.lock().unwrap();
+        a.mark_crl_stale(&lock, 9).unwrap();
+    }
+    let b = Store::open(dir.path()).unwrap();
+    {
+        let lock = b.lock().unwrap();
+        assert_eq!(b.sites_with_stale_crl().unwrap(), vec![9]);
+        b.clear_crl_stale(&lock, 9).unwrap();
+    }
+    assert_eq!(fs::read(dir.path().join(".lock")).unwrap(), LOCK_CLEAN);
+    // `a` still remembered 9; seeing it cleared, it says `clean` again, so
+    // the next locks skip the sweep.
+    let lock = a.lock().unwrap();
+    assert!(a.sites_with_stale_crl().unwrap().is_empty());
+    drop(lock);
+    assert_eq!(fs::read(dir.path().join(".lock")).unwrap(), LOCK_CLEAN);
+}
+
+#[test]
+fn recovery_finishes_a_delete_before_an_older_put_of_the_same_id() {
+    // An older intent's put of x came back after a power cut (its
+    // blanking is not synced) beside a delete of x cut half-way.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let x = "e".repeat(32);
+    let e = {
+        let lock = store.lock().unwrap();
+        store.insert(&lock, &meta(&x, 1), "C", Some("K")).unwrap()
+    };
+    let deleted = dir.path().join("sites/1/deleted");
+    fs::create_dir_all(&deleted).unwrap();
+    fs::rename(e.meta_path(), deleted.join(format!("{x}.toml"))).unwrap();
+    // Both in one intent, the put first, so the order does not hang on
+    // the order of a directory read (the two come from two files).
+    fs::write(
+        dir.path().join("tmp/intent-0-x"),
+        format!("put 1 {x}\ndel 1 {x}\n"),
+    )
+    .unwrap();
+    fs::write(dir.path().join(".lock"), LOCK_DIRTY).unwrap();
+    drop(Store::open(dir.path()).unwrap().lock().unwrap());
+    assert_eq!(
+        names(&deleted),
+        vec![format!("{x}.pem"), format!("{x}.toml")]
+    );
+    assert!(names(&dir.path().join("sites/1/certs")).is_empty());
+}
