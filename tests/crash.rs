@@ -3,7 +3,9 @@
 //! the store must hold every certificate a finished command reported (and
 //! each must verify under `openssl verify`), no half-written entry or
 //! stray temporary, a CRL that lists exactly the revoked serials, an audit
-//! record for every reported operation, and a clean `doctor`.
+//! record for every reported operation, and a clean `doctor`. `serve` is
+//! killed the same way under 8 concurrent creates: every create it
+//! answered must be in the store afterwards.
 //!
 //! The random delays come from a xorshift generator; the seed is printed
 //! (and `ESA_CRASH_SEED=<n>` replays it). `ESA_CRASH_ROUNDS` overrides the
@@ -660,4 +662,106 @@ fn crl_current_never_serves_a_crl_a_killed_revoke_left_stale() {
     assert!(crl_serials(&String::from_utf8_lossy(&out.stdout)).contains(serial));
     let out = with_pass(&["doctor", "--json"], None);
     assert_success(&out);
+}
+
+/// One CreateClientCertificate over a fresh connection; the certificate's
+/// Id and PEM when the whole 200 response arrived.
+fn create_over_http(port: u16) -> Option<(String, String)> {
+    use std::io::{Read, Write};
+    let body = b"PkeyType=ECC_256&ValidityDays=30";
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    let head = format!(
+        "POST /?Action=CreateClientCertificate&Version=2024-09-10&SiteId={SITE} HTTP/1.1\r\n\
+         Host: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out);
+    if !text.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(text.split("\r\n\r\n").nth(1)?).ok()?;
+    Some((
+        v["Id"].as_str()?.to_owned(),
+        v["Certificate"].as_str()?.to_owned(),
+    ))
+}
+
+#[test]
+fn a_killed_serve_keeps_every_create_it_answered() {
+    require_openssl!();
+    // serve publishes a group of creates before its one sync and answers
+    // after it: every create answered before a SIGKILL must be in the
+    // store afterwards, whole, and nothing unanswered may be left half.
+    let w = World::new("");
+    let mut rng = XorShift(seed());
+    let mut answered: Vec<(String, String)> = Vec::new();
+    for _ in 0..3 {
+        let mut server = w.serve(&["--insecure-no-auth"]);
+        let port = server.port;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        match create_over_http(port) {
+                            Some(c) => got.push(c),
+                            None => break,
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300 + rng.below(900)));
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for c in clients {
+            answered.extend(c.join().unwrap());
+        }
+    }
+    assert!(
+        !answered.is_empty(),
+        "no create was answered before the kills"
+    );
+    // The next writer settles what the kills left.
+    w.ok(&["crl", "--site-id", &SITE.to_string()]);
+    let listed: HashSet<String> = w.json(&["list", "--json"])["Result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Id"].as_str().unwrap().to_owned())
+        .collect();
+    for (id, _) in &answered {
+        assert!(listed.contains(id), "answered create {id} was lost");
+    }
+    let ca = w.ca_file(SITE);
+    for (id, pem) in answered.iter().step_by((answered.len() / 10).max(1)) {
+        assert_eq!(w.ok(&["export", id, "--what", "cert"]).trim(), pem.trim());
+        let file = w.write(&format!("{id}.pem"), pem);
+        let (ok, out) = openssl(&[
+            "verify",
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            ca.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ]);
+        assert!(ok, "{id}: {out}");
+    }
+    let (v, code) = doctor(&w, false);
+    assert_eq!(code, Some(0), "{v:#}");
+    eprintln!(
+        "{} creates answered before 3 kills, {} certificates in the store",
+        answered.len(),
+        listed.len()
+    );
 }
