@@ -5,7 +5,7 @@
 mod common;
 
 use common::server::{drive, sdk_python};
-use common::{SITE, SITE2, World, openssl, openssl_csr};
+use common::{SITE, SITE2, World, openssl_csr};
 
 /// A self-signed CA made by OpenSSL, to upload.
 fn openssl_ca(w: &World, name: &str) -> std::path::PathBuf {
@@ -88,14 +88,7 @@ fn every_operation_through_the_official_sdk_and_the_cli_sees_it() {
     let ca = w.ca_file(SITE);
     let bundle_file = w.write("bundle.pem", &bundle);
     for anchor in [&ca, &bundle_file] {
-        let (ok, text) = openssl(&[
-            "verify",
-            "-purpose",
-            "sslclient",
-            "-CAfile",
-            anchor.to_str().unwrap(),
-            cert.to_str().unwrap(),
-        ]);
+        let (ok, text) = common::verify_client(anchor, &cert);
         assert!(ok, "openssl verify: {text}");
     }
 

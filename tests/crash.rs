@@ -747,14 +747,7 @@ fn a_killed_serve_keeps_every_create_it_answered() {
     for (id, pem) in answered.iter().step_by((answered.len() / 10).max(1)) {
         assert_eq!(w.ok(&["export", id, "--what", "cert"]).trim(), pem.trim());
         let file = w.write(&format!("{id}.pem"), pem);
-        let (ok, out) = openssl(&[
-            "verify",
-            "-purpose",
-            "sslclient",
-            "-CAfile",
-            ca.to_str().unwrap(),
-            file.to_str().unwrap(),
-        ]);
+        let (ok, out) = verify_client(&ca, &file);
         assert!(ok, "{id}: {out}");
     }
     let (v, code) = doctor(&w, false);

@@ -399,14 +399,7 @@ fn csr_asking_for_ca_true_still_gets_a_ca_false_leaf() {
     );
     // A CA:TRUE leaf could sign: prove this one cannot act as a CA.
     let ca = w.ca_file(SITE);
-    let (ok, out) = openssl(&[
-        "verify",
-        "-purpose",
-        "sslclient",
-        "-CAfile",
-        ca.to_str().unwrap(),
-        cert.to_str().unwrap(),
-    ]);
+    let (ok, out) = common::verify_client(&ca, &cert);
     assert!(ok, "{out}");
 }
 

@@ -137,14 +137,7 @@ fn store_files_are_private_and_plain() {
     );
     // Plain files that openssl reads without this tool.
     let ca = w.store.join(format!("sites/{SITE}/ca/ca.pem"));
-    let (ok, out) = openssl(&[
-        "verify",
-        "-purpose",
-        "sslclient",
-        "-CAfile",
-        ca.to_str().unwrap(),
-        f(".pem").to_str().unwrap(),
-    ]);
+    let (ok, out) = common::verify_client(&ca, &f(".pem"));
     assert!(ok, "{out}");
     let (ok, _) = openssl(&["pkey", "-in", f(".key.pem").to_str().unwrap(), "-noout"]);
     assert!(ok);

@@ -218,6 +218,18 @@ pub fn openssl(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `openssl verify -purpose sslclient -CAfile ca cert`: (success, output).
+pub fn verify_client(ca: &std::path::Path, cert: &std::path::Path) -> (bool, String) {
+    openssl(&[
+        "verify",
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        ca.to_str().unwrap(),
+        cert.to_str().unwrap(),
+    ])
+}
+
 /// Asserts that a command succeeded, showing its output when it did not.
 pub fn assert_success(out: &Output) {
     assert!(
