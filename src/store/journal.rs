@@ -30,7 +30,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::{StoreError, check_id, fsutil, io_err};
 
 /// Biggest intent file read back (a bulk issue of 100,000 is ~6 MB).
-const MAX_INTENT: u64 = 64 << 20;
+pub(crate) const MAX_INTENT: u64 = 64 << 20;
 
 /// One operation on one certificate, as written in an intent file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

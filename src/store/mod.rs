@@ -473,7 +473,7 @@ impl Store {
             .filter(|e| {
                 !(e.file_name().to_string_lossy().starts_with("intent-")
                     && e.file_type().is_ok_and(|t| t.is_file())
-                    && fsutil::read_limited(&e.path(), 64 << 20)
+                    && fsutil::read_limited(&e.path(), journal::MAX_INTENT)
                         .is_ok_and(|t| journal::is_blank(&t)))
             })
             .map(|e| e.file_name().to_string_lossy().into_owned())
